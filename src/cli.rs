@@ -1,0 +1,619 @@
+//! The command line: global options, profile selection, and the non-interactive subcommands.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config, Profile};
+use crate::registry::layout::Layout;
+use crate::registry::model::{GC_REMINDER, TagDeleteMethod, TagRow};
+use crate::registry::reference::{Reference, RegistryAddr};
+use crate::registry::{Backend, Error, Result, digest, ops};
+use crate::sanitize::clean;
+
+/// Browse and manage container registries.
+#[derive(Debug, Parser)]
+#[command(name = "regtui", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file (default: ~/.config/regtui/config.toml; also $REGTUI_CONFIG).
+    #[arg(short = 'c', long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Profile to use (default: default_profile of the config).
+    #[arg(short = 'p', long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Use this registry ad hoc (e.g. http://127.0.0.1:5000), with docker's credentials.
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "profile")]
+    pub registry: Option<String>,
+    /// Browse the bundled demo images (no server needed).
+    #[arg(long, global = true, conflicts_with_all = ["profile", "registry"])]
+    pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// List repositories.
+    Repos {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tags of a repository.
+    Tags {
+        repo: String,
+        /// Also show digest, size, created date and platforms of each tag.
+        #[arg(short, long)]
+        long: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a manifest, its config and layers (REF: repo:tag, repo@digest, host/repo:tag).
+    Inspect {
+        reference: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete: repo:tag removes that tag only; repo@digest deletes the manifest and all its tags.
+    Rm {
+        reference: String,
+        /// Show what would be deleted, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation.
+        #[arg(short, long)]
+        yes: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List profiles and where the config came from.
+    Profiles {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The demo images: `$REGTUI_DEMO_DIR`, else `assets/demo` of the source tree.
+pub fn demo_dir() -> PathBuf {
+    std::env::var_os("REGTUI_DEMO_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo")))
+}
+
+/// A connected backend and what the user chose.
+pub struct Session {
+    pub profile: String,
+    pub backend: Arc<dyn Backend>,
+    pub concurrency: usize,
+}
+
+/// Writes to stdout, ignoring a closed pipe.
+fn emit(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()) + "\n"
+}
+
+/// Formats rows as aligned columns; every cell passes through the sanitizer.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| clean(c).into_owned()).collect())
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        let n = cells.len();
+        for (i, c) in cells.into_iter().enumerate() {
+            out.push_str(c);
+            if i + 1 < n {
+                let pad = widths[i] - c.chars().count() + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push('\n');
+    };
+    line(headers.to_vec(), &mut out);
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}
+
+fn human(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::BINARY)
+}
+
+fn short_time(t: Option<&str>) -> String {
+    t.map(|t| t.get(..16).unwrap_or(t).replace('T', " "))
+        .unwrap_or_else(|| "-".into())
+}
+
+impl Cli {
+    fn load_config(&self) -> Result<Config> {
+        let cfg = config::load(self.config.as_deref())?;
+        for w in &cfg.warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(cfg)
+    }
+
+    /// Picks and connects the backend: --demo, --registry, -p, default_profile, the only profile.
+    pub fn session(&self, reference_host: Option<&str>) -> Result<Session> {
+        if self.demo {
+            return Ok(Session {
+                profile: "demo".into(),
+                backend: Arc::new(Layout::open(demo_dir())?),
+                concurrency: config::DEFAULT_CONCURRENCY,
+            });
+        }
+        if let Some(r) = &self.registry {
+            let p = Profile::ad_hoc(r)?;
+            return connect("(ad hoc)", &p, &PathBuf::from("."));
+        }
+        let cfg = self.load_config()?;
+        let chosen = self
+            .profile
+            .clone()
+            .or_else(|| cfg.default_profile.clone())
+            .or_else(|| {
+                (cfg.profiles.len() == 1)
+                    .then(|| cfg.profiles.keys().next().cloned())
+                    .flatten()
+            });
+        if let Some(host) = reference_host {
+            let wanted = RegistryAddr::parse(host)?;
+            let matches = |p: &Profile| p.addr().map(|a| a.host == wanted.host).unwrap_or(false);
+            if let Some(name) = chosen
+                .as_ref()
+                .filter(|n| cfg.profiles.get(*n).is_some_and(matches))
+            {
+                return connect(name, &cfg.profiles[name], &cfg.base_dir);
+            }
+            if let Some((name, p)) = cfg.profiles.iter().find(|(_, p)| matches(p)) {
+                return connect(name, p, &cfg.base_dir);
+            }
+            return connect("(ad hoc)", &Profile::ad_hoc(host)?, &cfg.base_dir);
+        }
+        let Some(name) = chosen else {
+            return Err(Error::Config(format!(
+                "no profile selected: pass --registry URL, --demo, or -p NAME; config: {}{}",
+                cfg.source,
+                if cfg.profiles.is_empty() {
+                    " (see config.toml.example)".to_string()
+                } else {
+                    format!(
+                        "; profiles: {}",
+                        cfg.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                }
+            )));
+        };
+        let p = cfg.profiles.get(&name).ok_or_else(|| {
+            Error::Config(format!(
+                "no profile named {name:?} in {} (profiles: {})",
+                cfg.source,
+                cfg.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        connect(&name, p, &cfg.base_dir)
+    }
+}
+
+fn connect(name: &str, p: &Profile, base: &std::path::Path) -> Result<Session> {
+    let backend = p.connect(base)?;
+    if let Some(w) = backend.info().warning {
+        eprintln!("warning: {w}");
+    }
+    Ok(Session {
+        profile: name.to_string(),
+        backend,
+        concurrency: p.concurrency(),
+    })
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    match dispatch(&cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+async fn dispatch(cli: &Cli) -> Result<i32> {
+    match &cli.command {
+        None => overview(cli).await,
+        Some(Cmd::Profiles { json: as_json }) => profiles(cli, *as_json),
+        Some(Cmd::Repos { json: as_json }) => {
+            let s = cli.session(None)?;
+            let repos = ops::all_repos(s.backend.as_ref()).await?;
+            if *as_json {
+                emit(&json(&repos));
+            } else {
+                let mut out = String::new();
+                for r in &repos {
+                    out.push_str(&clean(r));
+                    out.push('\n');
+                }
+                emit(&out);
+            }
+            Ok(0)
+        }
+        Some(Cmd::Tags {
+            repo,
+            long,
+            json: as_json,
+        }) => tags(cli, repo, *long, *as_json).await,
+        Some(Cmd::Inspect {
+            reference,
+            json: as_json,
+        }) => inspect(cli, reference, *as_json).await,
+        Some(Cmd::Rm {
+            reference,
+            dry_run,
+            yes,
+            json: as_json,
+        }) => rm(cli, reference, *dry_run, *yes, *as_json).await,
+    }
+}
+
+async fn overview(cli: &Cli) -> Result<i32> {
+    let s = cli.session(None)?;
+    let info = s.backend.info();
+    let repos = ops::all_repos(s.backend.as_ref()).await?;
+    let mut out = format!(
+        "profile {} · {} · {}\n{} repositories:\n",
+        s.profile,
+        clean(&info.registry),
+        info.auth,
+        repos.len()
+    );
+    for r in &repos {
+        out.push_str("  ");
+        out.push_str(&clean(r));
+        out.push('\n');
+    }
+    out.push_str("\nThe interactive terminal UI is not built yet; use `regtui tags REPO --long`, `regtui inspect REF`.\n");
+    emit(&out);
+    Ok(0)
+}
+
+fn profiles(cli: &Cli, as_json: bool) -> Result<i32> {
+    let cfg = cli.load_config()?;
+    if as_json {
+        let list: Vec<_> = cfg
+            .profiles
+            .iter()
+            .map(|(n, p)| {
+                serde_json::json!({
+                    "name": n,
+                    "kind": p.kind,
+                    "registry": p.registry,
+                    "username": p.username,
+                    "default": cfg.default_profile.as_deref() == Some(n),
+                })
+            })
+            .collect();
+        emit(&json(&serde_json::json!({
+            "config": cfg.source.to_string(),
+            "profiles": list,
+        })));
+    } else {
+        let rows: Vec<Vec<String>> = cfg
+            .profiles
+            .iter()
+            .map(|(n, p)| {
+                vec![
+                    if cfg.default_profile.as_deref() == Some(n) {
+                        format!("{n} *")
+                    } else {
+                        n.clone()
+                    },
+                    format!("{:?}", p.kind).to_lowercase(),
+                    p.registry.clone().unwrap_or_default(),
+                    p.username.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        let mut out = format!("config: {}\n", cfg.source);
+        if !rows.is_empty() {
+            out.push_str(&table(&["PROFILE", "KIND", "REGISTRY", "USER"], &rows));
+        }
+        emit(&out);
+    }
+    Ok(0)
+}
+
+async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
+    crate::registry::reference::validate_repository(repo)?;
+    let s = cli.session(None)?;
+    let b = s.backend.as_ref();
+    let names = ops::all_tags(b, repo).await?;
+    if !long {
+        if as_json {
+            emit(&json(&names));
+        } else {
+            emit(
+                &names
+                    .iter()
+                    .map(|t| format!("{}\n", clean(t)))
+                    .collect::<String>(),
+            );
+        }
+        return Ok(0);
+    }
+    let mut rows: Vec<Option<TagRow>> = vec![None; names.len()];
+    let index: std::collections::HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
+    let mut failed = 0;
+    ops::tag_rows(b, repo, &names, s.concurrency, |tag, r| match r {
+        Ok(row) => rows[index[tag]] = Some(row),
+        Err(e) => {
+            failed += 1;
+            eprintln!("error: tag {}: {e}", clean(tag));
+        }
+    })
+    .await;
+    let rows: Vec<TagRow> = rows.into_iter().flatten().collect();
+    if as_json {
+        emit(&json(&rows));
+    } else {
+        let mut shared: std::collections::HashMap<&str, usize> = Default::default();
+        for r in &rows {
+            *shared.entry(r.digest.as_str()).or_default() += 1;
+        }
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.tag.clone(),
+                    format!(
+                        "{}{}",
+                        digest::short(&r.digest),
+                        if shared[r.digest.as_str()] > 1 {
+                            " ⇆"
+                        } else {
+                            ""
+                        }
+                    ),
+                    human(r.size),
+                    short_time(r.created.as_deref()),
+                    r.platforms
+                        .iter()
+                        .map(|p| p.platform.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ]
+            })
+            .collect();
+        emit(&table(
+            &["TAG", "DIGEST", "SIZE", "CREATED", "PLATFORMS"],
+            &cells,
+        ));
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
+    let r = Reference::parse(reference)?;
+    let s = cli.session(r.registry.as_deref())?;
+    let i = ops::inspect(
+        s.backend.as_ref(),
+        &r.repository,
+        r.target(),
+        &r.to_string(),
+    )
+    .await?;
+    if as_json {
+        emit(&json(&i));
+        return Ok(0);
+    }
+    let mut out = String::new();
+    let mut kv = |k: &str, v: &str| out.push_str(&format!("{k:<12} {}\n", clean(v)));
+    kv("reference", &i.reference);
+    kv("digest", &i.digest);
+    kv("media type", &i.media_type);
+    kv("size", &format!("{} ({} bytes)", human(i.size), i.size));
+    if let Some(c) = &i.config {
+        kv("created", c.created.as_deref().unwrap_or("-"));
+        kv("platform", &c.platform());
+        if !c.entrypoint.is_empty() {
+            kv("entrypoint", &c.entrypoint.join(" "));
+        }
+        if !c.cmd.is_empty() {
+            kv("cmd", &c.cmd.join(" "));
+        }
+        if let Some(w) = &c.working_dir {
+            kv("workdir", w);
+        }
+        if let Some(u) = &c.user {
+            kv("user", u);
+        }
+        if !c.exposed_ports.is_empty() {
+            kv("ports", &c.exposed_ports.join(", "));
+        }
+        for e in &c.env {
+            kv("env", e);
+        }
+        for (k, v) in &c.labels {
+            kv("label", &format!("{k}={v}"));
+        }
+    }
+    if i.platforms.len() > 1 || i.layers.is_empty() {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = i
+            .platforms
+            .iter()
+            .map(|p| vec![p.platform.clone(), p.digest.clone(), human(p.size)])
+            .collect();
+        out.push_str(&table(&["PLATFORM", "DIGEST", "SIZE"], &rows));
+    }
+    if !i.layers.is_empty() {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = i
+            .layers
+            .iter()
+            .map(|l| {
+                vec![
+                    digest::short(&l.digest).to_string(),
+                    human(l.size),
+                    l.created_by.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["LAYER", "SIZE", "CREATED BY"], &rows));
+    }
+    emit(&out);
+    Ok(0)
+}
+
+#[derive(serde::Serialize)]
+struct RmReport {
+    repository: String,
+    action: &'static str,
+    digest: String,
+    removed_tags: Vec<String>,
+    kept_tags: Vec<String>,
+    method: Option<TagDeleteMethod>,
+    dry_run: bool,
+    note: Option<&'static str>,
+}
+
+async fn rm(cli: &Cli, reference: &str, dry_run: bool, yes: bool, as_json: bool) -> Result<i32> {
+    let r = Reference::parse(reference)?;
+    if r.tag.is_some() && r.digest.is_some() {
+        return Err(Error::Config(
+            "give either repo:tag (remove that tag) or repo@digest (delete the manifest), not both"
+                .into(),
+        ));
+    }
+    let s = cli.session(r.registry.as_deref())?;
+    let b = s.backend.as_ref();
+    let caps = b.info().capabilities;
+    let repo = r.repository.as_str();
+    let mut report = if let Some(d) = &r.digest {
+        if !caps.delete_digest {
+            return Err(Error::Unsupported(format!(
+                "{} cannot delete manifests by digest",
+                b.info().registry
+            )));
+        }
+        let tags = ops::tags_on_digest(b, repo, d, s.concurrency).await?;
+        RmReport {
+            repository: repo.into(),
+            action: "delete-manifest",
+            digest: d.clone(),
+            removed_tags: tags,
+            kept_tags: vec![],
+            method: None,
+            dry_run,
+            note: None,
+        }
+    } else {
+        let tag = r.target().to_string();
+        if !caps.delete_tag {
+            return Err(Error::Unsupported(format!(
+                "{} cannot remove a single tag",
+                b.info().registry
+            )));
+        }
+        let d = b.head_manifest(repo, &tag).await?.digest;
+        let mut kept = ops::tags_on_digest(b, repo, &d, s.concurrency).await?;
+        kept.retain(|t| *t != tag);
+        RmReport {
+            repository: repo.into(),
+            action: "untag",
+            digest: d,
+            removed_tags: vec![tag],
+            kept_tags: kept,
+            method: None,
+            dry_run,
+            note: None,
+        }
+    };
+    let plan = if report.action == "untag" {
+        format!(
+            "remove tag {}:{} ({}); the manifest stays{}",
+            report.repository,
+            report.removed_tags[0],
+            report.digest,
+            if report.kept_tags.is_empty() {
+                " (untagged)".to_string()
+            } else {
+                format!(" with tags: {}", report.kept_tags.join(", "))
+            }
+        )
+    } else {
+        format!(
+            "delete manifest {}@{} and its {} tag(s): {}",
+            report.repository,
+            report.digest,
+            report.removed_tags.len(),
+            if report.removed_tags.is_empty() {
+                "(none)".to_string()
+            } else {
+                report.removed_tags.join(", ")
+            }
+        )
+    };
+    if dry_run {
+        if as_json {
+            emit(&json(&report));
+        } else {
+            emit(&format!("would {}\n", clean(&plan)));
+        }
+        return Ok(0);
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "error: refusing to delete without --yes: standard input is not a terminal\nplan: {}",
+                clean(&plan)
+            );
+            return Ok(2);
+        }
+        eprint!("{}? [y/N] ", clean(&plan));
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing deleted");
+            return Ok(1);
+        }
+    }
+    if report.action == "untag" {
+        report.method = Some(b.delete_tag(repo, &report.removed_tags[0]).await?);
+    } else {
+        b.delete_manifest(repo, &report.digest).await?;
+    }
+    report.note = Some(GC_REMINDER);
+    if as_json {
+        emit(&json(&report));
+    } else {
+        emit(&format!("done: {}\nnote: {GC_REMINDER}\n", clean(&plan)));
+    }
+    Ok(0)
+}

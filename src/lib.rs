@@ -1,0 +1,11 @@
+//! regtui: browse and manage container registries from the terminal or scripts.
+//!
+//! - [`registry`]: the registry client (distribution v2, OCI layouts), auth and credentials.
+//! - [`config`]: `config.toml` profiles.
+//! - [`cli`]: the command-line interface and its non-interactive subcommands.
+//! - [`sanitize`]: the one sanitizer every registry string passes through before display.
+
+pub mod cli;
+pub mod config;
+pub mod registry;
+pub mod sanitize;

@@ -1,0 +1,507 @@
+//! Registry authentication: `WWW-Authenticate` parsing, Basic, and the Bearer token flow with a per-scope cache.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+
+use super::error::{Error, Result};
+
+/// A secret string whose `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself; call only where it is sent.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// What we can authenticate with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Credential {
+    /// No credentials.
+    #[default]
+    Anonymous,
+    /// Username and password (or personal access token).
+    Basic { username: String, password: Secret },
+    /// An identity (refresh) token, used with the OAuth2 `refresh_token` grant.
+    IdentityToken { username: String, token: Secret },
+}
+
+impl Credential {
+    /// Short description for status lines: `anonymous`, `user NAME`, `token`.
+    pub fn describe(&self) -> String {
+        match self {
+            Credential::Anonymous => "anonymous".into(),
+            Credential::Basic { username, .. } => format!("user {username}"),
+            Credential::IdentityToken { .. } => "identity token".into(),
+        }
+    }
+    fn is_anonymous(&self) -> bool {
+        matches!(self, Credential::Anonymous)
+    }
+}
+
+/// One challenge of a `WWW-Authenticate` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Lower-cased scheme, e.g. `bearer` or `basic`.
+    pub scheme: String,
+    /// Parameters with lower-cased names.
+    pub params: HashMap<String, String>,
+}
+
+/// Parses a `WWW-Authenticate` value into its challenges (several per header, quoted commas allowed).
+pub fn parse_www_authenticate(header: &str) -> Vec<Challenge> {
+    let mut out: Vec<Challenge> = Vec::new();
+    let s = header.as_bytes();
+    let mut i = 0;
+    let skip_ws = |i: &mut usize| {
+        while *i < s.len() && (s[*i] == b' ' || s[*i] == b'\t' || s[*i] == b',') {
+            *i += 1;
+        }
+    };
+    let token = |i: &mut usize| {
+        let start = *i;
+        while *i < s.len() && !matches!(s[*i], b' ' | b'\t' | b',' | b'=') {
+            *i += 1;
+        }
+        String::from_utf8_lossy(&s[start..*i]).into_owned()
+    };
+    loop {
+        skip_ws(&mut i);
+        if i >= s.len() {
+            break;
+        }
+        let word = token(&mut i);
+        // Is this `name=value` (a parameter of the current challenge) or a new scheme?
+        let mut j = i;
+        while j < s.len() && s[j] == b' ' {
+            j += 1;
+        }
+        if j < s.len() && s[j] == b'=' && !out.is_empty() {
+            i = j + 1;
+            while i < s.len() && s[i] == b' ' {
+                i += 1;
+            }
+            let value = if i < s.len() && s[i] == b'"' {
+                i += 1;
+                let mut v = Vec::new();
+                while i < s.len() && s[i] != b'"' {
+                    if s[i] == b'\\' && i + 1 < s.len() {
+                        i += 1;
+                    }
+                    v.push(s[i]);
+                    i += 1;
+                }
+                i += 1;
+                String::from_utf8_lossy(&v).into_owned()
+            } else {
+                token(&mut i)
+            };
+            if let Some(c) = out.last_mut() {
+                c.params.insert(word.to_ascii_lowercase(), value);
+            }
+        } else if !word.is_empty() {
+            out.push(Challenge {
+                scheme: word.to_ascii_lowercase(),
+                params: HashMap::new(),
+            });
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// What the registry told us about its auth scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scheme {
+    Unknown,
+    Basic,
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
+}
+
+#[derive(Clone)]
+struct CachedToken {
+    value: Secret,
+    valid_until: Instant,
+}
+
+/// Authenticates requests for one registry: knows its scheme, holds the credential, caches tokens per scope.
+pub struct Authenticator {
+    registry: String,
+    credential: Credential,
+    http: reqwest::Client,
+    scheme: Mutex<Scheme>,
+    tokens: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<CachedToken>>>>>,
+    token_requests: std::sync::atomic::AtomicU64,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenReply {
+    token: Option<String>,
+    access_token: Option<String>,
+    expires_in: Option<i64>,
+}
+
+/// Largest token-endpoint reply we read.
+const TOKEN_REPLY_LIMIT: usize = 1024 * 1024;
+
+impl Authenticator {
+    /// Creates an authenticator; `http` is the profile's pooled client.
+    pub fn new(registry: String, credential: Credential, http: reqwest::Client) -> Self {
+        Authenticator {
+            registry,
+            credential,
+            http,
+            scheme: Mutex::new(Scheme::Unknown),
+            tokens: Mutex::new(HashMap::new()),
+            token_requests: Default::default(),
+        }
+    }
+
+    /// The credential in use.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// How many tokens have been fetched so far.
+    pub fn token_requests(&self) -> u64 {
+        self.token_requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `anonymous`, `user X`, or `token (user X)` once a bearer scheme is known.
+    pub fn describe(&self) -> String {
+        let scheme = self.scheme.lock().unwrap().clone();
+        match scheme {
+            Scheme::Bearer { .. } => format!("token ({})", self.credential.describe()),
+            _ => self.credential.describe(),
+        }
+    }
+
+    fn basic_header(&self) -> Option<HeaderValue> {
+        let (user, pass) = match &self.credential {
+            Credential::Basic { username, password } => (username.as_str(), password.expose()),
+            _ => return None,
+        };
+        let enc = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        let mut h = HeaderValue::from_str(&format!("Basic {enc}")).ok()?;
+        h.set_sensitive(true);
+        Some(h)
+    }
+
+    fn slot(&self, scope: &str) -> Arc<tokio::sync::Mutex<Option<CachedToken>>> {
+        self.tokens
+            .lock()
+            .unwrap()
+            .entry(scope.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The header to send before any challenge: Basic or a cached/fresh token once the scheme is known.
+    pub async fn header_for(&self, scope: &str) -> Result<Option<HeaderValue>> {
+        let scheme = self.scheme.lock().unwrap().clone();
+        match scheme {
+            Scheme::Unknown => Ok(None),
+            Scheme::Basic => Ok(self.basic_header()),
+            Scheme::Bearer { realm, service } => self
+                .token(scope, &realm, service.as_deref(), scope, None)
+                .await
+                .map(Some),
+        }
+    }
+
+    /// Handles a 401: learns the scheme, drops a rejected token, and returns the header to retry with.
+    /// `None` means there is nothing better to send.
+    pub async fn on_unauthorized(
+        &self,
+        www_authenticate: Option<&str>,
+        scope: &str,
+        sent: Option<&HeaderValue>,
+    ) -> Result<Option<HeaderValue>> {
+        let challenges = www_authenticate
+            .map(parse_www_authenticate)
+            .unwrap_or_default();
+        if let Some(c) = challenges.iter().find(|c| c.scheme == "bearer") {
+            let Some(realm) = c.params.get("realm").cloned() else {
+                return Err(Error::Invalid {
+                    what: "WWW-Authenticate header".into(),
+                    detail: "bearer challenge without realm".into(),
+                });
+            };
+            let service = c.params.get("service").cloned();
+            *self.scheme.lock().unwrap() = Scheme::Bearer {
+                realm: realm.clone(),
+                service: service.clone(),
+            };
+            let wanted = c.params.get("scope").cloned().unwrap_or(scope.to_string());
+            let header = self
+                .token(scope, &realm, service.as_deref(), &wanted, sent)
+                .await?;
+            if sent == Some(&header) {
+                return Ok(None);
+            }
+            return Ok(Some(header));
+        }
+        if challenges.iter().any(|c| c.scheme == "basic") {
+            *self.scheme.lock().unwrap() = Scheme::Basic;
+            let h = self.basic_header();
+            if h.is_none() || sent.is_some() {
+                return Ok(None);
+            }
+            return Ok(h);
+        }
+        Ok(None)
+    }
+
+    /// A valid token for `key`, fetching one for `wanted` scope when missing, expired, or equal to `rejected`.
+    async fn token(
+        &self,
+        key: &str,
+        realm: &str,
+        service: Option<&str>,
+        wanted: &str,
+        rejected: Option<&HeaderValue>,
+    ) -> Result<HeaderValue> {
+        let slot = self.slot(key);
+        let mut guard = slot.lock().await;
+        if let Some(t) = guard.as_ref() {
+            let h = bearer(&t.value);
+            if t.valid_until > Instant::now() && rejected != Some(&h) {
+                return Ok(h);
+            }
+        }
+        let fresh = self.fetch_token(realm, service, wanted).await?;
+        let h = bearer(&fresh.value);
+        *guard = Some(fresh);
+        Ok(h)
+    }
+
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+    ) -> Result<CachedToken> {
+        self.token_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
+        let mut params: Vec<(&str, &str)> = Vec::new();
+        if let Some(s) = service {
+            params.push(("service", s));
+        }
+        for s in scope.split(' ').filter(|s| !s.is_empty()) {
+            params.push(("scope", s));
+        }
+        let req = match &self.credential {
+            Credential::IdentityToken { token, .. } => {
+                let mut form = params.clone();
+                form.push(("grant_type", "refresh_token"));
+                form.push(("refresh_token", token.expose()));
+                form.push(("client_id", "regtui"));
+                let body = form_encode(&form);
+                self.http
+                    .post(realm)
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(body)
+            }
+            _ => {
+                let mut rb = self.http.get(realm).query(&params);
+                if let Some(h) = self.basic_header() {
+                    rb = rb.header(AUTHORIZATION, h);
+                }
+                rb
+            }
+        };
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| Error::from_transport(&self.registry, &e))?;
+        let status = resp.status().as_u16();
+        let body = super::distribution::read_limited(
+            resp,
+            TOKEN_REPLY_LIMIT as u64,
+            "token reply",
+            &self.registry,
+        )
+        .await?;
+        if !(200..300).contains(&status) {
+            return Err(Error::from_status(
+                status,
+                &self.registry,
+                "token request",
+                false,
+                !self.credential.is_anonymous(),
+                None,
+                &body,
+            ));
+        }
+        let reply: TokenReply = serde_json::from_slice(&body).map_err(|e| Error::Invalid {
+            what: "token reply".into(),
+            detail: e.to_string(),
+        })?;
+        let value = reply
+            .token
+            .filter(|t| !t.is_empty())
+            .or(reply.access_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Error::Invalid {
+                what: "token reply".into(),
+                detail: "no token in the reply".into(),
+            })?;
+        if HeaderValue::from_str(&value).is_err() {
+            return Err(Error::Invalid {
+                what: "token reply".into(),
+                detail: "the token has characters not allowed in a header".into(),
+            });
+        }
+        let secs = reply.expires_in.filter(|s| *s > 0).unwrap_or(60) as u64;
+        let life = Duration::from_secs(secs);
+        // Renew a little early so a token does not expire in flight.
+        let margin = (life / 10).min(Duration::from_secs(10));
+        Ok(CachedToken {
+            value: Secret::new(value),
+            valid_until: started + life - margin,
+        })
+    }
+}
+
+fn bearer(token: &Secret) -> HeaderValue {
+    let mut h = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+    h.set_sensitive(true);
+    h
+}
+
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    out.push(b as char)
+                }
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Redacts the value of any `Authorization:` header or bearer/basic credential in a text meant for logs.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let lower = line.to_ascii_lowercase();
+        if let Some(pos) = lower.find("authorization") {
+            let after = &line[pos..];
+            let cut = after
+                .find([':', '='])
+                .map(|c| pos + c + 1)
+                .unwrap_or(line.len());
+            out.push_str(&line[..cut]);
+            out.push_str(" <redacted>");
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else if let Some(pos) = lower.find("bearer ").or_else(|| lower.find("basic ")) {
+            let word = if lower[pos..].starts_with("bearer ") {
+                7
+            } else {
+                6
+            };
+            out.push_str(&line[..pos + word]);
+            out.push_str("<redacted>");
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bearer_with_quoted_commas() {
+        let h = r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#;
+        let c = parse_www_authenticate(h);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].scheme, "bearer");
+        assert_eq!(c[0].params["realm"], "https://auth.example/token");
+        assert_eq!(c[0].params["scope"], "repository:a/b:pull,push");
+    }
+
+    #[test]
+    fn parses_several_challenges() {
+        let c = parse_www_authenticate(
+            r#"Basic realm="Registry Realm", Bearer realm="https://t/x", service=reg"#,
+        );
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].scheme, "basic");
+        assert_eq!(c[0].params["realm"], "Registry Realm");
+        assert_eq!(c[1].params["service"], "reg");
+        assert!(parse_www_authenticate("").is_empty());
+        // hostile input does not panic
+        parse_www_authenticate("=,=\"\\");
+        parse_www_authenticate("Bearer realm=\"unterminated");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let c = Credential::Basic {
+            username: "u".into(),
+            password: Secret::new("hunter2"),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn redacts_authorization() {
+        let r = redact("GET /v2/\nAuthorization: Bearer abc.def\nx: bearer zzz\n");
+        assert!(!r.contains("abc.def") && !r.contains("zzz"), "{r}");
+        assert!(r.contains("Authorization: <redacted>"));
+    }
+
+    #[test]
+    fn form_encoding_escapes() {
+        assert_eq!(
+            form_encode(&[("scope", "repository:a/b:pull"), ("x", "a b&")]),
+            "scope=repository%3Aa%2Fb%3Apull&x=a+b%26"
+        );
+    }
+}

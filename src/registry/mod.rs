@@ -1,0 +1,76 @@
+//! The registry layer: the [`Backend`] trait every registry kind implements, and its implementations.
+//!
+//! Nothing here knows about the terminal UI; the CLI and the UI's client task both drive it.
+
+pub mod auth;
+pub mod cache;
+pub mod credentials;
+pub mod digest;
+pub mod distribution;
+pub mod error;
+pub mod layout;
+pub mod model;
+pub mod ops;
+pub mod parse;
+pub mod reference;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use error::{Error, Result};
+use model::{ConfigSummary, Desc, Manifest, TagDeleteMethod};
+
+/// A boxed future returning a registry result.
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+/// Receives pages of names as they arrive.
+pub type PageSink<'a> = &'a mut (dyn FnMut(Vec<String>) + Send);
+
+/// What a backend can do; the UI and CLI offer only these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    /// Can enumerate repositories.
+    pub list_repos: bool,
+    /// Can delete a manifest by digest (with all its tags).
+    pub delete_digest: bool,
+    /// Can remove one tag and keep the others on the same digest.
+    pub delete_tag: bool,
+}
+
+/// Describes a connected backend for status lines.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BackendInfo {
+    /// `distribution`, `layout`, …
+    pub kind: &'static str,
+    /// How to show the registry (`http://127.0.0.1:5000`, `ghcr.io`, a directory).
+    pub registry: String,
+    /// `host[:port]` used in pull references (empty for a layout).
+    pub host: String,
+    /// `anonymous`, `user NAME`, `token (…)`.
+    pub auth: String,
+    pub capabilities: Capabilities,
+    /// Something the user should see (e.g. TLS verification off).
+    pub warning: Option<String>,
+}
+
+/// One registry, whatever its kind. All methods are cancel-safe reads except the deletes.
+pub trait Backend: Send + Sync {
+    /// Static facts about this backend.
+    fn info(&self) -> BackendInfo;
+    /// Checks the registry answers and the credentials work (`GET /v2/`).
+    fn ping(&self) -> BoxFut<'_, ()>;
+    /// Streams repository names page by page.
+    fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()>;
+    /// Streams the tags of a repository page by page (unsorted: sort on the caller's side).
+    fn list_tags<'a>(&'a self, repo: &'a str, sink: PageSink<'a>) -> BoxFut<'a, ()>;
+    /// Fetches and verifies a manifest by tag or digest.
+    fn get_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Arc<Manifest>>;
+    /// Digest, media type and size of a manifest without its body.
+    fn head_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Desc>;
+    /// Fetches, verifies and summarises an image config.
+    fn get_config<'a>(&'a self, repo: &'a str, config: &'a Desc) -> BoxFut<'a, Arc<ConfigSummary>>;
+    /// Deletes a manifest by digest: every tag on it goes too. Never retried.
+    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()>;
+    /// Removes one tag, keeping other tags on the same digest. Never retried.
+    fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod>;
+}

@@ -1,0 +1,184 @@
+//! Plain data the registry layer hands upwards: tags with sizes, manifests, configs, layers.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// OCI image manifest media type.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index media type.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// Docker schema2 image manifest media type.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list media type.
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// Docker schema1 (legacy) manifest media types.
+pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+/// Signed Docker schema1 manifest media type.
+pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+/// OCI image config media type.
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// Docker image config media type.
+pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+
+/// The `Accept` header sent for manifests: every type we understand, never schema1.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
+application/vnd.oci.image.index.v1+json, \
+application/vnd.docker.distribution.manifest.v2+json, \
+application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Largest manifest body we read.
+pub const MANIFEST_LIMIT: u64 = 4 * 1024 * 1024;
+/// Largest config blob we read.
+pub const CONFIG_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// What a content descriptor says: digest, media type, size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Desc {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+/// One entry of an index or manifest list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexChild {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    /// `os/arch[/variant]`, or `unknown` when the entry names no platform.
+    pub platform: String,
+    /// A buildx attestation manifest rather than a runnable image.
+    pub attestation: bool,
+}
+
+/// The shape of a parsed manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestKind {
+    /// A single image: its config and layers.
+    Image { config: Desc, layers: Vec<Desc> },
+    /// An index or manifest list: its children.
+    Index { children: Vec<IndexChild> },
+}
+
+/// A manifest as fetched: verified digest, media type, raw body and parsed shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub digest: String,
+    pub media_type: String,
+    /// The exact bytes the registry sent (their sha256 is `digest`).
+    pub raw: Vec<u8>,
+    pub kind: ManifestKind,
+}
+
+impl Manifest {
+    /// Whether this is an index or manifest list.
+    pub fn is_index(&self) -> bool {
+        matches!(self.kind, ManifestKind::Index { .. })
+    }
+
+    /// Size of the manifest body itself.
+    pub fn size(&self) -> u64 {
+        self.raw.len() as u64
+    }
+}
+
+/// One history entry of an image config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct HistoryEntry {
+    pub created: Option<String>,
+    pub created_by: Option<String>,
+    pub empty_layer: bool,
+}
+
+/// The parts of an image config a person looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct ConfigSummary {
+    pub created: Option<String>,
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub cmd: Vec<String>,
+    pub entrypoint: Vec<String>,
+    pub exposed_ports: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    #[serde(skip)]
+    pub history: Vec<HistoryEntry>,
+}
+
+impl ConfigSummary {
+    /// `os/arch[/variant]`.
+    pub fn platform(&self) -> String {
+        platform_string(&self.os, &self.architecture, self.variant.as_deref())
+    }
+}
+
+/// Formats a platform as `os/arch[/variant]`.
+pub fn platform_string(os: &str, arch: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) if !v.is_empty() => format!("{os}/{arch}/{v}"),
+        _ => format!("{os}/{arch}"),
+    }
+}
+
+/// One platform of a tag: a single image gives one entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlatformEntry {
+    pub platform: String,
+    pub digest: String,
+    pub size: u64,
+}
+
+/// A tag with what the tags pane and `tags --long` show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagRow {
+    pub tag: String,
+    pub digest: String,
+    pub media_type: String,
+    /// Compressed bytes: config + layers; for an index the distinct blobs of all children.
+    pub size: u64,
+    /// RFC 3339 creation time from the image config.
+    pub created: Option<String>,
+    pub platforms: Vec<PlatformEntry>,
+}
+
+/// One layer with the history line that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerInfo {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    pub created_by: Option<String>,
+}
+
+/// Everything `inspect` shows about one reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inspection {
+    pub reference: String,
+    pub digest: String,
+    pub media_type: String,
+    /// The manifest JSON as the registry sent it.
+    pub manifest: serde_json::Value,
+    pub config: Option<ConfigSummary>,
+    pub layers: Vec<LayerInfo>,
+    pub platforms: Vec<PlatformEntry>,
+    /// Compressed size as in [`TagRow::size`].
+    pub size: u64,
+}
+
+/// How a tag-only delete was carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TagDeleteMethod {
+    /// The registry untagged it directly (`DELETE /v2/<repo>/manifests/<tag>`).
+    OciTagDelete,
+    /// A unique dummy manifest was pushed to the tag and deleted by digest.
+    DummyManifest,
+}
+
+/// Reminder shown after every delete.
+pub const GC_REMINDER: &str = "space is reclaimed only after the registry's garbage collection \
+(for distribution: `registry garbage-collect <config>`)";
