@@ -181,7 +181,9 @@ impl Distribution {
         format!("{}{}", self.base, path)
     }
 
-    /// Sends a request with auth, answering one 401 challenge. Never retries otherwise.
+    /// Sends a request with auth. A 401 is answered with new credentials at most twice (first the
+    /// challenge, then a renewed token if the registry rejected the one we sent); the request is
+    /// never repeated for any other reason, so a DELETE runs at most once on the server.
     async fn send(
         &self,
         method: Method,
@@ -190,7 +192,7 @@ impl Distribution {
         build: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Response> {
         let mut header = self.auth.header_for(scope).await?;
-        let mut answered = false;
+        let mut answered = 0;
         loop {
             let mut rb = build(self.http.request(method.clone(), url));
             if let Some(h) = &header {
@@ -200,8 +202,8 @@ impl Distribution {
                 .send()
                 .await
                 .map_err(|e| Error::from_transport(&self.name, &e))?;
-            if resp.status() == StatusCode::UNAUTHORIZED && !answered {
-                answered = true;
+            if resp.status() == StatusCode::UNAUTHORIZED && answered < 2 {
+                answered += 1;
                 let www = header_str(resp.headers(), WWW_AUTHENTICATE).map(str::to_string);
                 if let Some(h) = self
                     .auth
