@@ -708,3 +708,221 @@ async fn bundled_demo_is_browsable() {
         "demo should have multi-arch and shared-digest tags"
     );
 }
+
+/// Writes the bundled demo: several repositories, multi-arch images, shared digests, varied sizes and dates.
+fn demo_layouts(root: &std::path::Path) {
+    const MB: usize = 1_000_000;
+    let img = |seed: &'static str,
+               created: &'static str,
+               arch: &'static str,
+               variant: Option<&'static str>,
+               sizes: &'static [usize],
+               docker: bool| {
+        oci::image(&oci::ImageSpec {
+            seed,
+            created,
+            arch,
+            variant,
+            layer_sizes: sizes,
+            docker,
+            virtual_layers: true,
+            labels: &[
+                ("org.opencontainers.image.title", seed),
+                ("org.opencontainers.image.vendor", "regtui demo"),
+            ],
+            ..Default::default()
+        })
+    };
+    // library/hello: small single-arch OCI images.
+    let h10 = img(
+        "hello-1.0",
+        "2023-03-14T09:00:00Z",
+        "amd64",
+        None,
+        &[3_400, 1_200],
+        false,
+    );
+    let h11 = img(
+        "hello-1.1",
+        "2023-09-02T16:30:00Z",
+        "amd64",
+        None,
+        &[3_400, 1_900],
+        false,
+    );
+    oci::write_layout(
+        &root.join("library/hello"),
+        &[("1.0", &h10), ("1.1", &h11), ("latest", &h11)],
+        false,
+    );
+
+    // team/app/api: releases, the newest multi-arch, latest and stable sharing digests.
+    let a1 = img(
+        "api-1.0.0",
+        "2024-01-10T08:00:00Z",
+        "amd64",
+        None,
+        &[28 * MB, 9 * MB, 410_000],
+        false,
+    );
+    let a2 = img(
+        "api-1.1.0",
+        "2024-03-05T09:30:00Z",
+        "amd64",
+        None,
+        &[28 * MB, 9 * MB, 530_000],
+        false,
+    );
+    let a3 = img(
+        "api-1.2.0",
+        "2024-06-01T12:00:00Z",
+        "amd64",
+        None,
+        &[29 * MB, 11 * MB, 620_000],
+        false,
+    );
+    let a4 = oci::index(
+        vec![
+            img(
+                "api-1.3.0-amd64",
+                "2024-09-18T14:45:00Z",
+                "amd64",
+                None,
+                &[29 * MB, 12 * MB, 700_000],
+                false,
+            ),
+            img(
+                "api-1.3.0-arm64",
+                "2024-09-18T14:47:00Z",
+                "arm64",
+                Some("v8"),
+                &[27 * MB, 12 * MB, 690_000],
+                false,
+            ),
+        ],
+        false,
+    );
+    oci::write_layout(
+        &root.join("team/app/api"),
+        &[
+            ("v1.0.0", &a1),
+            ("v1.1.0", &a2),
+            ("v1.2.0", &a3),
+            ("stable", &a3),
+            ("v1.3.0", &a4),
+            ("latest", &a4),
+        ],
+        false,
+    );
+
+    // team/app/web: Docker schema2 images, monthly builds, prod = the newest.
+    let months = [
+        "2024.01", "2024.02", "2024.03", "2024.04", "2024.05", "2024.06",
+    ];
+    let webs: Vec<oci::Image> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let created: &'static str =
+                Box::leak(format!("2024-{:02}-15T06:00:00Z", i + 1).into_boxed_str());
+            let seed: &'static str = Box::leak(format!("web-{m}").into_boxed_str());
+            let sizes: &'static [usize] = Box::leak(
+                vec![44 * MB, 3 * MB + i * 250_000, 120_000 * (i + 1)].into_boxed_slice(),
+            );
+            img(seed, created, "amd64", None, sizes, true)
+        })
+        .collect();
+    let mut tagged: Vec<(&str, &oci::Image)> = months.iter().copied().zip(webs.iter()).collect();
+    tagged.push(("prod", &webs[5]));
+    oci::write_layout(&root.join("team/app/web"), &tagged, false);
+
+    // tools/busybox: a Docker manifest list over three platforms.
+    let bb = |v: &'static str, created: &'static str| {
+        let s = |a: &'static str| -> &'static str {
+            Box::leak(format!("busybox-{v}-{a}").into_boxed_str())
+        };
+        oci::index(
+            vec![
+                img(s("amd64"), created, "amd64", None, &[2_150_000], true),
+                img(s("arm64"), created, "arm64", Some("v8"), &[1_980_000], true),
+                img(s("armv7"), created, "arm", Some("v7"), &[1_720_000], true),
+            ],
+            true,
+        )
+    };
+    let b136 = bb("1.36", "2023-05-19T00:00:00Z");
+    let b137 = bb("1.37", "2024-09-26T00:00:00Z");
+    oci::write_layout(
+        &root.join("tools/busybox"),
+        &[("1.36", &b136), ("1.37", &b137), ("latest", &b137)],
+        false,
+    );
+
+    // ci/builds: many CI builds with varied dates and sizes, for sorting and cleanup.
+    let builds: Vec<oci::Image> = (1..=30)
+        .map(|i| {
+            let created: &'static str = Box::leak(
+                format!(
+                    "2024-{:02}-{:02}T{:02}:{:02}:00Z",
+                    1 + (i * 7) % 12,
+                    1 + (i * 11) % 28,
+                    (i * 5) % 24,
+                    (i * 13) % 60
+                )
+                .into_boxed_str(),
+            );
+            let seed: &'static str = Box::leak(format!("build-{i:03}").into_boxed_str());
+            let sizes: &'static [usize] =
+                Box::leak(vec![61 * MB, (i % 9 + 1) * 1_300_000, 40_000 * i].into_boxed_slice());
+            img(seed, created, "amd64", None, sizes, false)
+        })
+        .collect();
+    let names: Vec<String> = (1..=30).map(|i| format!("build-{i:03}")).collect();
+    let tagged: Vec<(&str, &oci::Image)> = names
+        .iter()
+        .map(String::as_str)
+        .zip(builds.iter())
+        .collect();
+    oci::write_layout(&root.join("ci/builds"), &tagged, false);
+}
+
+fn files_below(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// The committed demo equals what the generator writes; `REGTUI_WRITE_DEMO=1` rewrites it.
+#[test]
+fn demo_assets_are_current() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo_layouts(tmp.path());
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    if std::env::var("REGTUI_WRITE_DEMO").as_deref() == Ok("1") {
+        let _ = std::fs::remove_dir_all(&target);
+        support::registry::copy_dir(tmp.path(), &target);
+    }
+    let want = files_below(tmp.path());
+    let have = files_below(&target);
+    let differ: Vec<&String> = want
+        .keys()
+        .chain(have.keys())
+        .filter(|k| want.get(*k) != have.get(*k))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "assets/demo is out of date ({} files differ, e.g. {:?}); regenerate with REGTUI_WRITE_DEMO=1 cargo test --test client demo_assets",
+        differ.len(),
+        differ.first()
+    );
+}

@@ -43,6 +43,7 @@ pub struct Blob {
     pub media_type: String,
     pub data: Vec<u8>,
     pub digest: String,
+    pub size: u64,
 }
 
 impl Blob {
@@ -50,11 +51,21 @@ impl Blob {
         Blob {
             media_type: media_type.into(),
             digest: sha256(&data),
+            size: data.len() as u64,
             data,
         }
     }
+    /// A layer known only by its descriptor (content never written), for demo layouts.
+    pub fn virtual_layer(media_type: &str, seed: &str, size: u64) -> Self {
+        Blob {
+            media_type: media_type.into(),
+            digest: sha256(seed.as_bytes()),
+            size,
+            data: Vec::new(),
+        }
+    }
     pub fn descriptor(&self) -> serde_json::Value {
-        json!({"mediaType": self.media_type, "digest": self.digest, "size": self.data.len()})
+        json!({"mediaType": self.media_type, "digest": self.digest, "size": self.size})
     }
 }
 
@@ -75,7 +86,7 @@ pub struct Image {
 impl Image {
     /// config + layers, what regtui reports as the size of a single image.
     pub fn size(&self) -> u64 {
-        self.blobs.iter().map(|b| b.data.len() as u64).sum()
+        self.blobs.iter().map(|b| b.size).sum()
     }
     pub fn config(&self) -> &Blob {
         &self.blobs[0]
@@ -91,6 +102,8 @@ pub struct ImageSpec<'a> {
     pub layer_sizes: &'a [usize],
     pub docker: bool,
     pub labels: &'a [(&'a str, &'a str)],
+    /// Layers exist only as descriptors (seeded digests), so sizes can be realistic.
+    pub virtual_layers: bool,
 }
 
 impl Default for ImageSpec<'_> {
@@ -104,6 +117,7 @@ impl Default for ImageSpec<'_> {
             layer_sizes: &[1000],
             docker: false,
             labels: &[],
+            virtual_layers: false,
         }
     }
 }
@@ -114,7 +128,14 @@ pub fn image(s: &ImageSpec) -> Image {
         .layer_sizes
         .iter()
         .enumerate()
-        .map(|(i, n)| Blob::new(layer_type, noise(&format!("{}-layer-{i}", s.seed), *n)))
+        .map(|(i, n)| {
+            let seed = format!("{}-layer-{i}", s.seed);
+            if s.virtual_layers {
+                Blob::virtual_layer(layer_type, &seed, *n as u64)
+            } else {
+                Blob::new(layer_type, noise(&seed, *n))
+            }
+        })
         .collect();
     let mut history: Vec<serde_json::Value> = Vec::new();
     for (i, _) in layers.iter().enumerate() {
@@ -215,7 +236,7 @@ pub fn index_size(img: &Image) -> u64 {
     let mut seen = std::collections::BTreeMap::new();
     for c in &img.children {
         for b in &c.blobs {
-            seen.insert(b.digest.clone(), b.data.len() as u64);
+            seen.insert(b.digest.clone(), b.size);
         }
     }
     seen.values().sum()
