@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use oci::{Image, ImageSpec, image, index};
+#[allow(unused_imports)]
 pub use registry::{Auth, Options, Registry};
 
 /// One tagged image of the standard fixture.
