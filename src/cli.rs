@@ -29,6 +29,9 @@ pub struct Cli {
     /// Browse the bundled demo images (no server needed).
     #[arg(long, global = true, conflicts_with_all = ["profile", "registry"])]
     pub demo: bool,
+    /// Write a log to this file (also $REGTUI_LOG); secrets are never logged.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -243,6 +246,7 @@ pub async fn run(cli: Cli) -> i32 {
 
 async fn dispatch(cli: &Cli) -> Result<i32> {
     match &cli.command {
+        None if std::io::stdout().is_terminal() => crate::tui::run(cli).await,
         None => overview(cli).await,
         Some(Cmd::Profiles { json: as_json }) => profiles(cli, *as_json),
         Some(Cmd::Repos { json: as_json }) => {
@@ -294,7 +298,9 @@ async fn overview(cli: &Cli) -> Result<i32> {
         out.push_str(&clean(r));
         out.push('\n');
     }
-    out.push_str("\nThe interactive terminal UI is not built yet; use `regtui tags REPO --long`, `regtui inspect REF`.\n");
+    out.push_str(
+        "\n(standard output is not a terminal: run regtui in a terminal for the interactive UI)\n",
+    );
     emit(&out);
     Ok(0)
 }

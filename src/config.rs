@@ -80,6 +80,8 @@ pub struct Profile {
 struct File {
     default_profile: Option<String>,
     #[serde(default)]
+    clipboard: crate::clipboard::Mode,
+    #[serde(default)]
     profiles: BTreeMap<String, toml::Spanned<Profile>>,
 }
 
@@ -113,6 +115,8 @@ impl std::fmt::Display for Source {
 pub struct Config {
     pub source: Source,
     pub default_profile: Option<String>,
+    /// Which clipboards `y` copies to.
+    pub clipboard: crate::clipboard::Mode,
     pub profiles: BTreeMap<String, Profile>,
     /// Things to tell the user (e.g. a plain-text password in a world-readable file).
     pub warnings: Vec<String>,
@@ -143,6 +147,7 @@ pub fn load(flag: Option<&Path>) -> Result<Config> {
             return Ok(Config {
                 source,
                 default_profile: None,
+                clipboard: Default::default(),
                 profiles: BTreeMap::new(),
                 warnings: Vec::new(),
                 base_dir: PathBuf::from("."),
@@ -252,6 +257,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
     Ok(Config {
         source: Source::None(None),
         default_profile: file.default_profile,
+        clipboard: file.clipboard,
         profiles,
         warnings: Vec::new(),
         base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -289,6 +295,15 @@ impl Profile {
 
     /// Resolves credentials and builds the backend for this profile.
     pub fn connect(&self, base_dir: &Path) -> Result<Arc<dyn Backend>> {
+        self.connect_with(base_dir, None)
+    }
+
+    /// Builds the backend, with `credential` in place of the configured sources when given (a login).
+    pub fn connect_with(
+        &self,
+        base_dir: &Path,
+        credential: Option<crate::registry::auth::Credential>,
+    ) -> Result<Arc<dyn Backend>> {
         if self.kind != Kind::Distribution {
             return Err(Error::Unsupported(format!(
                 "profiles of kind {:?} are not available in this version; use kind = \"distribution\"",
@@ -296,8 +311,11 @@ impl Profile {
             )));
         }
         let addr = self.addr()?;
-        let resolved = credentials::resolve(&self.secrets(), &addr.credential_key())?;
-        let mut opts = DistributionOptions::new(addr, resolved.credential);
+        let credential = match credential {
+            Some(c) => c,
+            None => credentials::resolve(&self.secrets(), &addr.credential_key())?.credential,
+        };
+        let mut opts = DistributionOptions::new(addr, credential);
         opts.concurrency = self.concurrency();
         opts.insecure = self.insecure;
         opts.repositories = self.repositories.clone();

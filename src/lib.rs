@@ -5,7 +5,12 @@
 //! - [`cli`]: the command-line interface and its non-interactive subcommands.
 //! - [`sanitize`]: the one sanitizer every registry string passes through before display.
 
+pub mod app;
 pub mod cli;
+pub mod client_task;
+pub mod clipboard;
 pub mod config;
 pub mod registry;
 pub mod sanitize;
+pub mod tui;
+pub mod ui;

@@ -235,6 +235,98 @@ fn decode_auth(auth: Option<&str>) -> Result<Option<(String, String)>> {
     }
 }
 
+/// Saves a login into docker's config.json as `docker login` does: through `credsStore` when one
+/// is set, else as a base64 `auth` entry (the file is created with mode 0600). Returns where it went.
+pub fn save_docker_login(key: &str, username: &str, password: &Secret) -> Result<String> {
+    let path = docker_config_path().ok_or_else(|| {
+        Error::Config("cannot find the home directory for docker's config.json".into())
+    })?;
+    let mut doc: serde_json::Value = match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map_err(|e| Error::Config(format!("{} is not valid JSON: {e}", path.display())))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::json!({}),
+        Err(e) => {
+            return Err(Error::Config(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    if let Some(store) = doc
+        .get("credsStore")
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
+    {
+        helper_store(&store, key, username, password)?;
+        return Ok(format!("credential helper docker-credential-{store}"));
+    }
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{username}:{}", password.expose()));
+    if !doc.is_object() {
+        doc = serde_json::json!({});
+    }
+    let auths = doc
+        .as_object_mut()
+        .expect("object")
+        .entry("auths")
+        .or_insert_with(|| serde_json::json!({}));
+    if !auths.is_object() {
+        *auths = serde_json::json!({});
+    }
+    auths[key] = serde_json::json!({ "auth": auth });
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let text = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    write_private(&path, &text)
+        .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path.display().to_string())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(data)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, data)
+}
+
+fn helper_store(name: &str, server: &str, username: &str, password: &Secret) -> Result<()> {
+    let program = format!("docker-credential-{name}");
+    let mut child = Command::new(&program)
+        .arg("store")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Config(format!("credential helper {program} could not run ({e})")))?;
+    let body =
+        serde_json::json!({"ServerURL": server, "Username": username, "Secret": password.expose()});
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(body.to_string().as_bytes());
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::Config(format!("credential helper {program} failed: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "credential helper {program} refused to store ({status})"
+        )))
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct HelperReply {
     #[serde(rename = "Username", default)]

@@ -182,3 +182,89 @@ pub enum TagDeleteMethod {
 /// Reminder shown after every delete.
 pub const GC_REMINDER: &str = "space is reclaimed only after the registry's garbage collection \
 (for distribution: `registry garbage-collect <config>`)";
+
+/// Seconds since the Unix epoch of an RFC 3339 time (`2024-06-01T12:00:00.5+02:00`), or `None`.
+pub fn unix_seconds(rfc3339: &str) -> Option<i64> {
+    let s = rfc3339.trim().as_bytes();
+    if s.len() < 19 || s[4] != b'-' || s[7] != b'-' || !matches!(s[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |a: usize, b: usize| -> Option<i64> {
+        std::str::from_utf8(s.get(a..b)?).ok()?.parse::<i64>().ok()
+    };
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        while s.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    let offset = match s.get(i) {
+        Some(b'Z' | b'z') if i + 1 == s.len() => 0,
+        Some(sign @ (b'+' | b'-')) if s.len() == i + 6 && s[i + 3] == b':' => {
+            let o = num(i + 1, i + 3)? * 3600 + num(i + 4, i + 6)? * 60;
+            if *sign == b'+' { o } else { -o }
+        }
+        _ => return None,
+    };
+    // Days from civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}
+
+/// "3 days ago", "2 months ago", "just now"; "in the future" for times ahead of `now`.
+pub fn relative_time(then: i64, now: i64) -> String {
+    let d = now - then;
+    if d < -60 {
+        return "in the future".into();
+    }
+    let d = d.max(0);
+    let (n, unit) = match d {
+        0..=59 => return "just now".into(),
+        60..=3599 => (d / 60, "minute"),
+        3600..=86_399 => (d / 3600, "hour"),
+        86_400..=2_629_799 => (d / 86_400, "day"),
+        2_629_800..=31_557_599 => (d / 2_629_800, "month"),
+        _ => (d / 31_557_600, "year"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rfc3339() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2024-06-01T12:00:00Z"), Some(1_717_243_200));
+        assert_eq!(
+            unix_seconds("2024-06-01T14:00:00.123456789+02:00"),
+            Some(1_717_243_200)
+        );
+        assert_eq!(unix_seconds("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+        assert_eq!(unix_seconds("yesterday"), None);
+        assert_eq!(unix_seconds("2024-13-01T00:00:00Z"), None);
+        assert_eq!(unix_seconds("2024-06-01T12:00:00"), None);
+    }
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(relative_time(0, 30), "just now");
+        assert_eq!(relative_time(0, 3 * 86_400 + 5), "3 days ago");
+        assert_eq!(relative_time(0, 3600), "1 hour ago");
+        assert_eq!(relative_time(0, 400 * 86_400), "1 year ago");
+        assert_eq!(relative_time(1000, 0), "in the future");
+    }
+}

@@ -173,11 +173,16 @@ pub async fn tag_rows(
     concurrency: usize,
     mut on_row: impl FnMut(&str, Result<TagRow>),
 ) {
-    let mut s = stream::iter(tags.iter())
-        .map(|t| async move { (t.as_str(), tag_row(b, repo, t).await) })
+    // Owned tags: borrowed items in a buffered stream trip rustc's higher-ranked Send check
+    // when this future runs inside a spawned task.
+    let mut s = stream::iter(tags.iter().cloned())
+        .map(|t: String| async move {
+            let r = tag_row(b, repo, &t).await;
+            (t, r)
+        })
         .buffer_unordered(concurrency.max(1));
     while let Some((t, r)) = s.next().await {
-        on_row(t, r);
+        on_row(&t, r);
     }
 }
 

@@ -1,0 +1,324 @@
+//! Pane state: repositories, tags (with details and sorting), manifest/layers; list navigation and filtering.
+
+use std::collections::HashMap;
+
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
+
+use crate::client_task::ReqId;
+use crate::registry::model::{Inspection, TagRow, unix_seconds};
+use crate::registry::ops::natural_cmp;
+
+/// Loading state of a pane.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LoadState {
+    #[default]
+    Idle,
+    Loading,
+    Loaded,
+    /// The error text (already user-facing) and a hint.
+    Failed(String),
+}
+
+/// Selection and scroll position of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListNav {
+    pub selected: usize,
+    pub offset: usize,
+}
+
+impl ListNav {
+    /// Moves by `delta` rows within `len`, keeping the selection visible in `height` rows.
+    pub fn move_by(&mut self, delta: isize, len: usize, height: usize) {
+        if len == 0 {
+            *self = ListNav::default();
+            return;
+        }
+        let s = (self.selected as isize + delta).clamp(0, len as isize - 1) as usize;
+        self.selected = s;
+        self.clamp(len, height);
+    }
+
+    /// Keeps the selection inside `len` and visible in `height` rows.
+    pub fn clamp(&mut self, len: usize, height: usize) {
+        let height = height.max(1);
+        if len == 0 {
+            *self = ListNav::default();
+            return;
+        }
+        self.selected = self.selected.min(len - 1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        }
+        if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        self.offset = self.offset.min(len.saturating_sub(height));
+    }
+}
+
+/// Indices of `items` matching `filter` (fuzzy), best first; all, in order, when empty.
+pub fn filter_indices<'a>(items: impl Iterator<Item = &'a str>, filter: &str) -> Vec<usize> {
+    if filter.is_empty() {
+        return items.enumerate().map(|(i, _)| i).collect();
+    }
+    let mut matcher = Matcher::new(Config::DEFAULT);
+    let pattern = Pattern::parse(filter, CaseMatching::Ignore, Normalization::Smart);
+    let mut buf = Vec::new();
+    let mut scored: Vec<(u32, usize)> = items
+        .enumerate()
+        .filter_map(|(i, s)| {
+            pattern
+                .score(Utf32Str::new(s, &mut buf), &mut matcher)
+                .map(|score| (score, i))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The repositories pane.
+#[derive(Debug, Clone, Default)]
+pub struct ReposPane {
+    pub names: Vec<String>,
+    pub state: LoadState,
+    pub nav: ListNav,
+    pub filter: String,
+    /// Indices into `names` in display order.
+    pub view: Vec<usize>,
+    pub req: Option<ReqId>,
+}
+
+impl ReposPane {
+    /// Recomputes the filtered view.
+    pub fn refilter(&mut self) {
+        self.view = filter_indices(self.names.iter().map(String::as_str), &self.filter);
+    }
+
+    /// The selected repository.
+    pub fn selected(&self) -> Option<&str> {
+        self.view
+            .get(self.nav.selected)
+            .map(|i| self.names[*i].as_str())
+    }
+}
+
+/// Details of one tag as far as known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowState {
+    Pending,
+    Loaded(TagRow),
+    Failed(String),
+}
+
+/// How tags are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// Newest first; unknown dates last.
+    #[default]
+    Created,
+    /// Natural order (v1.9 before v1.10).
+    Name,
+    /// Largest first.
+    Size,
+}
+
+impl SortKey {
+    /// The next key in the `s` cycle.
+    pub fn next(self) -> Self {
+        match self {
+            SortKey::Created => SortKey::Name,
+            SortKey::Name => SortKey::Size,
+            SortKey::Size => SortKey::Created,
+        }
+    }
+    /// Shown in the pane title.
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Created => "newest first",
+            SortKey::Name => "by name",
+            SortKey::Size => "largest first",
+        }
+    }
+}
+
+/// The tags pane.
+#[derive(Debug, Clone, Default)]
+pub struct TagsPane {
+    pub repo: Option<String>,
+    pub names: Vec<String>,
+    pub rows: HashMap<String, RowState>,
+    pub state: LoadState,
+    pub sort: SortKey,
+    pub view: Vec<usize>,
+    pub nav: ListNav,
+    pub filter: String,
+    pub list_req: Option<ReqId>,
+    pub details_req: Option<ReqId>,
+    /// How many tags per digest (for the shared-digest marker).
+    pub per_digest: HashMap<String, usize>,
+}
+
+impl TagsPane {
+    /// Rows whose details arrived (loaded or failed).
+    pub fn done(&self) -> usize {
+        self.rows
+            .values()
+            .filter(|r| !matches!(r, RowState::Pending))
+            .count()
+    }
+
+    /// The loaded details of a tag.
+    pub fn row(&self, tag: &str) -> Option<&TagRow> {
+        match self.rows.get(tag) {
+            Some(RowState::Loaded(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The selected tag name.
+    pub fn selected(&self) -> Option<&str> {
+        self.view
+            .get(self.nav.selected)
+            .map(|i| self.names[*i].as_str())
+    }
+
+    /// Other loaded tags on the same digest as `tag`.
+    pub fn siblings(&self, tag: &str) -> Vec<String> {
+        let Some(d) = self.row(tag).map(|r| r.digest.clone()) else {
+            return vec![];
+        };
+        let mut v: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|(t, r)| *t != tag && matches!(r, RowState::Loaded(x) if x.digest == d))
+            .map(|(t, _)| t.clone())
+            .collect();
+        v.sort_by(|a, b| natural_cmp(a, b));
+        v
+    }
+
+    /// Recomputes the digest counts.
+    pub fn recount(&mut self) {
+        self.per_digest.clear();
+        for r in self.rows.values() {
+            if let RowState::Loaded(r) = r {
+                *self.per_digest.entry(r.digest.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    /// Re-sorts and re-filters, keeping the selected tag selected.
+    pub fn resort(&mut self, height: usize) {
+        let keep = self.selected().map(str::to_string);
+        let mut idx = filter_indices(self.names.iter().map(String::as_str), &self.filter);
+        if self.filter.is_empty() {
+            let names = &self.names;
+            let rows = &self.rows;
+            let created = |i: &usize| match rows.get(&names[*i]) {
+                Some(RowState::Loaded(r)) => r.created.as_deref().and_then(unix_seconds),
+                _ => None,
+            };
+            let size = |i: &usize| match rows.get(&names[*i]) {
+                Some(RowState::Loaded(r)) => Some(r.size),
+                _ => None,
+            };
+            match self.sort {
+                SortKey::Name => idx.sort_by(|a, b| natural_cmp(&names[*a], &names[*b])),
+                SortKey::Created => idx.sort_by(|a, b| {
+                    created(b)
+                        .cmp(&created(a))
+                        .then_with(|| natural_cmp(&names[*a], &names[*b]))
+                }),
+                SortKey::Size => idx.sort_by(|a, b| {
+                    size(b)
+                        .cmp(&size(a))
+                        .then_with(|| natural_cmp(&names[*a], &names[*b]))
+                }),
+            }
+        }
+        self.view = idx;
+        if let Some(k) = keep {
+            if let Some(pos) = self.view.iter().position(|i| self.names[*i] == k) {
+                self.nav.selected = pos;
+            }
+        }
+        self.nav.clamp(self.view.len(), height);
+    }
+
+    /// Tags still without details: those in view (from `offset`, `height` rows) first, then the rest.
+    pub fn pending_in_view_order(&self, height: usize) -> Vec<String> {
+        let pending = |i: &&usize| {
+            matches!(
+                self.rows.get(&self.names[**i]),
+                Some(RowState::Pending) | None
+            )
+        };
+        let start = self.nav.offset.min(self.view.len());
+        let end = (start + height).min(self.view.len());
+        let mut out: Vec<String> = self.view[start..end]
+            .iter()
+            .filter(pending)
+            .map(|i| self.names[*i].clone())
+            .collect();
+        out.extend(
+            self.view[..start]
+                .iter()
+                .chain(self.view[end..].iter())
+                .filter(pending)
+                .map(|i| self.names[*i].clone()),
+        );
+        out
+    }
+}
+
+/// The manifest pane (and the layers/config pane, which shows the same inspection).
+#[derive(Debug, Clone, Default)]
+pub struct ManifestPane {
+    /// (repository, reference, label shown in the breadcrumb)
+    pub target: Option<(String, String, String)>,
+    pub state: LoadState,
+    pub data: Option<Box<Inspection>>,
+    /// Pretty-printed manifest JSON, one entry per line.
+    pub lines: Vec<String>,
+    pub scroll: usize,
+    /// Selection in an index's platform list.
+    pub platforms: ListNav,
+    pub layers_scroll: usize,
+    pub req: Option<ReqId>,
+    /// The index this platform manifest was opened from.
+    pub parent: Option<Box<ManifestPane>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nav_stays_in_bounds_and_visible() {
+        let mut n = ListNav::default();
+        n.move_by(5, 3, 10);
+        assert_eq!(n.selected, 2);
+        n.move_by(-10, 3, 10);
+        assert_eq!(n.selected, 0);
+        let mut n = ListNav::default();
+        n.move_by(25, 100, 10);
+        assert_eq!((n.selected, n.offset), (25, 16));
+        n.move_by(-20, 100, 10);
+        assert_eq!((n.selected, n.offset), (5, 5));
+    }
+
+    #[test]
+    fn fuzzy_filter_ranks_matches() {
+        let items = [
+            "team/app/api",
+            "team/app/web",
+            "tools/busybox",
+            "library/hello",
+        ];
+        let v = filter_indices(items.iter().copied(), "tapi");
+        assert_eq!(v.first(), Some(&0));
+        assert!(!v.contains(&2));
+        assert_eq!(filter_indices(items.iter().copied(), "").len(), 4);
+    }
+}

@@ -1,0 +1,507 @@
+//! The client task: owns the backends, runs registry work off the UI thread, answers with events.
+//!
+//! Commands arrive on a bounded channel; each runs as its own task. A new command in the same
+//! slot (e.g. the tags of another repository) aborts the previous one; deletes and logins are
+//! never aborted or retried. Replies carry the request id so the app can drop stale ones.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::config::Profile;
+use crate::registry::auth::{Credential, Secret};
+use crate::registry::layout::Layout;
+use crate::registry::model::{Inspection, TagDeleteMethod, TagRow};
+use crate::registry::{Backend, BackendInfo, Error, credentials, ops};
+
+/// Identifies a request; replies to an older id than the pane expects are dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ReqId(pub u64);
+
+/// How a profile's backend is made.
+#[derive(Debug, Clone)]
+pub enum ProfileSource {
+    /// The bundled demo (or another OCI layout directory).
+    Layout(PathBuf),
+    /// A configured (or ad-hoc) registry profile.
+    Registry { profile: Profile, base_dir: PathBuf },
+}
+
+/// A profile the app can switch to.
+#[derive(Debug, Clone)]
+pub struct ProfileSpec {
+    pub name: String,
+    /// Shown in the picker and status bar.
+    pub registry: String,
+    pub source: ProfileSource,
+    pub concurrency: usize,
+}
+
+/// Work for the client task.
+#[derive(Debug)]
+pub enum Command {
+    ListRepos {
+        req: ReqId,
+        profile: String,
+    },
+    ListTags {
+        req: ReqId,
+        profile: String,
+        repo: String,
+    },
+    /// Details of these tags, in this order (rows in view first).
+    TagDetails {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        tags: Vec<String>,
+    },
+    Inspect {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        reference: String,
+    },
+    /// Every tag of `repo` on `digest` (for the delete dialog).
+    TagsOnDigest {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        digest: String,
+    },
+    /// Remove one tag, keeping its siblings.
+    DeleteTag {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        tag: String,
+    },
+    /// Delete a manifest and every tag on it (`tags` is what the user confirmed).
+    DeleteManifest {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        digest: String,
+        tags: Vec<String>,
+    },
+    /// Check credentials against `/v2/` and use them for this session (optionally save them).
+    Login {
+        req: ReqId,
+        profile: String,
+        username: String,
+        password: Secret,
+        save: bool,
+    },
+}
+
+/// What a finished delete did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Tag {
+        tag: String,
+        method: TagDeleteMethod,
+    },
+    Manifest {
+        digest: String,
+        tags: Vec<String>,
+    },
+}
+
+/// Replies from the client task.
+#[derive(Debug)]
+pub enum Event {
+    Connected {
+        profile: String,
+        info: BackendInfo,
+    },
+    Repos {
+        req: ReqId,
+        page: Vec<String>,
+        done: bool,
+    },
+    Tags {
+        req: ReqId,
+        page: Vec<String>,
+        done: bool,
+    },
+    Detail {
+        req: ReqId,
+        tag: String,
+        result: Result<TagRow, Error>,
+    },
+    Inspected {
+        req: ReqId,
+        result: Box<Result<Inspection, Error>>,
+    },
+    Siblings {
+        req: ReqId,
+        result: Result<Vec<String>, Error>,
+    },
+    Deleted {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        result: Result<Deleted, Error>,
+    },
+    LoggedIn {
+        req: ReqId,
+        profile: String,
+        result: Result<(BackendInfo, Option<String>), Error>,
+    },
+    Failed {
+        req: ReqId,
+        error: Error,
+    },
+    InFlight(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot {
+    Repos,
+    Tags,
+    Details,
+    Inspect,
+    Siblings,
+}
+
+struct Shared {
+    specs: HashMap<String, ProfileSpec>,
+    backends: Mutex<HashMap<String, Arc<dyn Backend>>>,
+    events: mpsc::Sender<Event>,
+    in_flight: AtomicUsize,
+}
+
+impl Shared {
+    async fn backend(&self, profile: &str) -> Result<Arc<dyn Backend>, Error> {
+        if let Some(b) = self.backends.lock().unwrap().get(profile) {
+            return Ok(b.clone());
+        }
+        let b = self.connect(profile, None).await?;
+        let b = self
+            .backends
+            .lock()
+            .unwrap()
+            .entry(profile.to_string())
+            .or_insert(b)
+            .clone();
+        let _ = self
+            .events
+            .send(Event::Connected {
+                profile: profile.to_string(),
+                info: b.info(),
+            })
+            .await;
+        Ok(b)
+    }
+
+    async fn connect(
+        &self,
+        profile: &str,
+        cred: Option<Credential>,
+    ) -> Result<Arc<dyn Backend>, Error> {
+        let spec = self
+            .specs
+            .get(profile)
+            .cloned()
+            .ok_or_else(|| Error::Config(format!("no profile named {profile:?}")))?;
+        // Credential helpers and password commands are processes: keep them off the async threads.
+        tokio::task::spawn_blocking(move || -> Result<Arc<dyn Backend>, Error> {
+            match spec.source {
+                ProfileSource::Layout(dir) => Ok(Arc::new(Layout::open(dir)?)),
+                ProfileSource::Registry { profile, base_dir } => {
+                    profile.connect_with(&base_dir, cred)
+                }
+            }
+        })
+        .await
+        .map_err(|e| Error::Config(format!("connecting failed: {e}")))?
+    }
+
+    fn concurrency(&self, profile: &str) -> usize {
+        self.specs.get(profile).map(|s| s.concurrency).unwrap_or(16)
+    }
+}
+
+/// Decrements the in-flight count when a task ends, even when aborted.
+struct InFlight(Arc<Shared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let n = self.0.in_flight.fetch_sub(1, Ordering::SeqCst) - 1;
+        let _ = self.0.events.try_send(Event::InFlight(n));
+    }
+}
+
+/// Starts the client task; returns the command sender. Events go to `events`.
+pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> mpsc::Sender<Command> {
+    let (tx, mut rx) = mpsc::channel::<Command>(256);
+    let shared = Arc::new(Shared {
+        specs: specs.into_iter().map(|s| (s.name.clone(), s)).collect(),
+        backends: Mutex::new(HashMap::new()),
+        events,
+        in_flight: AtomicUsize::new(0),
+    });
+    tokio::spawn(async move {
+        let mut slots: HashMap<(String, Slot), AbortHandle> = HashMap::new();
+        while let Some(cmd) = rx.recv().await {
+            let slot = match &cmd {
+                Command::ListRepos { profile, .. } => Some((profile.clone(), Slot::Repos)),
+                Command::ListTags { profile, .. } => Some((profile.clone(), Slot::Tags)),
+                Command::TagDetails { profile, .. } => Some((profile.clone(), Slot::Details)),
+                Command::Inspect { profile, .. } => Some((profile.clone(), Slot::Inspect)),
+                Command::TagsOnDigest { profile, .. } => Some((profile.clone(), Slot::Siblings)),
+                Command::DeleteTag { .. }
+                | Command::DeleteManifest { .. }
+                | Command::Login { .. } => None,
+            };
+            if let Some(key) = &slot {
+                if let Some(old) = slots.remove(key) {
+                    old.abort();
+                }
+                // A new tags list makes the old details moot too.
+                if key.1 == Slot::Tags {
+                    if let Some(old) = slots.remove(&(key.0.clone(), Slot::Details)) {
+                        old.abort();
+                    }
+                }
+            }
+            let n = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = shared.events.try_send(Event::InFlight(n));
+            let guard = InFlight(shared.clone());
+            let sh = shared.clone();
+            let handle = tokio::spawn(async move {
+                let _guard = guard;
+                run(&sh, cmd).await;
+            });
+            if let Some(key) = slot {
+                slots.retain(|_, h| !h.is_finished());
+                slots.insert(key, handle.abort_handle());
+            }
+        }
+    });
+    tx
+}
+
+async fn run(sh: &Shared, cmd: Command) {
+    let ev = &sh.events;
+    match cmd {
+        Command::ListRepos { req, profile } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                // Unbounded but finite: at most one entry per catalog page of this one request.
+                let (tx, mut rx) = mpsc::unbounded_channel::<Vec<String>>();
+                let fut = async {
+                    let mut sink = |page: Vec<String>| {
+                        let _ = tx.send(page);
+                    };
+                    let r = b.list_repos(&mut sink).await;
+                    drop(tx);
+                    r
+                };
+                let forward = async {
+                    while let Some(page) = rx.recv().await {
+                        let _ = ev
+                            .send(Event::Repos {
+                                req,
+                                page,
+                                done: false,
+                            })
+                            .await;
+                    }
+                };
+                let (r, ()) = tokio::join!(fut, forward);
+                r
+            }
+            .await;
+            let _ = match r {
+                Ok(()) => {
+                    ev.send(Event::Repos {
+                        req,
+                        page: vec![],
+                        done: true,
+                    })
+                    .await
+                }
+                Err(error) => ev.send(Event::Failed { req, error }).await,
+            };
+        }
+        Command::ListTags { req, profile, repo } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                let mut all = Vec::new();
+                b.list_tags(&repo, &mut |page| all.extend(page)).await?;
+                Ok::<_, Error>(all)
+            }
+            .await;
+            let _ = match r {
+                Ok(page) => {
+                    ev.send(Event::Tags {
+                        req,
+                        page,
+                        done: true,
+                    })
+                    .await
+                }
+                Err(error) => ev.send(Event::Failed { req, error }).await,
+            };
+        }
+        Command::TagDetails {
+            req,
+            profile,
+            repo,
+            tags,
+        } => {
+            let b = match sh.backend(&profile).await {
+                Ok(b) => b,
+                Err(error) => {
+                    let _ = ev.send(Event::Failed { req, error }).await;
+                    return;
+                }
+            };
+            // Unbounded but finite: one entry per requested tag; the event channel applies backpressure.
+            let (tx, mut rx) = mpsc::unbounded_channel::<(String, Result<TagRow, Error>)>();
+            let work = async {
+                ops::tag_rows(
+                    b.as_ref(),
+                    &repo,
+                    &tags,
+                    sh.concurrency(&profile),
+                    |t: &str, r: Result<TagRow, Error>| {
+                        let _ = tx.send((t.to_string(), r));
+                    },
+                )
+                .await;
+                drop(tx);
+            };
+            let forward = async {
+                while let Some((tag, result)) = rx.recv().await {
+                    let _ = ev.send(Event::Detail { req, tag, result }).await;
+                }
+            };
+            tokio::join!(work, forward);
+        }
+        Command::Inspect {
+            req,
+            profile,
+            repo,
+            reference,
+        } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                let shown = format!("{repo}:{reference}");
+                ops::inspect(b.as_ref(), &repo, &reference, &shown).await
+            }
+            .await;
+            let _ = ev
+                .send(Event::Inspected {
+                    req,
+                    result: Box::new(r),
+                })
+                .await;
+        }
+        Command::TagsOnDigest {
+            req,
+            profile,
+            repo,
+            digest,
+        } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                ops::tags_on_digest(b.as_ref(), &repo, &digest, sh.concurrency(&profile)).await
+            }
+            .await;
+            let _ = ev.send(Event::Siblings { req, result: r }).await;
+        }
+        Command::DeleteTag {
+            req,
+            profile,
+            repo,
+            tag,
+        } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                let method = b.delete_tag(&repo, &tag).await?;
+                Ok(Deleted::Tag { tag, method })
+            }
+            .await;
+            let _ = ev
+                .send(Event::Deleted {
+                    req,
+                    profile,
+                    repo,
+                    result: r,
+                })
+                .await;
+        }
+        Command::DeleteManifest {
+            req,
+            profile,
+            repo,
+            digest,
+            tags,
+        } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                b.delete_manifest(&repo, &digest).await?;
+                Ok(Deleted::Manifest { digest, tags })
+            }
+            .await;
+            let _ = ev
+                .send(Event::Deleted {
+                    req,
+                    profile,
+                    repo,
+                    result: r,
+                })
+                .await;
+        }
+        Command::Login {
+            req,
+            profile,
+            username,
+            password,
+            save,
+        } => {
+            let cred = Credential::Basic {
+                username: username.clone(),
+                password: password.clone(),
+            };
+            let r = async {
+                let b = sh.connect(&profile, Some(cred)).await?;
+                b.ping().await?;
+                let saved = if save {
+                    let key = match sh.specs.get(&profile).map(|s| &s.source) {
+                        Some(ProfileSource::Registry { profile: p, .. }) => {
+                            p.addr()?.credential_key()
+                        }
+                        _ => return Err(Error::Unsupported("nothing to log in to here".into())),
+                    };
+                    Some(
+                        tokio::task::spawn_blocking(move || {
+                            credentials::save_docker_login(&key, &username, &password)
+                        })
+                        .await
+                        .map_err(|e| Error::Config(e.to_string()))??,
+                    )
+                } else {
+                    None
+                };
+                let info = b.info();
+                sh.backends.lock().unwrap().insert(profile.clone(), b);
+                Ok((info, saved))
+            }
+            .await;
+            let _ = ev
+                .send(Event::LoggedIn {
+                    req,
+                    profile,
+                    result: r,
+                })
+                .await;
+        }
+    }
+}

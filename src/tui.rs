@@ -1,0 +1,222 @@
+//! The interactive terminal UI: terminal setup and restore, the event loop, effects.
+//!
+//! The loop waits on keys (from an input thread), client events and a clock tick; it drains
+//! queued client events before drawing and draws only when something changed. Drawing does no I/O.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::app::{App, Effect, Msg, ProfileEntry};
+use crate::cli::{Cli, demo_dir};
+use crate::client_task::{self, ProfileSource, ProfileSpec};
+use crate::clipboard::{Clipboard, System};
+use crate::config::{self, Profile};
+use crate::registry::{Error, Result};
+
+static LOG: Mutex<Option<std::fs::File>> = Mutex::new(None);
+
+/// Appends a line to the log file when one was asked for (`--log-file` / `REGTUI_LOG`); secrets redacted.
+pub fn log(line: &str) {
+    if let Ok(mut g) = LOG.lock() {
+        if let Some(f) = g.as_mut() {
+            let _ = writeln!(f, "{}", crate::registry::auth::redact(line));
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The profiles the app can switch between, and which one to show first.
+pub fn profile_specs(cli: &Cli) -> Result<(Vec<ProfileSpec>, usize, crate::clipboard::Mode)> {
+    let demo = ProfileSpec {
+        name: "demo".into(),
+        registry: demo_dir().display().to_string(),
+        source: ProfileSource::Layout(demo_dir()),
+        concurrency: config::DEFAULT_CONCURRENCY,
+    };
+    let cfg = if cli.demo && cli.config.is_none() {
+        config::load(None).ok()
+    } else {
+        Some(config::load(cli.config.as_deref())?)
+    };
+    let mut specs = Vec::new();
+    let mut clip = crate::clipboard::Mode::Auto;
+    if let Some(cfg) = &cfg {
+        clip = cfg.clipboard;
+        for (name, p) in &cfg.profiles {
+            specs.push(ProfileSpec {
+                name: name.clone(),
+                registry: p
+                    .registry
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", p.kind).to_lowercase()),
+                source: ProfileSource::Registry {
+                    profile: p.clone(),
+                    base_dir: cfg.base_dir.clone(),
+                },
+                concurrency: p.concurrency(),
+            });
+        }
+    }
+    let mut current = None;
+    if let Some(url) = &cli.registry {
+        let p = Profile::ad_hoc(url)?;
+        specs.insert(
+            0,
+            ProfileSpec {
+                name: "ad-hoc".into(),
+                registry: url.clone(),
+                source: ProfileSource::Registry {
+                    profile: p,
+                    base_dir: ".".into(),
+                },
+                concurrency: config::DEFAULT_CONCURRENCY,
+            },
+        );
+        current = Some(0);
+    }
+    if !specs.iter().any(|s| s.name == "demo") {
+        specs.push(demo);
+    }
+    let pos = |n: &str| specs.iter().position(|s| s.name == n);
+    if current.is_none() {
+        current = if cli.demo {
+            pos("demo")
+        } else if let Some(p) = &cli.profile {
+            Some(pos(p).ok_or_else(|| Error::Config(format!("no profile named {p:?}")))?)
+        } else if let Some(d) = cfg.as_ref().and_then(|c| c.default_profile.clone()) {
+            pos(&d)
+        } else if specs.len() == 2 {
+            Some(0)
+        } else {
+            pos("demo")
+        };
+    }
+    Ok((specs, current.unwrap_or(0), clip))
+}
+
+/// Runs the TUI until the user quits or the session ends (SIGTERM/SIGHUP).
+pub async fn run(cli: &Cli) -> Result<i32> {
+    let started = Instant::now();
+    if let Some(path) = cli
+        .log_file
+        .clone()
+        .or_else(|| std::env::var_os("REGTUI_LOG").map(Into::into))
+    {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::Config(format!("cannot open log file {}: {e}", path.display())))?;
+        *LOG.lock().unwrap() = Some(f);
+    }
+    let (specs, current, clip_mode) = profile_specs(cli)?;
+    let entries: Vec<ProfileEntry> = specs
+        .iter()
+        .map(|s| ProfileEntry {
+            name: s.name.clone(),
+            registry: s.registry.clone(),
+        })
+        .collect();
+    let (ev_tx, mut ev_rx) = mpsc::channel(1024);
+    let cmd_tx = client_task::spawn(specs, ev_tx);
+
+    let mut terminal = ratatui::init();
+    let size = terminal
+        .size()
+        .map(|s| (s.width, s.height))
+        .unwrap_or((80, 24));
+    let mut app = App::new(entries, current, size, unix_now());
+    app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+
+    let (key_tx, mut key_rx) = mpsc::channel::<Msg>(256);
+    std::thread::spawn(move || {
+        use crossterm::event::{self, Event as CEvent};
+        loop {
+            match event::poll(Duration::from_millis(200)) {
+                Ok(true) => {
+                    let msg = match event::read() {
+                        Ok(CEvent::Key(k)) => Msg::Key(k),
+                        Ok(CEvent::Resize(w, h)) => Msg::Resize(w, h),
+                        Ok(_) => continue,
+                        Err(_) => break,
+                    };
+                    if key_tx.blocking_send(msg).is_err() {
+                        break;
+                    }
+                }
+                Ok(false) => {
+                    if key_tx.is_closed() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut clipboard = System {
+        mode: clip_mode,
+        out: std::io::stdout(),
+    };
+    let mut effects = app.start();
+    let mut first_frame = true;
+    let result: Result<i32> = loop {
+        for e in std::mem::take(&mut effects) {
+            match e {
+                Effect::Send(c) => {
+                    log(&format!("command {c:?}"));
+                    if cmd_tx.send(c).await.is_err() {
+                        app.last_error = Some("the client task stopped".into());
+                    }
+                }
+                Effect::Copy { text, what } => {
+                    app.toast = Some(match clipboard.copy(&text) {
+                        Ok(went) => format!("copied {what} to the {went}"),
+                        Err(e) => format!("copy failed: {e}"),
+                    });
+                }
+                Effect::Quit => app.quit = true,
+            }
+        }
+        if app.quit {
+            break Ok(0);
+        }
+        // Every message below changes something on screen, so each turn draws once.
+        if let Err(e) = terminal.draw(|f| crate::ui::render(&app, f)) {
+            break Err(Error::Config(format!("drawing failed: {e}")));
+        }
+        if first_frame {
+            first_frame = false;
+            log(&format!("first frame after {:?}", started.elapsed()));
+        }
+        tokio::select! {
+            Some(m) = key_rx.recv() => effects = app.update(m),
+            Some(ev) = ev_rx.recv() => {
+                effects = app.update(Msg::Client(ev));
+                // Drain what queued up meanwhile, then draw once.
+                while let Ok(ev) = ev_rx.try_recv() {
+                    effects.extend(app.update(Msg::Client(ev)));
+                }
+            }
+            _ = tick.tick() => effects = app.update(Msg::Tick(unix_now())),
+            _ = sigterm.recv() => break Ok(143),
+            _ = sighup.recv() => break Ok(129),
+        }
+    };
+    ratatui::restore();
+    log(&format!("quit after {:?}", started.elapsed()));
+    result
+}

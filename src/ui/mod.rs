@@ -1,0 +1,44 @@
+//! Drawing: `render(app, frame)` lays out the regions and calls one function per region. No I/O.
+
+pub mod dialogs;
+pub mod help;
+pub mod layers;
+pub mod manifest;
+pub mod repos;
+pub mod status;
+pub mod tags;
+pub mod theme;
+
+use ratatui::Frame;
+
+use crate::app::App;
+use crate::app::layout::{Pane, areas};
+use crate::app::overlay::Overlay;
+use theme::Theme;
+
+/// Draws the whole screen from the app state.
+pub fn render(app: &App, f: &mut Frame) {
+    let t = Theme { color: app.color };
+    let area = f.area();
+    let focus = app.focus();
+    let a = areas(area, focus);
+    status::header(app, f, a.header, t);
+    for (pane, r) in &a.panes {
+        let focused = *pane == focus;
+        match pane {
+            Pane::Repos => repos::render(app, f, *r, focused, t),
+            Pane::Tags => tags::render(app, f, *r, focused, t),
+            Pane::Manifest => manifest::render(app, f, *r, focused, t),
+            Pane::Layers => layers::render(app, f, *r, focused, t),
+        }
+    }
+    status::status(app, f, a.status, t);
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help => help::render(f, area, t),
+        Overlay::ConfirmDelete(c) => dialogs::confirm_delete(c, f, area, t),
+        Overlay::Copy(m) => dialogs::copy_menu(m, f, area, t),
+        Overlay::Profiles { selected } => dialogs::profiles(app, *selected, f, area, t),
+        Overlay::Login(l) => dialogs::login(l, f, area, t),
+    }
+}
