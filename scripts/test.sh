@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 need=()
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 [ -x /usr/bin/skopeo ] || need+=(skopeo)
+command -v tmux >/dev/null || need+=(tmux)      # end-to-end tests of the TUI
+command -v pkill >/dev/null || need+=(procps)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${need[*]} (Debian packages)"

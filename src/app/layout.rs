@@ -58,8 +58,8 @@ pub fn areas(area: Rect, focus: Pane) -> Areas {
         ]
     } else if area.width >= 110 {
         let c = cols(&[
-            Constraint::Percentage(22),
-            Constraint::Percentage(40),
+            Constraint::Percentage(20),
+            Constraint::Percentage(42),
             Constraint::Percentage(38),
         ]);
         let right = Layout::default()
@@ -73,11 +73,16 @@ pub fn areas(area: Rect, focus: Pane) -> Areas {
             (Pane::Layers, right[1]),
         ]
     } else {
-        let c = cols(&[Constraint::Percentage(42), Constraint::Percentage(58)]);
         let pair = match focus {
             Pane::Repos => (Pane::Repos, Pane::Tags),
             Pane::Tags => (Pane::Tags, Pane::Manifest),
             Pane::Manifest | Pane::Layers => (Pane::Manifest, Pane::Layers),
+        };
+        // The tags table needs the room when it is the focused (left) pane.
+        let c = if pair.0 == Pane::Tags {
+            cols(&[Constraint::Percentage(62), Constraint::Percentage(38)])
+        } else {
+            cols(&[Constraint::Percentage(40), Constraint::Percentage(60)])
         };
         vec![(pair.0, c[0]), (pair.1, c[1])]
     };

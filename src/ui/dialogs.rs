@@ -43,7 +43,7 @@ fn button(label: &str, on: bool, t: Theme) -> Span<'static> {
 
 /// The delete confirmation: tag, digest, size, every sibling tag, and the choices.
 pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
-    let r = centered(area, 76, 14);
+    let r = centered(area, 78, 11);
     let inner = frame(f, r, "Delete", t);
     let mut lines = vec![
         Line::from(vec![

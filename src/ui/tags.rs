@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::theme::Theme;
 use crate::app::App;
@@ -66,10 +66,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         LoadState::Loaded => None,
     };
     if let Some(m) = msg {
-        f.render_widget(Paragraph::new(m), inner);
+        f.render_widget(Paragraph::new(m).wrap(Wrap { trim: false }), inner);
         return;
     }
+    // Columns by width: platforms from 70 cells, the digest from 48.
     let wide = inner.width >= 70;
+    let digest_col = inner.width >= 48;
     let h = inner.height.saturating_sub(1) as usize;
     let rows: Vec<Row> = p
         .view
@@ -88,10 +90,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             match p.rows.get(name) {
                 Some(RowState::Loaded(r)) => {
                     let shared = p.per_digest.get(&r.digest).copied().unwrap_or(0) > 1;
-                    cells.push(Cell::from(Line::from(vec![
-                        Span::raw(short(&r.digest).to_string()),
-                        Span::styled(if shared { "⇆" } else { " " }, t.warn()),
-                    ])));
+                    let mark = Span::styled(if shared { "⇆" } else { " " }, t.warn());
+                    if digest_col {
+                        cells.push(Cell::from(Line::from(vec![
+                            Span::raw(short(&r.digest).to_string()),
+                            mark,
+                        ])));
+                    } else {
+                        cells[0] =
+                            Cell::from(Line::from(vec![Span::raw(clean(name).into_owned()), mark]));
+                    }
                     cells.push(Cell::from(humansize::format_size(
                         r.size,
                         humansize::BINARY,
@@ -115,13 +123,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             Row::new(cells).style(style)
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Fill(1),
-        Constraint::Length(13),
-        Constraint::Length(10),
-        Constraint::Length(14),
-    ];
-    let mut header = vec!["TAG", "DIGEST", "SIZE", "CREATED"];
+    let mut widths = vec![Constraint::Fill(1)];
+    let mut header = vec!["TAG"];
+    if digest_col {
+        widths.push(Constraint::Length(13));
+        header.push("DIGEST");
+    }
+    widths.extend([Constraint::Length(10), Constraint::Length(14)]);
+    header.extend(["SIZE", "CREATED"]);
     if wide {
         widths.push(Constraint::Length(16));
         header.push("PLATFORMS");

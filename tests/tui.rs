@@ -1,0 +1,672 @@
+//! The terminal UI: state tests, render snapshots (80x24 and 160x48), and end-to-end runs in tmux
+//! against the real registry.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use regtui::app::overlay::Overlay;
+use regtui::app::panes::{LoadState, SortKey};
+use regtui::app::{App, Effect, Msg, ProfileEntry};
+use regtui::client_task::{self, Command, Event, ProfileSource, ProfileSpec, ReqId};
+use regtui::config::Profile;
+use support::{Options, Registry, find, standard};
+use tokio::sync::mpsc;
+
+/// 2025-01-01T00:00:00Z: relative dates in snapshots stay fixed.
+const NOW: i64 = 1_735_689_600;
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+/// An app wired to the real client task; `label` is what the status bar shows as the registry.
+struct Harness {
+    app: App,
+    tx: mpsc::Sender<Command>,
+    rx: mpsc::Receiver<Event>,
+    copied: Vec<String>,
+}
+
+fn demo_spec() -> ProfileSpec {
+    ProfileSpec {
+        name: "demo".into(),
+        registry: "demo".into(),
+        source: ProfileSource::Layout(regtui::cli::demo_dir()),
+        concurrency: 4,
+    }
+}
+
+fn registry_spec(name: &str, url: &str) -> ProfileSpec {
+    ProfileSpec {
+        name: name.into(),
+        registry: url.into(),
+        source: ProfileSource::Registry {
+            profile: Profile::ad_hoc(url).unwrap(),
+            base_dir: PathBuf::from("."),
+        },
+        concurrency: 4,
+    }
+}
+
+impl Harness {
+    fn new(specs: Vec<ProfileSpec>, labels: &[&str], size: (u16, u16)) -> Self {
+        let entries = specs
+            .iter()
+            .zip(labels)
+            .map(|(s, l)| ProfileEntry {
+                name: s.name.clone(),
+                registry: l.to_string(),
+            })
+            .collect();
+        let (etx, rx) = mpsc::channel(1024);
+        let tx = client_task::spawn(specs, etx);
+        let mut app = App::new(entries, 0, size, NOW);
+        app.color = false;
+        let mut h = Harness {
+            app,
+            tx,
+            rx,
+            copied: vec![],
+        };
+        let fx = h.app.start();
+        h.apply(fx);
+        h
+    }
+
+    fn apply(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            match e {
+                Effect::Send(c) => self.tx.try_send(c).unwrap(),
+                Effect::Copy { text, .. } => self.copied.push(text),
+                Effect::Quit => {}
+            }
+        }
+    }
+
+    /// Feeds client events until nothing is in flight and the queue stays empty.
+    async fn settle(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut idle_since: Option<Instant> = None;
+        loop {
+            assert!(Instant::now() < deadline, "client did not settle");
+            match tokio::time::timeout(Duration::from_millis(30), self.rx.recv()).await {
+                Ok(Some(ev)) => {
+                    idle_since = None;
+                    let fx = self.app.update(Msg::Client(ev));
+                    self.apply(fx);
+                }
+                _ => {
+                    if self.app.in_flight == 0 {
+                        let t = *idle_since.get_or_insert_with(Instant::now);
+                        if t.elapsed() > Duration::from_millis(60) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn press(&mut self, msgs: Vec<Msg>) {
+        for m in msgs {
+            let fx = self.app.update(m);
+            self.apply(fx);
+            self.settle().await;
+        }
+    }
+
+    fn screen(&self) -> String {
+        let (w, h) = self.app.size;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| regtui::ui::render(&self.app, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..h {
+            for x in 0..w {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+async fn demo(size: (u16, u16)) -> Harness {
+    let mut h = Harness::new(vec![demo_spec()], &["demo"], size);
+    h.settle().await;
+    h
+}
+
+// ---------- state ----------
+
+#[tokio::test]
+async fn keys_produce_commands_and_stale_replies_are_dropped() {
+    let mut app = App::new(
+        vec![ProfileEntry {
+            name: "p".into(),
+            registry: "r".into(),
+        }],
+        0,
+        (80, 24),
+        NOW,
+    );
+    let fx = app.start();
+    let repos_req = match &fx[..] {
+        [Effect::Send(Command::ListRepos { req, profile })] if profile == "p" => *req,
+        other => panic!("{other:?}"),
+    };
+    app.update(Msg::Client(Event::Repos {
+        req: repos_req,
+        page: vec!["b/x".into(), "a/y".into()],
+        done: true,
+    }));
+    assert_eq!(app.view().repos.names, ["a/y", "b/x"]);
+    // A stale reply (old request id) changes nothing.
+    app.update(Msg::Client(Event::Repos {
+        req: ReqId(999),
+        page: vec!["evil".into()],
+        done: true,
+    }));
+    assert_eq!(app.view().repos.names.len(), 2);
+    let fx = app.update(key('j'));
+    assert!(fx.is_empty());
+    let fx = app.update(code(KeyCode::Enter));
+    let tags_req = match &fx[..] {
+        [Effect::Send(Command::ListTags { req, repo, .. })] if repo == "b/x" => *req,
+        other => panic!("{other:?}"),
+    };
+    // Opening another repository makes the first one's reply stale.
+    app.update(code(KeyCode::Esc));
+    app.update(key('k'));
+    app.update(code(KeyCode::Enter));
+    app.update(Msg::Client(Event::Tags {
+        req: tags_req,
+        page: vec!["old".into()],
+        done: true,
+    }));
+    assert!(app.view().tags.names.is_empty());
+    assert_eq!(app.view().tags.repo.as_deref(), Some("a/y"));
+    // q quits.
+    let fx = app.update(key('q'));
+    assert!(matches!(fx[..], [Effect::Quit]));
+}
+
+#[tokio::test]
+async fn delete_happens_only_after_confirm() {
+    let reg = standard(Options::default());
+    let mut h = Harness::new(
+        vec![registry_spec("local", &reg.url)],
+        &["http://registry.test"],
+        (160, 48),
+    );
+    h.settle().await;
+    // repos: solo, team/app/api, …
+    h.press(vec![key('j'), code(KeyCode::Enter)]).await;
+    assert_eq!(h.app.view().tags.names.len(), 5);
+    assert_eq!(h.app.view().tags.selected(), Some("latest"));
+    let fx = h.app.update(key('d'));
+    // Only the sibling check goes out; no delete yet.
+    assert!(
+        matches!(&fx[..], [Effect::Send(Command::TagsOnDigest { .. })]),
+        "{fx:?}"
+    );
+    h.apply(fx);
+    h.settle().await;
+    let Overlay::ConfirmDelete(c) = &h.app.overlay else {
+        panic!("no dialog")
+    };
+    assert_eq!(c.siblings, ["stable", "v1.2.0"]);
+    assert!(c.checked);
+    // Enter on the default (Cancel) deletes nothing.
+    let fx = h.app.update(code(KeyCode::Enter));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(matches!(h.app.overlay, Overlay::None));
+    // Again, choose "remove this tag only".
+    h.press(vec![key('d')]).await;
+    h.app.update(code(KeyCode::Right));
+    let fx = h.app.update(code(KeyCode::Enter));
+    assert!(
+        matches!(&fx[..], [Effect::Send(Command::DeleteTag { tag, .. })] if tag == "latest"),
+        "{fx:?}"
+    );
+    // The row stays until the registry confirmed.
+    assert!(h.app.view().tags.names.contains(&"latest".to_string()));
+    h.apply(fx);
+    h.settle().await;
+    assert!(!h.app.view().tags.names.contains(&"latest".to_string()));
+    assert!(
+        h.app
+            .toast
+            .as_deref()
+            .unwrap()
+            .contains("garbage collection")
+    );
+    let c = regtui::registry::distribution::Distribution::new(
+        regtui::registry::distribution::DistributionOptions::new(
+            regtui::registry::reference::RegistryAddr::parse(&reg.url).unwrap(),
+            Default::default(),
+        ),
+    )
+    .unwrap();
+    let tags = regtui::registry::ops::all_tags(&c, "team/app/api")
+        .await
+        .unwrap();
+    assert_eq!(tags, ["stable", "v1.0.0", "v1.1.0", "v1.2.0"]);
+}
+
+#[tokio::test]
+async fn filter_and_sort() {
+    let mut h = demo((160, 48)).await;
+    // ci/builds is first; open it.
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let t = &h.app.view().tags;
+    assert_eq!(t.names.len(), 30);
+    assert_eq!(t.done(), 30);
+    assert_eq!(t.sort, SortKey::Created);
+    let created: Vec<i64> = t
+        .view
+        .iter()
+        .map(|i| {
+            regtui::registry::model::unix_seconds(
+                t.row(&t.names[*i]).unwrap().created.as_deref().unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    h.press(vec![key('s')]).await;
+    let t = &h.app.view().tags;
+    assert_eq!(t.sort, SortKey::Name);
+    assert_eq!(t.names[t.view[0]], "build-001");
+    assert_eq!(t.names[t.view[29]], "build-030");
+    h.press(vec![key('s')]).await;
+    let t = &h.app.view().tags;
+    let sizes: Vec<u64> = t
+        .view
+        .iter()
+        .map(|i| t.row(&t.names[*i]).unwrap().size)
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first");
+    // Fuzzy filter.
+    h.press(vec![
+        key('/'),
+        key('0'),
+        key('2'),
+        key('5'),
+        code(KeyCode::Enter),
+    ])
+    .await;
+    let t = &h.app.view().tags;
+    assert_eq!(t.names[t.view[0]], "build-025");
+    assert!(t.view.len() < 30);
+    // Esc in the filter line clears it.
+    h.press(vec![key('/'), code(KeyCode::Esc)]).await;
+    assert_eq!(h.app.view().tags.view.len(), 30);
+}
+
+#[tokio::test]
+async fn profiles_keep_their_state_and_copy_offers_references() {
+    let reg = standard(Options::default());
+    let mut h = Harness::new(
+        vec![registry_spec("local", &reg.url), demo_spec()],
+        &["http://registry.test", "demo"],
+        (160, 48),
+    );
+    h.settle().await;
+    h.press(vec![key('j'), code(KeyCode::Enter)]).await;
+    h.press(vec![key('P'), key('j'), code(KeyCode::Enter)])
+        .await;
+    assert_eq!(h.app.profile(), "demo");
+    assert_eq!(h.app.view().repos.names.len(), 5);
+    h.press(vec![
+        key(':'),
+        key('p'),
+        key(' '),
+        key('l'),
+        key('o'),
+        key('c'),
+        key('a'),
+        key('l'),
+        code(KeyCode::Enter),
+    ])
+    .await;
+    assert_eq!(h.app.profile(), "local");
+    assert_eq!(
+        h.app.view().tags.repo.as_deref(),
+        Some("team/app/api"),
+        "state kept"
+    );
+    h.press(vec![key('y')]).await;
+    let Overlay::Copy(m) = &h.app.overlay else {
+        panic!("no copy menu")
+    };
+    let d = find("team/app/api", "latest").digest;
+    let host = reg.host.clone();
+    assert_eq!(m.items[0].1, d);
+    assert_eq!(m.items[1].1, format!("{host}/team/app/api@{d}"));
+    assert_eq!(m.items[2].1, format!("{host}/team/app/api:latest"));
+    h.press(vec![key('j'), code(KeyCode::Enter)]).await;
+    assert_eq!(h.copied, [format!("{host}/team/app/api@{d}")]);
+}
+
+#[tokio::test]
+async fn anonymous_401_opens_the_login_dialog_and_login_works() {
+    let reg = standard(Options {
+        auth: support::Auth::Htpasswd,
+        ..Default::default()
+    });
+    let mut h = Harness::new(
+        vec![registry_spec("lab", &reg.url)],
+        &["http://lab.test"],
+        (80, 24),
+    );
+    h.settle().await;
+    assert!(matches!(h.app.view().repos.state, LoadState::Failed(_)));
+    let Overlay::Login(_) = &h.app.overlay else {
+        panic!("no login dialog: {:?}", h.app.overlay)
+    };
+    let mut keys: Vec<Msg> = support::registry::USER.chars().map(key).collect();
+    keys.push(code(KeyCode::Tab));
+    keys.extend(support::registry::PASSWORD.chars().map(key));
+    for k in keys {
+        let fx = h.app.update(k);
+        h.apply(fx);
+    }
+    assert!(
+        !h.screen().contains(support::registry::PASSWORD),
+        "password must be masked"
+    );
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert!(
+        matches!(h.app.overlay, Overlay::None),
+        "{:?}",
+        h.app.overlay
+    );
+    assert_eq!(h.app.view().repos.names.len(), 4);
+    assert!(h.app.toast.as_deref().unwrap().contains("logged in"));
+}
+
+// ---------- snapshots ----------
+
+async fn snap_demo(size: (u16, u16), suffix: &str) {
+    let mut h = demo(size).await;
+    insta::assert_snapshot!(format!("repos_{suffix}"), h.screen());
+    // team/app/api: third repository.
+    h.press(vec![key('j'), key('j'), code(KeyCode::Enter)])
+        .await;
+    insta::assert_snapshot!(format!("tags_{suffix}"), h.screen());
+    // latest is a multi-arch index.
+    h.press(vec![code(KeyCode::Enter)]).await;
+    insta::assert_snapshot!(format!("manifest_index_{suffix}"), h.screen());
+    // Open the arm64 platform.
+    h.press(vec![key('j'), code(KeyCode::Enter)]).await;
+    insta::assert_snapshot!(format!("manifest_image_{suffix}"), h.screen());
+    h.press(vec![code(KeyCode::Tab)]).await;
+    insta::assert_snapshot!(format!("layers_{suffix}"), h.screen());
+    h.press(vec![key('?')]).await;
+    insta::assert_snapshot!(format!("help_{suffix}"), h.screen());
+    h.press(vec![code(KeyCode::Esc), key('P')]).await;
+    insta::assert_snapshot!(format!("profiles_{suffix}"), h.screen());
+}
+
+#[tokio::test]
+async fn snapshots_demo_80x24() {
+    snap_demo((80, 24), "80x24").await;
+}
+
+#[tokio::test]
+async fn snapshots_demo_160x48() {
+    snap_demo((160, 48), "160x48").await;
+}
+
+async fn snap_registry(size: (u16, u16), suffix: &str) {
+    let reg = standard(Options::default());
+    let mut h = Harness::new(
+        vec![registry_spec("local", &reg.url)],
+        &["http://registry.test"],
+        size,
+    );
+    h.settle().await;
+    h.press(vec![key('j'), code(KeyCode::Enter), key('d')])
+        .await;
+    insta::assert_snapshot!(format!("confirm_delete_{suffix}"), h.screen());
+    h.press(vec![code(KeyCode::Esc), key('L')]).await;
+    insta::assert_snapshot!(format!("login_{suffix}"), h.screen());
+
+    let port = support::registry::free_port();
+    let mut down = Harness::new(
+        vec![registry_spec("down", &format!("http://127.0.0.1:{port}"))],
+        &["http://down.test"],
+        size,
+    );
+    down.settle().await;
+    let screen = down.screen().replace(&port.to_string(), "PORT");
+    insta::assert_snapshot!(format!("error_{suffix}"), screen);
+}
+
+#[tokio::test]
+async fn snapshots_registry_80x24() {
+    snap_registry((80, 24), "80x24").await;
+}
+
+#[tokio::test]
+async fn snapshots_registry_160x48() {
+    snap_registry((160, 48), "160x48").await;
+}
+
+// ---------- end to end in tmux ----------
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is needed for the end-to-end tests: apt-get install tmux")
+    }
+
+    /// A tmux server with one shell window of `w`×`h` and `set-clipboard on`.
+    fn start(w: u16, h: u16) -> Tmux {
+        let t = Tmux {
+            socket: format!(
+                "regtui-e2e-{}-{}",
+                std::process::id(),
+                support::registry::free_port()
+            ),
+        };
+        let out = t.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+            "sh",
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t.tmux(&["set-option", "-g", "set-clipboard", "on"]);
+        t
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success());
+    }
+
+    fn type_line(&self, line: &str) {
+        assert!(
+            self.tmux(&["send-keys", "-t", "e2e", "-l", line])
+                .status
+                .success()
+        );
+        self.keys(&["Enter"]);
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "e2e"]).stdout)
+            .into_owned()
+    }
+
+    /// Waits until the screen shows `needle` and the frame is stable.
+    fn wait_for(&self, needle: &str) -> String {
+        let timeout = Duration::from_secs(
+            std::env::var("REGTUI_E2E_TIMEOUT")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(20),
+        );
+        let deadline = Instant::now() + timeout;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            let s = self.screen();
+            if s.contains(needle) && s == last {
+                return s;
+            }
+            last = s;
+            std::thread::sleep(Duration::from_millis(80));
+        }
+        panic!("screen never showed {needle:?}; last frame:\n{last}");
+    }
+
+    fn alternate_on(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .tmux(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"])
+                .stdout,
+        )
+        .trim()
+        .to_string()
+    }
+
+    fn buffer(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["show-buffer"]).stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn regtui_cmd(dir: &std::path::Path, cfg: &str) -> String {
+    format!(
+        "env HOME={d} DOCKER_CONFIG={d}/docker NO_COLOR=1 {bin} -c {cfg} --log-file {d}/regtui.log; echo EXIT:$?",
+        d = dir.display(),
+        bin = env!("CARGO_BIN_EXE_regtui"),
+    )
+}
+
+#[test]
+fn end_to_end_browse_copy_delete_quit_in_tmux() {
+    let reg: Registry = standard(Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, reg.profile_toml("")).unwrap();
+    let t = Tmux::start(120, 40);
+    t.type_line(&regtui_cmd(dir.path(), cfg.to_str().unwrap()));
+    t.wait_for("team/app/api");
+    t.keys(&["j", "Enter"]);
+    let img = find("team/app/api", "v1.2.0");
+    let size = humansize::format_size(img.size(), humansize::BINARY);
+    let s = t.wait_for(&size);
+    assert!(
+        s.contains("latest") && s.contains("stable") && s.contains("v1.0.0"),
+        "{s}"
+    );
+    assert!(
+        s.contains(&regtui::registry::digest::short(&img.digest).to_string()),
+        "{s}"
+    );
+    // Manifest of latest.
+    t.keys(&["Enter"]);
+    let s = t.wait_for(&img.digest[..30]);
+    assert!(
+        s.contains("application/vnd.oci.image.manifest.v1+json"),
+        "{s}"
+    );
+    // Copy the digest: the OSC 52 sequence reaches tmux, which puts it in its buffer.
+    t.keys(&["y"]);
+    t.wait_for("pull by digest");
+    t.keys(&["Enter"]);
+    t.wait_for("copied digest");
+    assert_eq!(t.buffer(), img.digest);
+    // Delete latest only; stable and v1.2.0 share its digest and must survive.
+    // Esc and d apart: sent together they read as Alt-d.
+    t.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["d"]);
+    t.wait_for("shares the digest with: stable, v1.2.0");
+    t.keys(&["Right", "Enter"]);
+    t.wait_for("removed tag latest");
+    let c = regtui::registry::distribution::Distribution::new(
+        regtui::registry::distribution::DistributionOptions::new(
+            regtui::registry::reference::RegistryAddr::parse(&reg.url).unwrap(),
+            Default::default(),
+        ),
+    )
+    .unwrap();
+    let tags = support::block_on(async move {
+        regtui::registry::ops::all_tags(&c, "team/app/api")
+            .await
+            .unwrap()
+    });
+    assert_eq!(tags, ["stable", "v1.0.0", "v1.1.0", "v1.2.0"]);
+    // Quit restores the terminal.
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+    assert_eq!(t.alternate_on(), "0");
+    let log = std::fs::read_to_string(dir.path().join("regtui.log")).unwrap();
+    let first = log
+        .lines()
+        .find(|l| l.starts_with("first frame after"))
+        .expect("first frame logged");
+    eprintln!("e2e: {first}");
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "").unwrap();
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let t = Tmux::start(80, 24);
+        t.type_line(&regtui_cmd(dir.path(), cfg.to_str().unwrap()).replace(" -c ", " --demo -c "));
+        t.wait_for("ci/builds");
+        assert_eq!(t.alternate_on(), "1");
+        let out = std::process::Command::new("pkill")
+            .args([
+                &format!("-{signal}"),
+                "-f",
+                &format!(
+                    "{} --demo -c {}",
+                    env!("CARGO_BIN_EXE_regtui"),
+                    cfg.display()
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pkill found no regtui");
+        t.wait_for(&format!("EXIT:{code}"));
+        assert_eq!(t.alternate_on(), "0");
+    }
+}
