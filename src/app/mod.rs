@@ -164,13 +164,11 @@ impl App {
         let profile = self.profile().to_string();
         let v = self.view_mut();
         let sort = v.tags.sort;
-        v.tags = TagsPane {
-            repo: Some(repo.clone()),
-            state: LoadState::Loading,
-            list_req: Some(req),
-            sort,
-            ..Default::default()
-        };
+        v.tags = TagsPane::default();
+        v.tags.repo = Some(repo.clone());
+        v.tags.state = LoadState::Loading;
+        v.tags.list_req = Some(req);
+        v.tags.sort = sort;
         v.manifest = ManifestPane::default();
         vec![Effect::Send(Command::ListTags { req, profile, repo })]
     }
@@ -289,15 +287,9 @@ impl App {
                 if v.tags.list_req != Some(req) {
                     return vec![];
                 }
-                for t in page {
-                    v.tags.rows.entry(t.clone()).or_insert(RowState::Pending);
-                    v.tags.names.push(t);
-                }
-                v.tags
-                    .names
-                    .sort_by(|a, b| crate::registry::ops::natural_cmp(a, b));
-                v.tags.names.dedup();
-                v.tags.resort(h);
+                let mut names = std::mem::take(&mut v.tags.names);
+                names.extend(page);
+                v.tags.set_names(names, h);
                 if done {
                     v.tags.state = LoadState::Loaded;
                     return self.request_details();
@@ -311,16 +303,10 @@ impl App {
                     return vec![];
                 }
                 let row = match result {
-                    Ok(r) => {
-                        *v.tags.per_digest.entry(r.digest.clone()).or_default() += 1;
-                        RowState::Loaded(r)
-                    }
+                    Ok(r) => RowState::Loaded(r),
                     Err(e) => RowState::Failed(e.to_string()),
                 };
-                v.tags.rows.insert(tag, row);
-                if v.tags.sort != panes::SortKey::Name {
-                    v.tags.resort(h);
-                }
+                v.tags.set_row(&tag, row, h);
                 vec![]
             }
             Event::Inspected { req, result } => {
@@ -480,12 +466,7 @@ impl App {
                 );
                 let v = &mut self.views[i];
                 if v.tags.repo.as_deref() == Some(repo.as_str()) {
-                    v.tags.names.retain(|t| !gone.contains(t));
-                    for t in &gone {
-                        v.tags.rows.remove(t);
-                    }
-                    v.tags.recount();
-                    v.tags.resort(h);
+                    v.tags.remove(&gone, h);
                     if v.manifest
                         .target
                         .as_ref()

@@ -157,6 +157,10 @@ pub struct TagsPane {
     pub details_req: Option<ReqId>,
     /// How many tags per digest (for the shared-digest marker).
     pub per_digest: HashMap<String, usize>,
+    /// Position of each name in `names`.
+    index: HashMap<String, usize>,
+    /// Sort keys aligned with `names`: created (Unix seconds) and size, once loaded.
+    keys: Vec<(Option<i64>, Option<u64>)>,
 }
 
 impl TagsPane {
@@ -198,6 +202,93 @@ impl TagsPane {
         v
     }
 
+    /// Replaces the tag list (sorted naturally, deduplicated); new tags start pending.
+    pub fn set_names(&mut self, mut names: Vec<String>, height: usize) {
+        names.sort_by(|a, b| natural_cmp(a, b));
+        names.dedup();
+        for n in &names {
+            self.rows.entry(n.clone()).or_insert(RowState::Pending);
+        }
+        self.rows
+            .retain(|k, _| names.binary_search_by(|n| natural_cmp(n, k)).is_ok());
+        self.names = names;
+        self.reindex();
+        self.recount();
+        self.resort(height);
+    }
+
+    /// Drops tags (after a delete) and re-sorts.
+    pub fn remove(&mut self, gone: &[String], height: usize) {
+        self.names.retain(|t| !gone.contains(t));
+        for t in gone {
+            self.rows.remove(t);
+        }
+        self.reindex();
+        self.recount();
+        self.resort(height);
+    }
+
+    fn key_of(row: &RowState) -> (Option<i64>, Option<u64>) {
+        match row {
+            RowState::Loaded(r) => (r.created.as_deref().and_then(unix_seconds), Some(r.size)),
+            _ => (None, None),
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.index = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        self.keys = self
+            .names
+            .iter()
+            .map(|n| self.rows.get(n).map(Self::key_of).unwrap_or_default())
+            .collect();
+    }
+
+    /// Records a tag's details and moves just that row to its sorted place (no full re-sort).
+    pub fn set_row(&mut self, tag: &str, row: RowState, height: usize) {
+        let Some(&i) = self.index.get(tag) else {
+            return;
+        };
+        if let RowState::Loaded(r) = &row {
+            *self.per_digest.entry(r.digest.clone()).or_default() += 1;
+        }
+        self.keys[i] = Self::key_of(&row);
+        self.rows.insert(tag.to_string(), row);
+        if !self.filter.is_empty() || self.sort == SortKey::Name {
+            return;
+        }
+        let keep = self.view.get(self.nav.selected).copied();
+        if let Some(pos) = self.view.iter().position(|x| *x == i) {
+            self.view.remove(pos);
+        }
+        let at = self
+            .view
+            .partition_point(|x| self.cmp(*x, i) == std::cmp::Ordering::Less);
+        self.view.insert(at, i);
+        if let Some(k) = keep {
+            if let Some(p) = self.view.iter().position(|x| *x == k) {
+                self.nav.selected = p;
+            }
+        }
+        self.nav.clamp(self.view.len(), height);
+    }
+
+    /// Order of two name indices under the current sort key.
+    fn cmp(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        let (ka, kb) = (&self.keys[a], &self.keys[b]);
+        let by_name = || natural_cmp(&self.names[a], &self.names[b]);
+        match self.sort {
+            SortKey::Name => by_name(),
+            SortKey::Created => kb.0.cmp(&ka.0).then_with(by_name),
+            SortKey::Size => kb.1.cmp(&ka.1).then_with(by_name),
+        }
+    }
+
     /// Recomputes the digest counts.
     pub fn recount(&mut self) {
         self.per_digest.clear();
@@ -211,31 +302,12 @@ impl TagsPane {
     /// Re-sorts and re-filters, keeping the selected tag selected.
     pub fn resort(&mut self, height: usize) {
         let keep = self.selected().map(str::to_string);
+        if self.keys.len() != self.names.len() {
+            self.reindex();
+        }
         let mut idx = filter_indices(self.names.iter().map(String::as_str), &self.filter);
         if self.filter.is_empty() {
-            let names = &self.names;
-            let rows = &self.rows;
-            let created = |i: &usize| match rows.get(&names[*i]) {
-                Some(RowState::Loaded(r)) => r.created.as_deref().and_then(unix_seconds),
-                _ => None,
-            };
-            let size = |i: &usize| match rows.get(&names[*i]) {
-                Some(RowState::Loaded(r)) => Some(r.size),
-                _ => None,
-            };
-            match self.sort {
-                SortKey::Name => idx.sort_by(|a, b| natural_cmp(&names[*a], &names[*b])),
-                SortKey::Created => idx.sort_by(|a, b| {
-                    created(b)
-                        .cmp(&created(a))
-                        .then_with(|| natural_cmp(&names[*a], &names[*b]))
-                }),
-                SortKey::Size => idx.sort_by(|a, b| {
-                    size(b)
-                        .cmp(&size(a))
-                        .then_with(|| natural_cmp(&names[*a], &names[*b]))
-                }),
-            }
+            idx.sort_by(|a, b| self.cmp(*a, *b));
         }
         self.view = idx;
         if let Some(k) = keep {
@@ -306,6 +378,42 @@ mod tests {
         assert_eq!((n.selected, n.offset), (25, 16));
         n.move_by(-20, 100, 10);
         assert_eq!((n.selected, n.offset), (5, 5));
+    }
+
+    #[test]
+    fn incremental_placement_matches_a_full_sort() {
+        let mut p = TagsPane::default();
+        let names: Vec<String> = (0..200).map(|i| format!("t{i}")).collect();
+        p.set_names(names.clone(), 20);
+        p.nav.selected = 7;
+        let selected = p.selected().unwrap().to_string();
+        for (n, i) in names.iter().zip((0..200u64).map(|i| (i * 7919) % 200)) {
+            let row = TagRow {
+                tag: n.clone(),
+                digest: format!("sha256:{i:064x}"),
+                media_type: String::new(),
+                size: (i * 31) % 17,
+                created: (i % 5 != 0).then(|| format!("2024-01-{:02}T00:00:00Z", 1 + i % 28)),
+                platforms: vec![],
+            };
+            p.set_row(n, RowState::Loaded(row), 20);
+        }
+        assert_eq!(
+            p.selected(),
+            Some(selected.as_str()),
+            "selection follows its tag"
+        );
+        let incremental = p.view.clone();
+        p.resort(20);
+        assert_eq!(incremental, p.view);
+        p.sort = SortKey::Size;
+        p.resort(20);
+        let sizes: Vec<u64> = p
+            .view
+            .iter()
+            .map(|i| p.row(&p.names[*i]).unwrap().size)
+            .collect();
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]));
     }
 
     #[test]
