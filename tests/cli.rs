@@ -554,3 +554,20 @@ async fn thousand_tags_listed_with_sizes_and_dates() {
         assert_eq!(row["created"], img.created.as_str());
     }
 }
+
+#[test]
+fn config_example_parses() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml.example");
+    let r = regtui(
+        &["-c", example.to_str().unwrap(), "profiles", "--json"],
+        &[],
+    );
+    let v = r.json();
+    let names: Vec<&str> = v["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ecr", "ghcr", "lab", "local"]);
+}
