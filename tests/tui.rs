@@ -123,11 +123,16 @@ impl Harness {
         }
     }
 
-    fn screen(&self) -> String {
+    fn buffer(&self) -> ratatui::buffer::Buffer {
         let (w, h) = self.app.size;
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
         t.draw(|f| regtui::ui::render(&self.app, f)).unwrap();
-        let buf = t.backend().buffer().clone();
+        t.backend().buffer().clone()
+    }
+
+    fn screen(&self) -> String {
+        let (w, h) = self.app.size;
+        let buf = self.buffer();
         let mut out = String::new();
         for y in 0..h {
             for x in 0..w {
@@ -392,6 +397,70 @@ async fn anonymous_401_opens_the_login_dialog_and_login_works() {
     );
     assert_eq!(h.app.view().repos.names.len(), 4);
     assert!(h.app.toast.as_deref().unwrap().contains("logged in"));
+}
+
+#[tokio::test]
+async fn sixteen_colours_at_most_and_none_with_no_color() {
+    use ratatui::style::Color;
+    let mut h = demo((160, 48)).await;
+    h.press(vec![
+        key('j'),
+        key('j'),
+        code(KeyCode::Enter),
+        code(KeyCode::Enter),
+    ])
+    .await;
+    h.app.color = true;
+    let basic = |c: Color| !matches!(c, Color::Rgb(..) | Color::Indexed(_));
+    let buf = h.buffer();
+    assert!(buf.content.iter().all(|c| basic(c.fg) && basic(c.bg)));
+    assert!(
+        buf.content.iter().any(|c| c.fg != Color::Reset),
+        "colours are used"
+    );
+    h.app.color = false;
+    let buf = h.buffer();
+    assert!(
+        buf.content
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+}
+
+#[tokio::test]
+async fn registry_strings_are_sanitized_on_screen() {
+    let reg = Registry::start(Options::default());
+    let img = support::oci::image(&support::oci::ImageSpec {
+        seed: "evil\u{1b}[2J\u{1b}]0;title\u{7}",
+        labels: &[("title", "nice\u{1b}]52;c;cGF3bmVk\u{7}name")],
+        ..Default::default()
+    });
+    support::oci::Pusher::new(&reg.url)
+        .image("evil/app", "v1", &img)
+        .await;
+    // 80x24: the layers pane is the wide one once focused.
+    let mut h = Harness::new(
+        vec![registry_spec("local", &reg.url)],
+        &["http://registry.test"],
+        (80, 24),
+    );
+    h.settle().await;
+    h.press(vec![
+        code(KeyCode::Enter),
+        code(KeyCode::Enter),
+        code(KeyCode::Tab),
+    ])
+    .await;
+    let screen = h.screen();
+    assert!(screen.contains("title=nicename"), "{screen}");
+    assert!(screen.contains("RUN step-0 # evil"), "{screen}");
+    let buf = h.buffer();
+    assert!(
+        buf.content
+            .iter()
+            .all(|c| !c.symbol().chars().any(|ch| ch.is_control())),
+        "a control character reached the screen"
+    );
 }
 
 // ---------- snapshots ----------

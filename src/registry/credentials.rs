@@ -241,6 +241,17 @@ pub fn save_docker_login(key: &str, username: &str, password: &Secret) -> Result
     let path = docker_config_path().ok_or_else(|| {
         Error::Config("cannot find the home directory for docker's config.json".into())
     })?;
+    save_docker_login_to(&path, key, username, password)
+}
+
+/// [`save_docker_login`] into a given config.json.
+pub fn save_docker_login_to(
+    path: &Path,
+    key: &str,
+    username: &str,
+    password: &Secret,
+) -> Result<String> {
+    let path = path.to_path_buf();
     let mut doc: serde_json::Value = match std::fs::read(&path) {
         Ok(b) => serde_json::from_slice(&b)
             .map_err(|e| Error::Config(format!("{} is not valid JSON: {e}", path.display())))?,
@@ -433,6 +444,53 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn login_is_saved_like_docker_login() {
+        let dir = std::env::temp_dir().join(format!("regtui-save-{}", std::process::id()));
+        let path = dir.join("docker/config.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"auths":{"other.example":{"auth":"eDp5"}},"HttpHeaders":{"X":"1"}}"#,
+        )
+        .unwrap();
+        save_docker_login_to(
+            &path,
+            "reg.example:5000",
+            "bob",
+            &Secret::new("pw:with:colons"),
+        )
+        .unwrap();
+        let r = from_docker_config(&path, "reg.example:5000")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            r.credential,
+            Credential::Basic {
+                username: "bob".into(),
+                password: Secret::new("pw:with:colons")
+            }
+        );
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(
+            v["auths"]["other.example"]["auth"], "eDp5",
+            "other entries kept"
+        );
+        assert_eq!(v["HttpHeaders"]["X"], "1");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // A fresh file is private.
+            let fresh = dir.join("fresh/config.json");
+            save_docker_login_to(&fresh, "h", "u", &Secret::new("p")).unwrap();
+            assert_eq!(
+                std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
