@@ -428,14 +428,7 @@ async fn run(sh: &Shared, cmd: Command) {
                 Ok(Deleted::Tag { tag, method })
             }
             .await;
-            let _ = ev
-                .send(Event::Deleted {
-                    req,
-                    profile,
-                    repo,
-                    result: r,
-                })
-                .await;
+            deleted(ev, req, profile, repo, r).await;
         }
         Command::DeleteManifest {
             req,
@@ -450,14 +443,7 @@ async fn run(sh: &Shared, cmd: Command) {
                 Ok(Deleted::Manifest { digest, tags })
             }
             .await;
-            let _ = ev
-                .send(Event::Deleted {
-                    req,
-                    profile,
-                    repo,
-                    result: r,
-                })
-                .await;
+            deleted(ev, req, profile, repo, r).await;
         }
         Command::Login {
             req,
@@ -504,4 +490,21 @@ async fn run(sh: &Shared, cmd: Command) {
                 .await;
         }
     }
+}
+
+async fn deleted(
+    ev: &mpsc::Sender<Event>,
+    req: ReqId,
+    profile: String,
+    repo: String,
+    result: Result<Deleted, Error>,
+) {
+    let _ = ev
+        .send(Event::Deleted {
+            req,
+            profile,
+            repo,
+            result,
+        })
+        .await;
 }

@@ -313,29 +313,48 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 fn helper_store(name: &str, server: &str, username: &str, password: &Secret) -> Result<()> {
-    let program = format!("docker-credential-{name}");
-    let mut child = Command::new(&program)
-        .arg("store")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| Error::Config(format!("credential helper {program} could not run ({e})")))?;
     let body =
         serde_json::json!({"ServerURL": server, "Username": username, "Secret": password.expose()});
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(body.to_string().as_bytes());
-    }
-    let status = child
-        .wait()
-        .map_err(|e| Error::Config(format!("credential helper {program} failed: {e}")))?;
-    if status.success() {
+    let out = run_helper(name, "store", body.to_string().as_bytes())?;
+    if out.status.success() {
         Ok(())
     } else {
         Err(Error::Config(format!(
-            "credential helper {program} refused to store ({status})"
+            "credential helper docker-credential-{name} refused to store ({})",
+            out.status
         )))
     }
+}
+
+/// Runs `docker-credential-<name> <verb>` with `input` on stdin (the helper protocol).
+fn run_helper(name: &str, verb: &str, input: &[u8]) -> Result<std::process::Output> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        return Err(Error::Config(format!(
+            "invalid credential helper name {name:?}"
+        )));
+    }
+    let program = format!("docker-credential-{name}");
+    let mut child = Command::new(&program)
+        .arg(verb)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Error::Config(format!(
+                "credential helper {program} could not run ({e}); install it or remove it from docker's config.json"
+            ))
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    child
+        .wait_with_output()
+        .map_err(|e| Error::Config(format!("credential helper {program} failed: {e}")))
 }
 
 #[derive(serde::Deserialize)]
@@ -348,33 +367,8 @@ struct HelperReply {
 
 /// Runs `docker-credential-<name> get` with the server URL on stdin.
 pub fn helper_get(name: &str, server: &str) -> Result<Option<Credential>> {
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    {
-        return Err(Error::Config(format!(
-            "invalid credential helper name {name:?}"
-        )));
-    }
     let program = format!("docker-credential-{name}");
-    let mut child = Command::new(&program)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Error::Config(format!(
-                "credential helper {program} could not run ({e}); install it or remove it from docker's config.json"
-            ))
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(server.as_bytes());
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::Config(format!("credential helper {program} failed: {e}")))?;
+    let out = run_helper(name, "get", server.as_bytes())?;
     if !out.status.success() {
         let text = String::from_utf8_lossy(&out.stdout).to_lowercase()
             + &String::from_utf8_lossy(&out.stderr).to_lowercase();
