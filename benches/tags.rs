@@ -112,7 +112,7 @@ async fn tui_figures(url: String) {
         concurrency: 16,
     };
     let (etx, mut erx) = tokio::sync::mpsc::channel(1024);
-    let tx = client_task::spawn(vec![spec], etx);
+    let tx = client_task::spawn(vec![spec], etx).commands;
     let entry = ProfileEntry {
         name: "bench".into(),
         registry: url,

@@ -156,7 +156,6 @@ pub enum Event {
         req: ReqId,
         error: Error,
     },
-    InFlight(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,7 +171,7 @@ struct Shared {
     specs: HashMap<String, ProfileSpec>,
     backends: Mutex<HashMap<String, Arc<dyn Backend>>>,
     events: mpsc::Sender<Event>,
-    in_flight: AtomicUsize,
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -231,20 +230,27 @@ struct InFlight(Arc<Shared>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let n = self.0.in_flight.fetch_sub(1, Ordering::SeqCst) - 1;
-        let _ = self.0.events.try_send(Event::InFlight(n));
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// Starts the client task; returns the command sender. Events go to `events`.
-pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> mpsc::Sender<Command> {
+/// The handle the UI holds: where to send commands, and how many are running.
+pub struct Client {
+    pub commands: mpsc::Sender<Command>,
+    /// Requests in flight (read for the status bar; exact even when the event channel is full).
+    pub in_flight: Arc<AtomicUsize>,
+}
+
+/// Starts the client task. Events go to `events`.
+pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
     let (tx, mut rx) = mpsc::channel::<Command>(256);
     let shared = Arc::new(Shared {
         specs: specs.into_iter().map(|s| (s.name.clone(), s)).collect(),
         backends: Mutex::new(HashMap::new()),
         events,
-        in_flight: AtomicUsize::new(0),
+        in_flight: Arc::new(AtomicUsize::new(0)),
     });
+    let in_flight = shared.in_flight.clone();
     tokio::spawn(async move {
         let mut slots: HashMap<(String, Slot), AbortHandle> = HashMap::new();
         while let Some(cmd) = rx.recv().await {
@@ -269,8 +275,7 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> mpsc::Send
                     }
                 }
             }
-            let n = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            let _ = shared.events.try_send(Event::InFlight(n));
+            shared.in_flight.fetch_add(1, Ordering::SeqCst);
             let guard = InFlight(shared.clone());
             let sh = shared.clone();
             let handle = tokio::spawn(async move {
@@ -283,7 +288,10 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> mpsc::Send
             }
         }
     });
-    tx
+    Client {
+        commands: tx,
+        in_flight,
+    }
 }
 
 async fn run(sh: &Shared, cmd: Command) {

@@ -127,7 +127,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         })
         .collect();
     let (ev_tx, mut ev_rx) = mpsc::channel(1024);
-    let cmd_tx = client_task::spawn(specs, ev_tx);
+    let client = client_task::spawn(specs, ev_tx);
 
     let mut terminal = ratatui::init();
     let size = terminal
@@ -178,7 +178,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             match e {
                 Effect::Send(c) => {
                     log(&format!("command {c:?}"));
-                    if cmd_tx.send(c).await.is_err() {
+                    if client.commands.send(c).await.is_err() {
                         app.last_error = Some("the client task stopped".into());
                     }
                 }
@@ -195,6 +195,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             break Ok(0);
         }
         // Every message below changes something on screen, so each turn draws once.
+        app.in_flight = client.in_flight.load(std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = terminal.draw(|f| crate::ui::render(&app, f)) {
             break Err(Error::Config(format!("drawing failed: {e}")));
         }

@@ -30,7 +30,7 @@ fn code(c: KeyCode) -> Msg {
 /// An app wired to the real client task; `label` is what the status bar shows as the registry.
 struct Harness {
     app: App,
-    tx: mpsc::Sender<Command>,
+    client: client_task::Client,
     rx: mpsc::Receiver<Event>,
     copied: Vec<String>,
 }
@@ -67,12 +67,12 @@ impl Harness {
             })
             .collect();
         let (etx, rx) = mpsc::channel(1024);
-        let tx = client_task::spawn(specs, etx);
+        let client = client_task::spawn(specs, etx);
         let mut app = App::new(entries, 0, size, NOW);
         app.color = false;
         let mut h = Harness {
             app,
-            tx,
+            client,
             rx,
             copied: vec![],
         };
@@ -84,7 +84,7 @@ impl Harness {
     fn apply(&mut self, fx: Vec<Effect>) {
         for e in fx {
             match e {
-                Effect::Send(c) => self.tx.try_send(c).unwrap(),
+                Effect::Send(c) => self.client.commands.try_send(c).unwrap(),
                 Effect::Copy { text, .. } => self.copied.push(text),
                 Effect::Quit => {}
             }
@@ -104,6 +104,10 @@ impl Harness {
                     self.apply(fx);
                 }
                 _ => {
+                    self.app.in_flight = self
+                        .client
+                        .in_flight
+                        .load(std::sync::atomic::Ordering::SeqCst);
                     if self.app.in_flight == 0 {
                         let t = *idle_since.get_or_insert_with(Instant::now);
                         if t.elapsed() > Duration::from_millis(60) {

@@ -81,6 +81,7 @@ pub struct App {
     pub size: (u16, u16),
     /// Unix seconds, for relative dates.
     pub now: i64,
+    /// Requests in flight, copied from the client handle before each frame.
     pub in_flight: usize,
     pub toast: Option<String>,
     pub last_error: Option<String>,
@@ -251,10 +252,6 @@ impl App {
 
     fn on_event(&mut self, ev: Event) -> Vec<Effect> {
         match ev {
-            Event::InFlight(n) => {
-                self.in_flight = n;
-                vec![]
-            }
             Event::Connected { profile, info } => {
                 if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
                     if let Some(w) = &info.warning {
