@@ -206,6 +206,20 @@ async fn inspect_json_and_full_references() {
     assert_eq!(v["platforms"].as_array().unwrap().len(), 2);
     assert_eq!(v["platforms"][1]["digest"], idx.children[1].digest.as_str());
 
+    // Without any config, a loopback host means plain HTTP (as crane does).
+    let r = regtui(
+        &[
+            "inspect",
+            &format!("{}/team/app/api:v1.0.0", reg.host),
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        r.json()["digest"],
+        find("team/app/api", "v1.0.0").digest.as_str()
+    );
+
     let r = regtui(&["-c", &cfg, "inspect", "team/app/api:nope"], &[]);
     assert_eq!(r.code(), 1);
     assert!(r.stderr().contains("manifest not found"), "{}", r.stderr());

@@ -27,7 +27,8 @@ pub struct RegistryAddr {
 }
 
 impl RegistryAddr {
-    /// Parses `http://h:p`, `https://h`, or a bare `h[:p]` (HTTPS); maps Docker Hub's aliases.
+    /// Parses `http://h:p`, `https://h`, or a bare `h[:p]`: HTTPS, except plain HTTP for loopback
+    /// hosts (`localhost`, `127.x.x.x`, `[::1]`) as crane does. Maps Docker Hub's aliases.
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
         let (plain_http, rest) = if let Some(r) = s.strip_prefix("http://") {
@@ -40,7 +41,7 @@ impl RegistryAddr {
                 format!("{s:?}: only http:// and https:// are supported"),
             ));
         } else {
-            (false, s)
+            (is_loopback(s), s)
         };
         let rest = rest.trim_end_matches('/');
         let rest = rest.strip_suffix("/v2").unwrap_or(rest);
@@ -93,6 +94,20 @@ impl fmt::Display for RegistryAddr {
             f.write_str(&self.host)
         }
     }
+}
+
+/// Whether `host[:port]` names this machine.
+fn is_loopback(host_port: &str) -> bool {
+    let host = if let Some(rest) = host_port.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A parsed image reference.
@@ -236,6 +251,15 @@ mod tests {
         assert_eq!(a.base_url(), "http://127.0.0.1:5000");
         let a = RegistryAddr::parse("registry.local:5443").unwrap();
         assert_eq!(a.base_url(), "https://registry.local:5443");
+        assert!(RegistryAddr::parse("localhost:5000").unwrap().plain_http);
+        assert!(RegistryAddr::parse("127.0.0.1:5000").unwrap().plain_http);
+        assert!(RegistryAddr::parse("[::1]:5000").unwrap().plain_http);
+        assert!(
+            !RegistryAddr::parse("https://localhost:5000")
+                .unwrap()
+                .plain_http
+        );
+        assert!(!RegistryAddr::parse("10.0.0.1:5000").unwrap().plain_http);
         let a = RegistryAddr::parse("docker.io").unwrap();
         assert_eq!(a.credential_key(), HUB_CREDENTIAL_KEY);
         assert!(RegistryAddr::parse("ftp://x").is_err());
