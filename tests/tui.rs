@@ -209,6 +209,51 @@ async fn keys_produce_commands_and_stale_replies_are_dropped() {
 }
 
 #[tokio::test]
+async fn replies_reach_the_profile_that_asked_after_a_switch() {
+    let entries = vec![
+        ProfileEntry {
+            name: "a".into(),
+            registry: "ra".into(),
+        },
+        ProfileEntry {
+            name: "b".into(),
+            registry: "rb".into(),
+        },
+    ];
+    let mut app = App::new(entries, 0, (80, 24), NOW);
+    let fx = app.start();
+    let Effect::Send(Command::ListRepos { req: req_a, .. }) = fx[0] else {
+        panic!()
+    };
+    // Switch to b before a's catalog arrives.
+    let fx: Vec<Effect> = [key(':'), key('p'), key(' '), key('b'), code(KeyCode::Enter)]
+        .into_iter()
+        .flat_map(|m| app.update(m))
+        .collect();
+    let Some(Effect::Send(Command::ListRepos {
+        req: req_b,
+        profile,
+    })) = fx.into_iter().next()
+    else {
+        panic!()
+    };
+    assert_eq!(profile, "b");
+    app.update(Msg::Client(Event::Repos {
+        req: req_a,
+        page: vec!["only/in/a".into()],
+        done: true,
+    }));
+    app.update(Msg::Client(Event::Repos {
+        req: req_b,
+        page: vec!["only/in/b".into()],
+        done: true,
+    }));
+    assert_eq!(app.view().repos.names, ["only/in/b"]);
+    assert_eq!(app.views[0].repos.names, ["only/in/a"]);
+    assert_eq!(app.views[0].repos.state, LoadState::Loaded);
+}
+
+#[tokio::test]
 async fn delete_happens_only_after_confirm() {
     let reg = standard(Options::default());
     let mut h = Harness::new(

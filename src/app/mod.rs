@@ -250,7 +250,42 @@ impl App {
         format!("{e}{hint}")
     }
 
+    /// The profile whose panes are waiting for `req`.
+    fn owner(&self, req: ReqId) -> Option<usize> {
+        let r = Some(req);
+        self.views.iter().position(|v| {
+            v.repos.req == r
+                || v.tags.list_req == r
+                || v.tags.details_req == r
+                || v.manifest.req == r
+        })
+    }
+
     fn on_event(&mut self, ev: Event) -> Vec<Effect> {
+        let pane_req = match &ev {
+            Event::Repos { req, .. }
+            | Event::Tags { req, .. }
+            | Event::Detail { req, .. }
+            | Event::Inspected { req, .. }
+            | Event::Failed { req, .. } => Some(*req),
+            _ => None,
+        };
+        let Some(req) = pane_req else {
+            return self.on_app_event(ev);
+        };
+        // Replies go to the profile that asked, even when another one is shown now;
+        // a reply nobody waits for any more is stale and dropped.
+        let Some(owner) = self.owner(req) else {
+            return vec![];
+        };
+        let shown = self.current;
+        self.current = owner;
+        let fx = self.on_pane_event(ev, owner == shown);
+        self.current = shown;
+        fx
+    }
+
+    fn on_app_event(&mut self, ev: Event) -> Vec<Effect> {
         match ev {
             Event::Connected { profile, info } => {
                 if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
@@ -261,6 +296,72 @@ impl App {
                 }
                 vec![]
             }
+            Event::Siblings { req, result } => {
+                if let Overlay::ConfirmDelete(c) = &mut self.overlay {
+                    if c.siblings_req == Some(req) {
+                        match result {
+                            Ok(mut tags) => {
+                                tags.retain(|t| *t != c.tag);
+                                c.siblings = tags;
+                                c.checked = true;
+                            }
+                            Err(e) => {
+                                self.last_error = Some(format!("could not check other tags: {e}"))
+                            }
+                        }
+                    }
+                }
+                vec![]
+            }
+            Event::Deleted {
+                req,
+                profile,
+                repo,
+                result,
+            } => self.on_deleted(req, profile, repo, result),
+            Event::LoggedIn {
+                req,
+                profile,
+                result,
+            } => {
+                let Overlay::Login(l) = &mut self.overlay else {
+                    return vec![];
+                };
+                if l.running != Some(req) {
+                    return vec![];
+                }
+                l.running = None;
+                match result {
+                    Ok((info, saved)) => {
+                        let who = info.auth.clone();
+                        if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
+                            self.views[i].info = Some(info);
+                        }
+                        self.overlay = Overlay::None;
+                        self.toast = Some(match saved {
+                            Some(s) => format!("logged in ({who}); saved to {s}"),
+                            None => format!("logged in ({who}) for this session"),
+                        });
+                        self.last_error = None;
+                        let mut fx = self.load_repos();
+                        if let Some(repo) = self.view().tags.repo.clone() {
+                            fx.extend(self.open_repo(repo));
+                        }
+                        fx
+                    }
+                    Err(e) => {
+                        l.error = Some(e.to_string());
+                        vec![]
+                    }
+                }
+            }
+            _ => vec![],
+        }
+    }
+
+    /// A reply for the panes of the current profile (`current` is switched to the owner).
+    fn on_pane_event(&mut self, ev: Event, foreground: bool) -> Vec<Effect> {
+        match ev {
             Event::Repos { req, page, done } => {
                 let v = self.view_mut();
                 if v.repos.req != Some(req) {
@@ -324,69 +425,10 @@ impl App {
                     Err(e) => {
                         let t = Self::fail_text(&e);
                         v.manifest.state = LoadState::Failed(t.clone());
-                        return self.note_error(&e, t);
+                        return self.note_error(&e, t, foreground);
                     }
                 }
                 vec![]
-            }
-            Event::Siblings { req, result } => {
-                if let Overlay::ConfirmDelete(c) = &mut self.overlay {
-                    if c.siblings_req == Some(req) {
-                        match result {
-                            Ok(mut tags) => {
-                                tags.retain(|t| *t != c.tag);
-                                c.siblings = tags;
-                                c.checked = true;
-                            }
-                            Err(e) => {
-                                self.last_error = Some(format!("could not check other tags: {e}"))
-                            }
-                        }
-                    }
-                }
-                vec![]
-            }
-            Event::Deleted {
-                req,
-                profile,
-                repo,
-                result,
-            } => self.on_deleted(req, profile, repo, result),
-            Event::LoggedIn {
-                req,
-                profile,
-                result,
-            } => {
-                let Overlay::Login(l) = &mut self.overlay else {
-                    return vec![];
-                };
-                if l.running != Some(req) {
-                    return vec![];
-                }
-                l.running = None;
-                match result {
-                    Ok((info, saved)) => {
-                        let who = info.auth.clone();
-                        if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
-                            self.views[i].info = Some(info);
-                        }
-                        self.overlay = Overlay::None;
-                        self.toast = Some(match saved {
-                            Some(s) => format!("logged in ({who}); saved to {s}"),
-                            None => format!("logged in ({who}) for this session"),
-                        });
-                        self.last_error = None;
-                        let mut fx = self.load_repos();
-                        if let Some(repo) = self.view().tags.repo.clone() {
-                            fx.extend(self.open_repo(repo));
-                        }
-                        fx
-                    }
-                    Err(e) => {
-                        l.error = Some(e.to_string());
-                        vec![]
-                    }
-                }
             }
             Event::Failed { req, error } => {
                 let t = Self::fail_text(&error);
@@ -402,13 +444,18 @@ impl App {
                 } else {
                     return vec![];
                 }
-                self.note_error(&error, t)
+                self.note_error(&error, t, foreground)
             }
+            _ => vec![],
         }
     }
 
-    /// Records an error; a 401 without credentials opens the login dialog once per profile.
-    fn note_error(&mut self, e: &Error, text: String) -> Vec<Effect> {
+    /// Records an error for the shown profile; a 401 without credentials opens the login dialog
+    /// once per profile.
+    fn note_error(&mut self, e: &Error, text: String, foreground: bool) -> Vec<Effect> {
+        if !foreground {
+            return vec![];
+        }
         self.last_error = Some(text);
         let anonymous = matches!(
             e,
@@ -417,8 +464,11 @@ impl App {
                 ..
             }
         );
-        let is_registry = self.profiles[self.current].registry.contains("://")
-            || !self.profiles[self.current].registry.starts_with('/');
+        let is_registry = self
+            .view()
+            .info
+            .as_ref()
+            .is_some_and(|i| i.kind != "layout");
         if anonymous
             && is_registry
             && !self.view().login_prompted
