@@ -512,6 +512,35 @@ async fn registry_strings_are_sanitized_on_screen() {
     );
 }
 
+#[tokio::test]
+async fn tiny_terminals_do_not_panic() {
+    let mut h = demo((160, 48)).await;
+    h.press(vec![
+        key('j'),
+        key('j'),
+        code(KeyCode::Enter),
+        code(KeyCode::Enter),
+    ])
+    .await;
+    for (w, hh) in [(1, 1), (10, 3), (20, 5), (40, 8), (79, 23)] {
+        h.app.update(Msg::Resize(w, hh));
+        h.screen();
+        for m in [
+            key('?'),
+            code(KeyCode::Esc),
+            key('y'),
+            code(KeyCode::Esc),
+            key('P'),
+            code(KeyCode::Esc),
+            key('L'),
+        ] {
+            h.app.update(m);
+            h.screen();
+        }
+        h.app.update(code(KeyCode::Esc));
+    }
+}
+
 // ---------- snapshots ----------
 
 async fn snap_demo(size: (u16, u16), suffix: &str) {
