@@ -618,7 +618,7 @@ struct Tmux {
 impl Tmux {
     fn tmux(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(["-u", "-L", &self.socket, "-f", "/dev/null"])
             .args(args)
             .output()
             .expect("tmux is needed for the end-to-end tests: apt-get install tmux")
