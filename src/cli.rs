@@ -141,9 +141,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn human(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::BINARY)
-}
+use crate::registry::model::human_size as human;
 
 fn short_time(t: Option<&str>) -> String {
     t.map(|t| t.get(..16).unwrap_or(t).replace('T', " "))
@@ -173,15 +171,7 @@ impl Cli {
             return connect("(ad hoc)", &p, &PathBuf::from("."));
         }
         let cfg = self.load_config()?;
-        let chosen = self
-            .profile
-            .clone()
-            .or_else(|| cfg.default_profile.clone())
-            .or_else(|| {
-                (cfg.profiles.len() == 1)
-                    .then(|| cfg.profiles.keys().next().cloned())
-                    .flatten()
-            });
+        let chosen = cfg.pick(self.profile.as_deref());
         if let Some(host) = reference_host {
             let wanted = RegistryAddr::parse(host)?;
             let matches = |p: &Profile| p.addr().map(|a| a.host == wanted.host).unwrap_or(false);

@@ -129,6 +129,20 @@ pub fn default_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "regtui").map(|d| d.config_dir().join("config.toml"))
 }
 
+impl Config {
+    /// The profile to use: the one asked for, else `default_profile`, else the only profile.
+    pub fn pick(&self, requested: Option<&str>) -> Option<String> {
+        requested
+            .map(str::to_string)
+            .or_else(|| self.default_profile.clone())
+            .or_else(|| {
+                (self.profiles.len() == 1)
+                    .then(|| self.profiles.keys().next().cloned())
+                    .flatten()
+            })
+    }
+}
+
 /// Finds and loads the configuration: `--config`, then `$REGTUI_CONFIG`, then the default location.
 pub fn load(flag: Option<&Path>) -> Result<Config> {
     let source = if let Some(p) = flag {

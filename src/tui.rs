@@ -90,14 +90,13 @@ pub fn profile_specs(cli: &Cli) -> Result<(Vec<ProfileSpec>, usize, crate::clipb
     if current.is_none() {
         current = if cli.demo {
             pos("demo")
-        } else if let Some(p) = &cli.profile {
-            Some(pos(p).ok_or_else(|| Error::Config(format!("no profile named {p:?}")))?)
-        } else if let Some(d) = cfg.as_ref().and_then(|c| c.default_profile.clone()) {
-            pos(&d)
-        } else if specs.len() == 2 {
-            Some(0)
         } else {
-            pos("demo")
+            match cfg.as_ref().and_then(|c| c.pick(cli.profile.as_deref())) {
+                Some(p) => {
+                    Some(pos(&p).ok_or_else(|| Error::Config(format!("no profile named {p:?}")))?)
+                }
+                None => pos("demo"),
+            }
         };
     }
     Ok((specs, current.unwrap_or(0), clip))

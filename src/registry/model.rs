@@ -223,6 +223,11 @@ pub fn unix_seconds(rfc3339: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
 }
 
+/// Sizes as people read them: `6.35 KiB`, `77.62 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::BINARY)
+}
+
 /// "3 days ago", "2 months ago", "just now"; "in the future" for times ahead of `now`.
 pub fn relative_time(then: i64, now: i64) -> String {
     let d = now - then;

@@ -56,7 +56,7 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
         ]),
         Line::from(vec![
             Span::styled("size   ", t.dim()),
-            Span::raw(humansize::format_size(c.size, humansize::BINARY)),
+            Span::raw(crate::registry::model::human_size(c.size)),
         ]),
     ];
     let others = if c.siblings.is_empty() {

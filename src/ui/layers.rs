@@ -89,7 +89,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             lines.push(Line::from(vec![
                 Span::raw(format!(
                     "{:>10} ",
-                    humansize::format_size(l.size, humansize::BINARY)
+                    crate::registry::model::human_size(l.size)
                 )),
                 Span::styled(bar(share, 10), t.accent()),
                 Span::raw(format!(" {:>3.0}% ", share * 100.0)),

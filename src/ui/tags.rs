@@ -100,10 +100,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                         cells[0] =
                             Cell::from(Line::from(vec![Span::raw(clean(name).into_owned()), mark]));
                     }
-                    cells.push(Cell::from(humansize::format_size(
-                        r.size,
-                        humansize::BINARY,
-                    )));
+                    cells.push(Cell::from(crate::registry::model::human_size(r.size)));
                     let created = r
                         .created
                         .as_deref()
