@@ -195,6 +195,7 @@ async fn tui_figures(url: String) {
                 1 + i % 12,
                 1 + i % 28
             )),
+            pushed: None,
             platforms: vec![],
         };
         app.update(Msg::Client(Event::Detail {

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, Config, Profile};
 use crate::registry::layout::Layout;
 use crate::registry::model::{GC_REMINDER, TagDeleteMethod, TagRow};
+use crate::registry::prune::{self as pr, Outcome, Plan, Protected, Rules};
 use crate::registry::reference::{Reference, RegistryAddr};
 use crate::registry::{Backend, Error, Result, digest, ops};
 use crate::sanitize::clean;
@@ -75,6 +76,36 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Delete stale tags by rules, after a preview of what goes and the bytes freed.
+    ///
+    /// REPO may be a glob over the catalog (`team/*`). Protected tags of the profile are never
+    /// touched; a manifest that a kept tag still uses is only untagged.
+    Prune {
+        /// Repositories (globs allowed: `team/*`).
+        #[arg(required = true, value_name = "REPO")]
+        repos: Vec<String>,
+        /// Keep the newest N tags (by pushed date where the provider has it, else created).
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+        /// Only tags older than this (90d, 12w, 6m, 1y, 36h).
+        #[arg(long, value_name = "DUR")]
+        older_than: Option<String>,
+        /// Only tags whose name matches this regular expression.
+        #[arg(long = "match", value_name = "RE", allow_hyphen_values = true)]
+        include: Option<String>,
+        /// Never tags whose name matches this regular expression.
+        #[arg(long, value_name = "RE", allow_hyphen_values = true)]
+        exclude: Option<String>,
+        /// Show the preview only.
+        #[arg(long, conflicts_with = "yes")]
+        dry_run: bool,
+        /// Delete without asking.
+        #[arg(short, long)]
+        yes: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List profiles and where the config came from.
     Profiles {
         /// Print JSON.
@@ -95,6 +126,8 @@ pub struct Session {
     pub profile: String,
     pub backend: Arc<dyn Backend>,
     pub concurrency: usize,
+    /// The profile's `protected_tags`.
+    pub protected: Protected,
 }
 
 /// Writes to stdout, ignoring a closed pipe.
@@ -164,6 +197,7 @@ impl Cli {
                 profile: "demo".into(),
                 backend: Arc::new(Layout::open(demo_dir())?),
                 concurrency: config::DEFAULT_CONCURRENCY,
+                protected: Protected::default(),
             });
         }
         if let Some(r) = &self.registry {
@@ -220,6 +254,7 @@ fn connect(name: &str, p: &Profile, base: &std::path::Path) -> Result<Session> {
         profile: name.to_string(),
         backend,
         concurrency: p.concurrency(),
+        protected: Protected(p.protected_tags.clone()),
     })
 }
 
@@ -269,6 +304,31 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             yes,
             json: as_json,
         }) => rm(cli, reference, *dry_run, *yes, *as_json).await,
+        Some(Cmd::Prune {
+            repos,
+            keep,
+            older_than,
+            include,
+            exclude,
+            dry_run,
+            yes,
+            json: as_json,
+        }) => {
+            let rules = Rules::parse(
+                *keep,
+                older_than.as_deref(),
+                include.as_deref(),
+                exclude.as_deref(),
+            )
+            .map_err(Error::Config)?;
+            if rules.is_empty() {
+                return Err(Error::Config(
+                    "give at least one rule: --keep N, --older-than DUR, --match RE or --exclude RE"
+                        .into(),
+                ));
+            }
+            prune(cli, repos, &rules, *dry_run, *yes, *as_json).await
+        }
     }
 }
 
@@ -612,4 +672,195 @@ async fn rm(cli: &Cli, reference: &str, dry_run: bool, yes: bool, as_json: bool)
         emit(&format!("done: {}\nnote: {GC_REMINDER}\n", clean(&plan)));
     }
     Ok(0)
+}
+
+/// One repository's part of `regtui prune` output.
+#[derive(serde::Serialize)]
+struct PruneReport {
+    #[serde(flatten)]
+    plan: Plan,
+    dry_run: bool,
+    /// What each deletion did (absent in a preview).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    results: Option<Vec<Outcome>>,
+}
+
+/// The preview of one plan as text (the same facts the TUI's preview dialog shows).
+pub fn preview_text(p: &Plan) -> String {
+    let mut out = format!(
+        "{}: {} tag(s) go, {} stay; {} manifest(s) deleted, {} tag(s) untagged only\n",
+        clean(&p.repo),
+        p.untag.len() + p.delete.iter().map(|d| d.tags.len()).sum::<usize>(),
+        p.kept.len(),
+        p.delete.len(),
+        p.untag.len()
+    );
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for d in &p.delete {
+        rows.push(vec![
+            "delete".into(),
+            d.tags.join(", "),
+            digest::short(&d.digest).to_string(),
+            human(d.size),
+        ]);
+    }
+    for u in &p.untag {
+        let why = if u.kept_by.is_empty() {
+            "manifest stays (used by an index)".to_string()
+        } else {
+            format!("manifest stays with {}", u.kept_by.join(", "))
+        };
+        rows.push(vec![
+            "untag".into(),
+            u.tag.clone(),
+            digest::short(&u.digest).to_string(),
+            why,
+        ]);
+    }
+    if !rows.is_empty() {
+        out.push_str(&table(&["ACTION", "TAGS", "DIGEST", "SIZE"], &rows));
+    }
+    for s in &p.skipped {
+        out.push_str(&format!("skip {}: {}\n", clean(&s.tag), clean(&s.reason)));
+    }
+    out.push_str(&format!(
+        "frees {} ({} bytes); {} stays, shared with remaining images\n",
+        human(p.bytes_freed),
+        p.bytes_freed,
+        human(p.bytes_shared)
+    ));
+    out
+}
+
+/// Repositories named by `patterns`; globs are matched against the catalog.
+async fn expand_repos(b: &dyn Backend, patterns: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut catalog: Option<Vec<String>> = None;
+    for p in patterns {
+        if p.contains(['*', '?']) {
+            if catalog.is_none() {
+                catalog = Some(ops::all_repos(b).await?);
+            }
+            let hits: Vec<String> = catalog
+                .iter()
+                .flatten()
+                .filter(|r| pr::glob_match(p, r))
+                .cloned()
+                .collect();
+            if hits.is_empty() {
+                return Err(Error::Config(format!(
+                    "no repository matches {}",
+                    clean(p)
+                )));
+            }
+            out.extend(hits);
+        } else {
+            crate::registry::reference::validate_repository(p)?;
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+async fn prune(
+    cli: &Cli,
+    patterns: &[String],
+    rules: &Rules,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> Result<i32> {
+    let s = cli.session(None)?;
+    let b = s.backend.as_ref();
+    let info = b.info();
+    let caps = info.capabilities;
+    if !caps.delete_tag && !caps.delete_digest && !dry_run {
+        return Err(Error::Unsupported(format!(
+            "{} cannot delete (read-only); use --dry-run to preview",
+            info.registry
+        )));
+    }
+    let now = crate::registry::model::now_unix();
+    let mut plans = Vec::new();
+    for repo in expand_repos(b, patterns).await? {
+        let survey = pr::survey(b, &repo, s.concurrency).await?;
+        let marked = rules.select(&survey.dates(), &s.protected, now);
+        plans.push(pr::plan(&survey, &marked, &s.protected, caps));
+    }
+    let total: usize = plans.iter().map(Plan::len).sum();
+    let preview: String = plans.iter().map(preview_text).collect::<Vec<_>>().join("\n");
+    let report = |plans: Vec<Plan>, results: Option<Vec<Vec<Outcome>>>| -> Vec<PruneReport> {
+        let mut results = results.map(|r| r.into_iter());
+        plans
+            .into_iter()
+            .map(|plan| PruneReport {
+                plan,
+                dry_run: results.is_none(),
+                results: results.as_mut().and_then(|r| r.next()),
+            })
+            .collect()
+    };
+    let preview_only = dry_run || total == 0 || (!yes && !std::io::stdin().is_terminal());
+    if preview_only {
+        if as_json {
+            emit(&json(&report(plans, None)));
+        } else {
+            emit(&preview);
+            if total == 0 {
+                emit("nothing to delete\n");
+            }
+        }
+        if !dry_run && total > 0 {
+            eprintln!(
+                "error: nothing deleted: standard input is not a terminal; pass --yes to delete, --dry-run to preview"
+            );
+            return Ok(2);
+        }
+        return Ok(0);
+    }
+    if !yes {
+        eprint!("{preview}delete {total} item(s)? [y/N] ");
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing deleted");
+            return Ok(1);
+        }
+    }
+    let mut all = Vec::new();
+    let mut failures = 0;
+    for p in &plans {
+        let results = pr::execute(b, p, caps, |done, total, o| {
+            if !as_json {
+                let line = match o {
+                    Outcome::Untagged { tag, .. } => format!("untagged {tag}"),
+                    Outcome::Deleted { digest: d, tags } => {
+                        format!("deleted {} ({})", digest::short(d), tags.join(", "))
+                    }
+                    Outcome::Skipped { what, reason } => format!("skipped {what}: {reason}"),
+                    Outcome::Failed { what, error } => format!("FAILED {what}: {error}"),
+                };
+                eprintln!("[{done}/{total}] {}: {}", clean(&p.repo), clean(&line));
+            }
+        })
+        .await;
+        failures += results.iter().filter(|o| !o.ok()).count();
+        all.push(results);
+    }
+    if as_json {
+        emit(&json(&report(plans, Some(all))));
+    } else {
+        let freed: u64 = plans.iter().map(|p| p.bytes_freed).sum();
+        let done: usize = all.iter().flatten().filter(|o| o.ok()).count();
+        emit(&format!(
+            "done: {done} of {total} deletion(s); {failures} skipped or failed; {} to be freed\n",
+            human(freed)
+        ));
+        if info.kind == "distribution" {
+            emit(&format!("note: {}\n", crate::registry::model::GC_AFTER_PRUNE));
+        }
+    }
+    Ok(if failures > 0 { 1 } else { 0 })
 }

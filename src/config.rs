@@ -73,6 +73,9 @@ pub struct Profile {
     #[serde(default)]
     pub repositories: Vec<String>,
     pub concurrency: Option<Concurrency>,
+    /// Tag globs cleanup never touches (`["latest", "stable", "v*"]`).
+    #[serde(default)]
+    pub protected_tags: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -27,13 +27,6 @@ pub fn log(line: &str) {
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// The profiles the app can switch between, and which one to show first.
 pub fn profile_specs(cli: &Cli) -> Result<(Vec<ProfileSpec>, usize, crate::clipboard::Mode)> {
     let demo = ProfileSpec {
@@ -133,7 +126,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         .size()
         .map(|s| (s.width, s.height))
         .unwrap_or((80, 24));
-    let mut app = App::new(entries, current, size, unix_now());
+    let mut app = App::new(entries, current, size, crate::registry::model::now_unix());
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
 
     let (key_tx, mut key_rx) = mpsc::channel::<Msg>(256);
@@ -211,7 +204,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
                     effects.extend(app.update(Msg::Client(ev)));
                 }
             }
-            _ = tick.tick() => effects = app.update(Msg::Tick(unix_now())),
+            _ = tick.tick() => effects = app.update(Msg::Tick(crate::registry::model::now_unix())),
             _ = sigterm.recv() => break Ok(143),
             _ = sighup.recv() => break Ok(129),
         }

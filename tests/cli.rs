@@ -3,58 +3,11 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use support::registry::{PASSWORD, USER};
+use support::bin::{regtui, write_config};
 use support::{Auth, Options, Registry, find, oci, standard};
-
-struct Run {
-    out: Output,
-}
-
-impl Run {
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.out.stdout).into_owned()
-    }
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.out.stderr).into_owned()
-    }
-    fn code(&self) -> i32 {
-        self.out.status.code().unwrap_or(-1)
-    }
-    fn json(&self) -> Value {
-        assert_eq!(self.code(), 0, "stderr: {}", self.stderr());
-        serde_json::from_slice(&self.out.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout()))
-    }
-}
-
-/// Runs regtui with a clean environment: no user config, no docker config, stdin not a terminal.
-fn regtui(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_regtui"));
-    cmd.args(args)
-        .env_remove("REGTUI_CONFIG")
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join(".config"))
-        .env("DOCKER_CONFIG", home.path().join(".docker"))
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    Run {
-        out: cmd.output().unwrap(),
-    }
-}
-
-fn write_config(dir: &Path, text: &str) -> String {
-    let p = dir.join("config.toml");
-    std::fs::write(&p, text).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    p.display().to_string()
-}
 
 /// The catalog straight from the registry, without regtui.
 async fn raw_catalog(reg: &Registry) -> Vec<String> {

@@ -6,7 +6,7 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
 use crate::client_task::ReqId;
-use crate::registry::model::{Inspection, TagRow, unix_seconds};
+use crate::registry::model::{Inspection, TagRow};
 use crate::registry::ops::natural_cmp;
 
 /// Loading state of a pane.
@@ -230,7 +230,7 @@ impl TagsPane {
 
     fn key_of(row: &RowState) -> (Option<i64>, Option<u64>) {
         match row {
-            RowState::Loaded(r) => (r.created.as_deref().and_then(unix_seconds), Some(r.size)),
+            RowState::Loaded(r) => (r.date(), Some(r.size)),
             _ => (None, None),
         }
     }
@@ -394,6 +394,7 @@ mod tests {
                 media_type: String::new(),
                 size: (i * 31) % 17,
                 created: (i % 5 != 0).then(|| format!("2024-01-{:02}T00:00:00Z", 1 + i % 28)),
+                pushed: None,
                 platforms: vec![],
             };
             p.set_row(n, RowState::Loaded(row), 20);

@@ -12,6 +12,7 @@ pub mod layout;
 pub mod model;
 pub mod ops;
 pub mod parse;
+pub mod prune;
 pub mod reference;
 
 use std::future::Future;

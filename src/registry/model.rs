@@ -142,7 +142,20 @@ pub struct TagRow {
     pub size: u64,
     /// RFC 3339 creation time from the image config.
     pub created: Option<String>,
+    /// RFC 3339 time the provider says the image was pushed (ECR, GHCR, Docker Hub).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<String>,
     pub platforms: Vec<PlatformEntry>,
+}
+
+impl TagRow {
+    /// The date retention rules and the date sort use: pushed where known, else created.
+    pub fn date(&self) -> Option<i64> {
+        self.pushed
+            .as_deref()
+            .and_then(unix_seconds)
+            .or_else(|| self.created.as_deref().and_then(unix_seconds))
+    }
 }
 
 /// One layer with the history line that made it.
@@ -182,6 +195,18 @@ pub enum TagDeleteMethod {
 /// Reminder shown after every delete.
 pub const GC_REMINDER: &str = "space is reclaimed only after the registry's garbage collection \
 (for distribution: `registry garbage-collect <config>`)";
+
+/// What a cleanup summary says on a distribution registry.
+pub const GC_AFTER_PRUNE: &str = "the space returns after the registry's garbage collection: \
+`registry garbage-collect <config>` (add `--delete-untagged` to also drop untagged manifests)";
+
+/// The current time in Unix seconds.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
 
 /// Seconds since the Unix epoch of an RFC 3339 time (`2024-06-01T12:00:00.5+02:00`), or `None`.
 pub fn unix_seconds(rfc3339: &str) -> Option<i64> {

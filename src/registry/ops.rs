@@ -161,6 +161,7 @@ pub async fn tag_row(b: &dyn Backend, repo: &str, tag: &str) -> Result<TagRow> {
         media_type: m.media_type.clone(),
         size,
         created,
+        pushed: None,
         platforms,
     })
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod oci;
 pub mod pki;
 pub mod registry;
@@ -234,16 +235,22 @@ pub async fn fill_many(base: &str, repo: &str, n: usize) -> Vec<(String, Image)>
 
 /// Replaces the layers of `img` with those of `base`, rebuilding its manifest.
 fn rebase(img: Image, base: &Image) -> Image {
+    with_layers(img, &base.blobs[1..])
+}
+
+/// Replaces the layers of `img` with `layers` (e.g. a base layer shared by several images),
+/// rebuilding its manifest; the config stays.
+pub fn with_layers(img: Image, layers: &[oci::Blob]) -> Image {
     let config = img.blobs[0].clone();
     let manifest = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
         "mediaType": img.media_type,
         "config": config.descriptor(),
-        "layers": base.blobs[1..].iter().map(oci::Blob::descriptor).collect::<Vec<_>>(),
+        "layers": layers.iter().map(oci::Blob::descriptor).collect::<Vec<_>>(),
     }))
     .unwrap();
     let mut blobs = vec![config];
-    blobs.extend(base.blobs[1..].iter().cloned());
+    blobs.extend(layers.iter().cloned());
     Image {
         digest: oci::sha256(&manifest),
         manifest,

@@ -1,0 +1,604 @@
+//! Cleanup of stale tags: retention rules, protected tags, the plan with the bytes it frees, and its execution.
+//!
+//! The same code serves `regtui prune` and the TUI, so both show the same preview.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use futures_util::stream::{self, StreamExt};
+use regex_lite::Regex;
+use serde::Serialize;
+
+use super::model::{Desc, ManifestKind, TagDeleteMethod, TagRow};
+use super::ops::{all_tags, natural_cmp, tag_rows};
+use super::{Backend, Capabilities, Error, Result};
+
+/// Seconds in a day.
+const DAY: i64 = 86_400;
+
+/// Parses `90d`, `12w`, `6m` (30-day months), `1y` (365 days), `36h` into seconds.
+pub fn parse_duration(s: &str) -> std::result::Result<i64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{s:?}: add a unit: h, d, w, m (months) or y"))?;
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number followed by h, d, w, m or y"))?;
+    let unit_secs = match unit {
+        "h" => 3600,
+        "d" => DAY,
+        "w" => 7 * DAY,
+        "m" | "mo" => 30 * DAY,
+        "y" => 365 * DAY,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?}; use h, d, w, m or y")),
+    };
+    n.checked_mul(unit_secs)
+        .ok_or_else(|| format!("{s:?}: too long"))
+}
+
+/// Shell-style glob: `*` any run, `?` one character, everything else literal.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Tags that are never marked: globs from the profile's `protected_tags`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Protected(pub Vec<String>);
+
+impl Protected {
+    /// Whether `tag` matches one of the globs.
+    pub fn covers(&self, tag: &str) -> bool {
+        self.0.iter().any(|g| glob_match(g, tag))
+    }
+}
+
+/// Which tags to mark. Empty rules mark nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Keep the newest N of the tags the other rules leave eligible.
+    pub keep: Option<usize>,
+    /// Mark only tags older than this many seconds.
+    pub older_than: Option<i64>,
+    /// Consider only tags matching this.
+    pub include: Option<Regex>,
+    /// Never consider tags matching this.
+    pub exclude: Option<Regex>,
+}
+
+impl Rules {
+    /// Builds rules from their text forms (`--keep`, `--older-than`, `--match`, `--exclude`).
+    pub fn parse(
+        keep: Option<usize>,
+        older_than: Option<&str>,
+        include: Option<&str>,
+        exclude: Option<&str>,
+    ) -> std::result::Result<Rules, String> {
+        let re = |what: &str, s: Option<&str>| -> std::result::Result<Option<Regex>, String> {
+            s.filter(|s| !s.is_empty())
+                .map(|s| Regex::new(s).map_err(|e| format!("{what} {s:?}: {e}")))
+                .transpose()
+        };
+        Ok(Rules {
+            keep,
+            older_than: older_than
+                .filter(|s| !s.trim().is_empty())
+                .map(parse_duration)
+                .transpose()?,
+            include: re("match", include)?,
+            exclude: re("exclude", exclude)?,
+        })
+    }
+
+    /// True when no rule is set (nothing would be marked).
+    pub fn is_empty(&self) -> bool {
+        self.keep.is_none()
+            && self.older_than.is_none()
+            && self.include.is_none()
+            && self.exclude.is_none()
+    }
+
+    /// The tags these rules mark, out of `(tag, date)` pairs (date in Unix seconds, when known).
+    ///
+    /// Protected tags are never marked. Keep-N orders by date, newest first, and keeps a tag
+    /// whose date is unknown; older-than never marks a tag whose date is unknown.
+    pub fn select(&self, tags: &[(String, Option<i64>)], protected: &Protected, now: i64) -> Vec<String> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let mut eligible: Vec<&(String, Option<i64>)> = tags
+            .iter()
+            .filter(|(t, _)| !protected.covers(t))
+            .filter(|(t, _)| self.include.as_ref().is_none_or(|r| r.is_match(t)))
+            .filter(|(t, _)| !self.exclude.as_ref().is_some_and(|r| r.is_match(t)))
+            .collect();
+        // Newest first; unknown dates count as newest so they are kept.
+        eligible.sort_by(|a, b| {
+            let ka = a.1.unwrap_or(i64::MAX);
+            let kb = b.1.unwrap_or(i64::MAX);
+            kb.cmp(&ka).then_with(|| natural_cmp(&b.0, &a.0))
+        });
+        let skip = self.keep.unwrap_or(0);
+        let mut out: Vec<String> = eligible
+            .into_iter()
+            .skip(skip)
+            .filter(|(_, d)| match self.older_than {
+                Some(age) => d.is_some_and(|d| d <= now - age),
+                None => true,
+            })
+            .map(|(t, _)| t.clone())
+            .collect();
+        out.sort_by(|a, b| natural_cmp(a, b));
+        out
+    }
+}
+
+/// The blobs one manifest holds on to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Digest → size of the manifest body itself, its config and layers (an index: and those of its children).
+    pub blobs: BTreeMap<String, u64>,
+    /// Child manifests of an index.
+    pub children: Vec<String>,
+}
+
+/// A fresh look at one repository: every tag with its details, and what each manifest holds.
+#[derive(Debug, Clone, Default)]
+pub struct Survey {
+    pub repo: String,
+    pub rows: Vec<TagRow>,
+    pub footprints: HashMap<String, Footprint>,
+}
+
+impl Survey {
+    /// `(tag, date)` pairs for [`Rules::select`].
+    pub fn dates(&self) -> Vec<(String, Option<i64>)> {
+        self.rows.iter().map(|r| (r.tag.clone(), r.date())).collect()
+    }
+}
+
+fn add_image(fp: &mut Footprint, config: &Desc, layers: &[Desc]) {
+    fp.blobs.insert(config.digest.clone(), config.size);
+    for l in layers {
+        fp.blobs.insert(l.digest.clone(), l.size);
+    }
+}
+
+/// What the manifest `digest` holds (its children are fetched; manifests come from the cache
+/// when the tag details were loaded just before).
+pub async fn footprint(b: &dyn Backend, repo: &str, digest: &str) -> Result<Footprint> {
+    let m = b.get_manifest(repo, digest).await?;
+    let mut fp = Footprint::default();
+    fp.blobs.insert(m.digest.clone(), m.raw.len() as u64);
+    match &m.kind {
+        ManifestKind::Image { config, layers } => add_image(&mut fp, config, layers),
+        ManifestKind::Index { children } => {
+            for c in children {
+                let child = b.get_manifest(repo, &c.digest).await?;
+                fp.blobs.insert(child.digest.clone(), child.raw.len() as u64);
+                fp.children.push(child.digest.clone());
+                if let ManifestKind::Image { config, layers } = &child.kind {
+                    add_image(&mut fp, config, layers);
+                }
+            }
+        }
+    }
+    Ok(fp)
+}
+
+/// Lists every tag of `repo` with its details and the footprint of every manifest,
+/// `concurrency` requests at a time. A tag deleted meanwhile is left out; any other error fails
+/// the survey (a tag of unknown digest could share blobs with what would be deleted).
+pub async fn survey(b: &dyn Backend, repo: &str, concurrency: usize) -> Result<Survey> {
+    let tags = all_tags(b, repo).await?;
+    let mut rows = Vec::with_capacity(tags.len());
+    let mut first_err: Option<Error> = None;
+    tag_rows(b, repo, &tags, concurrency, |_, r| match r {
+        Ok(row) => rows.push(row),
+        Err(Error::NotFound { .. }) => {}
+        Err(e) => {
+            first_err.get_or_insert(e);
+        }
+    })
+    .await;
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    rows.sort_by(|a, b| natural_cmp(&a.tag, &b.tag));
+    let digests: BTreeSet<String> = rows.iter().map(|r| r.digest.clone()).collect();
+    let fps: Vec<(String, Result<Footprint>)> = stream::iter(digests)
+        .map(|d| async move {
+            let r = footprint(b, repo, &d).await;
+            (d, r)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut footprints = HashMap::new();
+    for (d, r) in fps {
+        footprints.insert(d, r?);
+    }
+    Ok(Survey {
+        repo: repo.to_string(),
+        rows,
+        footprints,
+    })
+}
+
+/// A tag removed while its manifest stays (other tags, or an index, still use it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Untag {
+    pub tag: String,
+    pub digest: String,
+    /// Tags that keep the manifest alive.
+    pub kept_by: Vec<String>,
+}
+
+/// A manifest that disappears with all its tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Removal {
+    pub digest: String,
+    pub tags: Vec<String>,
+    /// Config + layers (index: distinct blobs of its children), as in the tags pane.
+    pub size: u64,
+}
+
+/// A marked tag that will not be touched, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skip {
+    pub tag: String,
+    pub reason: String,
+}
+
+/// What a cleanup will do; the preview shows exactly this and execution follows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub repo: String,
+    /// Tags removed while their manifest stays.
+    pub untag: Vec<Untag>,
+    /// Manifests deleted with every tag on them.
+    pub delete: Vec<Removal>,
+    /// Tags that stay.
+    pub kept: Vec<String>,
+    /// Marked tags left alone (protected, unknown, or the provider cannot do it).
+    pub skipped: Vec<Skip>,
+    /// Bytes of blobs no remaining manifest in the repository references, each counted once.
+    pub bytes_freed: u64,
+    /// Bytes of the deleted manifests' blobs that stay because remaining manifests share them.
+    pub bytes_shared: u64,
+}
+
+impl Plan {
+    /// Deletions to carry out (untags plus manifests).
+    pub fn len(&self) -> usize {
+        self.untag.len() + self.delete.len()
+    }
+
+    /// True when nothing would be deleted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every tag that goes.
+    pub fn tags_removed(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.untag.iter().map(|u| u.tag.clone()).collect();
+        v.extend(self.delete.iter().flat_map(|d| d.tags.iter().cloned()));
+        v.sort_by(|a, b| natural_cmp(a, b));
+        v
+    }
+}
+
+/// Works out what removing `marked` from the surveyed repository does.
+///
+/// A digest that an unmarked tag (or a remaining index) still uses is untagged only, never
+/// deleted; protected tags are never touched. Bytes are counted over distinct blobs.
+pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabilities) -> Plan {
+    let known: HashMap<&str, &TagRow> = s.rows.iter().map(|r| (r.tag.as_str(), r)).collect();
+    let mut skipped = Vec::new();
+    let mut going: BTreeSet<&str> = BTreeSet::new();
+    for t in marked {
+        if protected.covers(t) {
+            skipped.push(Skip {
+                tag: t.clone(),
+                reason: "protected by the profile's protected_tags".into(),
+            });
+        } else if known.contains_key(t.as_str()) {
+            going.insert(t.as_str());
+        } else {
+            skipped.push(Skip {
+                tag: t.clone(),
+                reason: "no longer in the repository".into(),
+            });
+        }
+    }
+    // Manifests that stay: those of kept tags, and the children of kept indexes.
+    let mut kept_tags_of: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut kept = Vec::new();
+    for r in &s.rows {
+        if !going.contains(r.tag.as_str()) {
+            kept.push(r.tag.clone());
+            kept_tags_of
+                .entry(r.digest.as_str())
+                .or_default()
+                .push(r.tag.clone());
+        }
+    }
+    let mut staying: BTreeSet<&str> = kept_tags_of.keys().copied().collect();
+    for d in kept_tags_of.keys() {
+        if let Some(fp) = s.footprints.get(*d) {
+            staying.extend(fp.children.iter().map(String::as_str));
+        }
+    }
+    let mut untag = Vec::new();
+    let mut removals: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for t in &going {
+        let row = known[t];
+        let d = row.digest.as_str();
+        if staying.contains(d) {
+            let kept_by = kept_tags_of.get(d).cloned().unwrap_or_default();
+            if caps.delete_tag {
+                untag.push(Untag {
+                    tag: t.to_string(),
+                    digest: d.to_string(),
+                    kept_by,
+                });
+            } else {
+                let why = if kept_by.is_empty() {
+                    "a remaining index uses its manifest".to_string()
+                } else {
+                    format!("shares its manifest with {}", kept_by.join(", "))
+                };
+                skipped.push(Skip {
+                    tag: t.to_string(),
+                    reason: format!("{why}, and this registry cannot remove one tag alone"),
+                });
+            }
+        } else if caps.delete_digest || caps.delete_tag {
+            removals.entry(d).or_default().push(t.to_string());
+        } else {
+            skipped.push(Skip {
+                tag: t.to_string(),
+                reason: "this profile cannot delete".into(),
+            });
+        }
+    }
+    // Bytes: blobs of deleted manifests (and their children no one else keeps) versus
+    // blobs of every manifest that stays.
+    let mut remaining: BTreeMap<&str, u64> = BTreeMap::new();
+    for d in &staying {
+        if let Some(fp) = s.footprints.get(*d) {
+            remaining.extend(fp.blobs.iter().map(|(k, v)| (k.as_str(), *v)));
+        }
+    }
+    let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
+    for d in removals.keys() {
+        if let Some(fp) = s.footprints.get(*d) {
+            gone.extend(fp.blobs.iter().map(|(k, v)| (k.as_str(), *v)));
+        }
+    }
+    let (mut bytes_freed, mut bytes_shared) = (0, 0);
+    for (k, v) in &gone {
+        if remaining.contains_key(k) {
+            bytes_shared += v;
+        } else {
+            bytes_freed += v;
+        }
+    }
+    let size_of: HashMap<&str, u64> = s.rows.iter().map(|r| (r.digest.as_str(), r.size)).collect();
+    let delete = removals
+        .into_iter()
+        .map(|(d, mut tags)| {
+            tags.sort_by(|a, b| natural_cmp(a, b));
+            Removal {
+                digest: d.to_string(),
+                tags,
+                size: size_of.get(d).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+    kept.sort_by(|a, b| natural_cmp(a, b));
+    Plan {
+        repo: s.repo.clone(),
+        untag,
+        delete,
+        kept,
+        skipped,
+        bytes_freed,
+        bytes_shared,
+    }
+}
+
+/// What happened to one item of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    /// One tag removed, its manifest kept.
+    Untagged { tag: String, method: TagDeleteMethod },
+    /// A manifest deleted with these tags.
+    Deleted { digest: String, tags: Vec<String> },
+    /// Not done: the registry changed since the preview.
+    Skipped { what: String, reason: String },
+    /// The registry refused or the request failed.
+    Failed { what: String, error: String },
+}
+
+impl Outcome {
+    /// Whether this item did what the plan said.
+    pub fn ok(&self) -> bool {
+        matches!(self, Outcome::Untagged { .. } | Outcome::Deleted { .. })
+    }
+}
+
+/// Resolves `tag` again; `Err` holds the reason to skip when it no longer points at `digest`.
+async fn still_on(b: &dyn Backend, repo: &str, tag: &str, digest: &str) -> std::result::Result<(), String> {
+    match b.head_manifest(repo, tag).await {
+        Ok(d) if d.digest == digest => Ok(()),
+        Ok(d) => Err(format!(
+            "tag {tag} moved to {} since the preview",
+            super::digest::short(&d.digest)
+        )),
+        Err(Error::NotFound { .. }) => Err(format!("tag {tag} is already gone")),
+        Err(e) => Err(format!("could not resolve tag {tag} again: {e}")),
+    }
+}
+
+/// Carries out a plan item by item: untags first, then manifest deletes. Each tag is resolved
+/// again just before; one that moved is skipped. A failure does not stop the rest; nothing is
+/// retried. `on_item(done, total, outcome)` reports each item as it finishes.
+pub async fn execute(
+    b: &dyn Backend,
+    p: &Plan,
+    caps: Capabilities,
+    mut on_item: impl FnMut(usize, usize, &Outcome),
+) -> Vec<Outcome> {
+    let total = p.len();
+    let mut out = Vec::with_capacity(total);
+    let repo = p.repo.as_str();
+    for u in &p.untag {
+        let o = match still_on(b, repo, &u.tag, &u.digest).await {
+            Err(reason) => Outcome::Skipped {
+                what: u.tag.clone(),
+                reason,
+            },
+            Ok(()) => match b.delete_tag(repo, &u.tag).await {
+                Ok(method) => Outcome::Untagged {
+                    tag: u.tag.clone(),
+                    method,
+                },
+                Err(e) => Outcome::Failed {
+                    what: u.tag.clone(),
+                    error: e.to_string(),
+                },
+            },
+        };
+        out.push(o);
+        on_item(out.len(), total, out.last().unwrap());
+    }
+    for r in &p.delete {
+        let mut tags = Vec::new();
+        let mut moved = Vec::new();
+        for t in &r.tags {
+            match still_on(b, repo, t, &r.digest).await {
+                Ok(()) => tags.push(t.clone()),
+                Err(reason) => moved.push(reason),
+            }
+        }
+        let what = format!("{} ({})", super::digest::short(&r.digest), r.tags.join(", "));
+        let o = if !moved.is_empty() {
+            // Something changed under this manifest: leave it alone rather than guess.
+            Outcome::Skipped {
+                what,
+                reason: moved.join("; "),
+            }
+        } else if caps.delete_digest {
+            match b.delete_manifest(repo, &r.digest).await {
+                Ok(()) => Outcome::Deleted {
+                    digest: r.digest.clone(),
+                    tags,
+                },
+                Err(e) => Outcome::Failed {
+                    what,
+                    error: e.to_string(),
+                },
+            }
+        } else {
+            // Tag deletes only (Docker Hub, ECR by tag): the image goes with its last tag.
+            let mut err = None;
+            for t in &tags {
+                if let Err(e) = b.delete_tag(repo, t).await {
+                    err = Some(format!("tag {t}: {e}"));
+                    break;
+                }
+            }
+            match err {
+                None => Outcome::Deleted {
+                    digest: r.digest.clone(),
+                    tags,
+                },
+                Some(error) => Outcome::Failed { what, error },
+            }
+        };
+        out.push(o);
+        on_item(out.len(), total, out.last().unwrap());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d"), Ok(90 * DAY));
+        assert_eq!(parse_duration("12w"), Ok(84 * DAY));
+        assert_eq!(parse_duration("6m"), Ok(180 * DAY));
+        assert_eq!(parse_duration("1y"), Ok(365 * DAY));
+        assert_eq!(parse_duration("36h"), Ok(36 * 3600));
+        assert!(parse_duration("90").unwrap_err().contains("unit"));
+        assert!(parse_duration("3x").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("d").is_err());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("v*", "v1.2.3"));
+        assert!(glob_match("latest", "latest"));
+        assert!(!glob_match("latest", "latest2"));
+        assert!(glob_match("*-rc?", "1.0-rc1"));
+        assert!(!glob_match("*-rc?", "1.0-rc10"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXXbYYc"));
+        assert!(!glob_match("a*b*c", "aXXbYY"));
+    }
+
+    fn tags(v: &[(&str, Option<i64>)]) -> Vec<(String, Option<i64>)> {
+        v.iter().map(|(t, d)| (t.to_string(), *d)).collect()
+    }
+
+    #[test]
+    fn keep_newest_by_date_not_name() {
+        let t = tags(&[
+            ("a", Some(400)),
+            ("b", Some(100)),
+            ("c", Some(300)),
+            ("d", Some(200)),
+            ("nodate", None),
+        ]);
+        let r = Rules::parse(Some(2), None, None, None).unwrap();
+        // Newest two with a date are a and c; the undated one counts as newest and is kept.
+        assert_eq!(r.select(&t, &Protected::default(), 1000), ["b", "d"]);
+        let r = Rules::parse(Some(1), Some("1h"), None, None).unwrap();
+        assert_eq!(r.select(&t, &Protected::default(), 4000), ["b", "d"]);
+        assert_eq!(
+            r.select(&t, &Protected::default(), 3700),
+            ["b"],
+            "d is younger than an hour"
+        );
+        let r = Rules::parse(None, None, Some("^[ab]$"), None).unwrap();
+        assert_eq!(r.select(&t, &Protected::default(), 0), ["a", "b"]);
+        let r = Rules::parse(Some(0), None, None, Some("^[ab]$")).unwrap();
+        let prot = Protected(vec!["c".into()]);
+        assert_eq!(r.select(&t, &prot, 0), ["d", "nodate"]);
+        assert!(Rules::default().select(&t, &prot, 0).is_empty());
+        assert!(Rules::parse(None, None, Some("("), None).is_err());
+    }
+}
