@@ -106,17 +106,14 @@ async fn tui_figures(url: String) {
         name: "bench".into(),
         registry: url.clone(),
         source: ProfileSource::Registry {
-            profile: regtui::config::Profile::ad_hoc(&url).unwrap(),
+            profile: Box::new(regtui::config::Profile::ad_hoc(&url).unwrap()),
             base_dir: ".".into(),
         },
         concurrency: 16,
     };
     let (etx, mut erx) = tokio::sync::mpsc::channel(1024);
     let tx = client_task::spawn(vec![spec], etx).commands;
-    let entry = ProfileEntry {
-        name: "bench".into(),
-        registry: url,
-    };
+    let entry = ProfileEntry::new("bench", &url);
     let mut app = App::new(vec![entry], 0, (160, 48), 1_735_689_600);
     let send = |fx: Vec<Effect>, tx: &tokio::sync::mpsc::Sender<Command>| {
         for e in fx {
@@ -153,10 +150,7 @@ async fn tui_figures(url: String) {
     );
 
     // Drawing with 10,000 tags: feed the model directly (no registry) and time frames.
-    let entry = ProfileEntry {
-        name: "big".into(),
-        registry: "synthetic".into(),
-    };
+    let entry = ProfileEntry::new("big", "synthetic");
     let mut app = App::new(vec![entry], 0, (160, 48), 1_735_689_600);
     app.start();
     let fx: Vec<Effect> = keys(":repo big/repo")

@@ -748,10 +748,7 @@ async fn expand_repos(b: &dyn Backend, patterns: &[String]) -> Result<Vec<String
                 .cloned()
                 .collect();
             if hits.is_empty() {
-                return Err(Error::Config(format!(
-                    "no repository matches {}",
-                    clean(p)
-                )));
+                return Err(Error::Config(format!("no repository matches {}", clean(p))));
             }
             out.extend(hits);
         } else {
@@ -790,7 +787,11 @@ async fn prune(
         plans.push(pr::plan(&survey, &marked, &s.protected, caps));
     }
     let total: usize = plans.iter().map(Plan::len).sum();
-    let preview: String = plans.iter().map(preview_text).collect::<Vec<_>>().join("\n");
+    let preview: String = plans
+        .iter()
+        .map(preview_text)
+        .collect::<Vec<_>>()
+        .join("\n");
     let report = |plans: Vec<Plan>, results: Option<Vec<Vec<Outcome>>>| -> Vec<PruneReport> {
         let mut results = results.map(|r| r.into_iter());
         plans
@@ -859,7 +860,10 @@ async fn prune(
             human(freed)
         ));
         if info.kind == "distribution" {
-            emit(&format!("note: {}\n", crate::registry::model::GC_AFTER_PRUNE));
+            emit(&format!(
+                "note: {}\n",
+                crate::registry::model::GC_AFTER_PRUNE
+            ));
         }
     }
     Ok(if failures > 0 { 1 } else { 0 })

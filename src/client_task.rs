@@ -16,6 +16,7 @@ use crate::config::Profile;
 use crate::registry::auth::{Credential, Secret};
 use crate::registry::layout::Layout;
 use crate::registry::model::{Inspection, TagDeleteMethod, TagRow};
+use crate::registry::prune::{self, Outcome, Plan, Protected};
 use crate::registry::{Backend, BackendInfo, Error, credentials, ops};
 
 /// Identifies a request; replies to an older id than the pane expects are dropped.
@@ -28,7 +29,10 @@ pub enum ProfileSource {
     /// The bundled demo (or another OCI layout directory).
     Layout(PathBuf),
     /// A configured (or ad-hoc) registry profile.
-    Registry { profile: Profile, base_dir: PathBuf },
+    Registry {
+        profile: Box<Profile>,
+        base_dir: PathBuf,
+    },
 }
 
 /// A profile the app can switch to.
@@ -87,6 +91,20 @@ pub enum Command {
         repo: String,
         digest: String,
         tags: Vec<String>,
+    },
+    /// Survey `repo` and work out what removing `marked` does (the cleanup preview).
+    PlanPrune {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        marked: Vec<String>,
+        protected: Protected,
+    },
+    /// Carry out a confirmed cleanup plan (never aborted, never retried).
+    RunPrune {
+        req: ReqId,
+        profile: String,
+        plan: Box<Plan>,
     },
     /// Check credentials against `/v2/` and use them for this session (optionally save them).
     Login {
@@ -156,6 +174,25 @@ pub enum Event {
         req: ReqId,
         error: Error,
     },
+    /// The cleanup preview.
+    Planned {
+        req: ReqId,
+        result: Box<Result<Plan, Error>>,
+    },
+    /// One cleanup item finished (`done` of `total`).
+    PruneProgress {
+        req: ReqId,
+        done: usize,
+        total: usize,
+        outcome: Outcome,
+    },
+    /// The whole cleanup finished.
+    PruneDone {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        results: Vec<Outcome>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,6 +202,7 @@ enum Slot {
     Details,
     Inspect,
     Siblings,
+    Plan,
 }
 
 struct Shared {
@@ -260,7 +298,9 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
                 Command::TagDetails { profile, .. } => Some((profile.clone(), Slot::Details)),
                 Command::Inspect { profile, .. } => Some((profile.clone(), Slot::Inspect)),
                 Command::TagsOnDigest { profile, .. } => Some((profile.clone(), Slot::Siblings)),
-                Command::DeleteTag { .. }
+                Command::PlanPrune { profile, .. } => Some((profile.clone(), Slot::Plan)),
+                Command::RunPrune { .. }
+                | Command::DeleteTag { .. }
                 | Command::DeleteManifest { .. }
                 | Command::Login { .. } => None,
             };
@@ -452,6 +492,68 @@ async fn run(sh: &Shared, cmd: Command) {
             }
             .await;
             deleted(ev, req, profile, repo, r).await;
+        }
+        Command::PlanPrune {
+            req,
+            profile,
+            repo,
+            marked,
+            protected,
+        } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                let s = prune::survey(b.as_ref(), &repo, sh.concurrency(&profile)).await?;
+                Ok(prune::plan(&s, &marked, &protected, b.info().capabilities))
+            }
+            .await;
+            let _ = ev
+                .send(Event::Planned {
+                    req,
+                    result: Box::new(r),
+                })
+                .await;
+        }
+        Command::RunPrune { req, profile, plan } => {
+            let results = match sh.backend(&profile).await {
+                Ok(b) => {
+                    // Unbounded but finite: one entry per plan item.
+                    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, usize, Outcome)>();
+                    let caps = b.info().capabilities;
+                    let work = async {
+                        let r = prune::execute(b.as_ref(), &plan, caps, |d, t, o| {
+                            let _ = tx.send((d, t, o.clone()));
+                        })
+                        .await;
+                        drop(tx);
+                        r
+                    };
+                    let forward = async {
+                        while let Some((done, total, outcome)) = rx.recv().await {
+                            let _ = ev
+                                .send(Event::PruneProgress {
+                                    req,
+                                    done,
+                                    total,
+                                    outcome,
+                                })
+                                .await;
+                        }
+                    };
+                    tokio::join!(work, forward).0
+                }
+                Err(e) => vec![Outcome::Failed {
+                    what: plan.repo.clone(),
+                    error: e.to_string(),
+                }],
+            };
+            let _ = ev
+                .send(Event::PruneDone {
+                    req,
+                    profile,
+                    repo: plan.repo.clone(),
+                    results,
+                })
+                .await;
         }
         Command::Login {
             req,

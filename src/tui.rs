@@ -52,7 +52,7 @@ pub fn profile_specs(cli: &Cli) -> Result<(Vec<ProfileSpec>, usize, crate::clipb
                     .clone()
                     .unwrap_or_else(|| format!("{:?}", p.kind).to_lowercase()),
                 source: ProfileSource::Registry {
-                    profile: p.clone(),
+                    profile: Box::new(p.clone()),
                     base_dir: cfg.base_dir.clone(),
                 },
                 concurrency: p.concurrency(),
@@ -68,7 +68,7 @@ pub fn profile_specs(cli: &Cli) -> Result<(Vec<ProfileSpec>, usize, crate::clipb
                 name: "ad-hoc".into(),
                 registry: url.clone(),
                 source: ProfileSource::Registry {
-                    profile: p,
+                    profile: Box::new(p),
                     base_dir: ".".into(),
                 },
                 concurrency: config::DEFAULT_CONCURRENCY,
@@ -111,13 +111,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         *LOG.lock().unwrap() = Some(f);
     }
     let (specs, current, clip_mode) = profile_specs(cli)?;
-    let entries: Vec<ProfileEntry> = specs
-        .iter()
-        .map(|s| ProfileEntry {
-            name: s.name.clone(),
-            registry: s.registry.clone(),
-        })
-        .collect();
+    let entries: Vec<ProfileEntry> = specs.iter().map(ProfileEntry::from).collect();
     let (ev_tx, mut ev_rx) = mpsc::channel(1024);
     let client = client_task::spawn(specs, ev_tx);
 

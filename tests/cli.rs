@@ -5,8 +5,8 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 
 use serde_json::Value;
-use support::registry::{PASSWORD, USER};
 use support::bin::{regtui, write_config};
+use support::registry::{PASSWORD, USER};
 use support::{Auth, Options, Registry, find, oci, standard};
 
 /// The catalog straight from the registry, without regtui.

@@ -169,10 +169,9 @@ fn prune_keeps_newest_by_date_untags_shared_and_gc_frees_what_it_promised() {
     );
     // The registry holds exactly the tags the preview kept.
     let c = client(&reg);
-    let after: BTreeSet<String> =
-        block_on(async move { ops::all_tags(&c, REPO).await.unwrap() })
-            .into_iter()
-            .collect();
+    let after: BTreeSet<String> = block_on(async move { ops::all_tags(&c, REPO).await.unwrap() })
+        .into_iter()
+        .collect();
     assert_eq!(after, set(&plan["kept"]));
 
     // The registry's own garbage collection frees what the preview promised.
@@ -240,7 +239,14 @@ fn rules_match_exclude_older_than_and_protected_globs() {
     // v1.0 (protected) shares build-9's digest: build-9 is only untagged.
     let v = regtui(
         &[
-            "-c", &cfg, "prune", REPO, "--match", "^build-9$", "--dry-run", "--json",
+            "-c",
+            &cfg,
+            "prune",
+            REPO,
+            "--match",
+            "^build-9$",
+            "--dry-run",
+            "--json",
         ],
         &[],
     )

@@ -45,11 +45,18 @@ fn demo_spec() -> ProfileSpec {
 }
 
 fn registry_spec(name: &str, url: &str) -> ProfileSpec {
+    protected_spec(name, url, &[])
+}
+
+/// A registry profile with `protected_tags`.
+fn protected_spec(name: &str, url: &str, protected: &[&str]) -> ProfileSpec {
+    let mut profile = Profile::ad_hoc(url).unwrap();
+    profile.protected_tags = protected.iter().map(|s| s.to_string()).collect();
     ProfileSpec {
         name: name.into(),
         registry: url.into(),
         source: ProfileSource::Registry {
-            profile: Profile::ad_hoc(url).unwrap(),
+            profile: Box::new(profile),
             base_dir: PathBuf::from("."),
         },
         concurrency: 4,
@@ -62,8 +69,8 @@ impl Harness {
             .iter()
             .zip(labels)
             .map(|(s, l)| ProfileEntry {
-                name: s.name.clone(),
                 registry: l.to_string(),
+                ..ProfileEntry::from(s)
             })
             .collect();
         let (etx, rx) = mpsc::channel(1024);
@@ -158,15 +165,7 @@ async fn demo(size: (u16, u16)) -> Harness {
 
 #[tokio::test]
 async fn keys_produce_commands_and_stale_replies_are_dropped() {
-    let mut app = App::new(
-        vec![ProfileEntry {
-            name: "p".into(),
-            registry: "r".into(),
-        }],
-        0,
-        (80, 24),
-        NOW,
-    );
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
     let fx = app.start();
     let repos_req = match &fx[..] {
         [Effect::Send(Command::ListRepos { req, profile })] if profile == "p" => *req,
@@ -210,16 +209,7 @@ async fn keys_produce_commands_and_stale_replies_are_dropped() {
 
 #[tokio::test]
 async fn replies_reach_the_profile_that_asked_after_a_switch() {
-    let entries = vec![
-        ProfileEntry {
-            name: "a".into(),
-            registry: "ra".into(),
-        },
-        ProfileEntry {
-            name: "b".into(),
-            registry: "rb".into(),
-        },
-    ];
+    let entries = vec![ProfileEntry::new("a", "ra"), ProfileEntry::new("b", "rb")];
     let mut app = App::new(entries, 0, (80, 24), NOW);
     let fx = app.start();
     let Effect::Send(Command::ListRepos { req: req_a, .. }) = fx[0] else {
@@ -609,6 +599,134 @@ async fn snapshots_registry_160x48() {
     snap_registry((160, 48), "160x48").await;
 }
 
+// ---------- cleanup ----------
+
+fn marked(h: &Harness) -> Vec<String> {
+    h.app.view().tags.marked.iter().cloned().collect()
+}
+
+/// Marking by hand and by rules, the preview, Cancel, then a confirmed cleanup; snapshots of
+/// the rules dialog and the preview.
+async fn cleanup_flow(size: (u16, u16), suffix: &str) {
+    let reg = standard(Options::default());
+    let mut h = Harness::new(
+        vec![protected_spec("local", &reg.url, &["stable"])],
+        &["http://registry.test"],
+        size,
+    );
+    h.settle().await;
+    h.press(vec![key('j'), code(KeyCode::Enter)]).await;
+    let t = &h.app.view().tags;
+    let shown: Vec<&str> = t.view.iter().map(|i| t.names[*i].as_str()).collect();
+    assert_eq!(shown, ["latest", "stable", "v1.2.0", "v1.1.0", "v1.0.0"]);
+    // Space marks and moves down; the protected tag refuses.
+    h.press(vec![key(' '), key(' ')]).await;
+    assert_eq!(marked(&h), ["latest"]);
+    assert!(h.app.toast.as_deref().unwrap().contains("protected"));
+    // V marks the range from the anchor to the cursor, skipping protected tags.
+    h.press(vec![key('j'), key('j'), key('V')]).await;
+    assert_eq!(marked(&h), ["latest", "v1.1.0", "v1.2.0"]);
+    h.press(vec![key('u')]).await;
+    assert!(marked(&h).is_empty());
+    h.press(vec![key('*')]).await;
+    assert_eq!(marked(&h), ["latest", "v1.0.0", "v1.1.0", "v1.2.0"]);
+    h.press(vec![key('u')]).await;
+
+    // Rules: keep the newest 2 (by created date).
+    h.press(vec![key('R'), key('2')]).await;
+    let Overlay::Rules(d) = &h.app.overlay else {
+        panic!("no rules dialog")
+    };
+    assert_eq!(d.would_mark, 2, "{d:?}");
+    insta::assert_snapshot!(format!("rules_dialog_{suffix}"), h.screen());
+    h.press((0..5).map(|_| code(KeyCode::Enter)).collect())
+        .await;
+    assert!(matches!(h.app.overlay, Overlay::None));
+    assert_eq!(marked(&h), ["v1.0.0", "v1.1.0"]);
+    // Add latest by hand: it shares its digest with stable and v1.2.0, so it is only untagged.
+    h.press(vec![key('g'), key(' ')]).await;
+    let fx = h.app.update(key('d'));
+    assert!(
+        matches!(&fx[..], [Effect::Send(Command::PlanPrune { marked, .. })] if marked.len() == 3),
+        "{fx:?}"
+    );
+    h.apply(fx);
+    h.settle().await;
+    let Overlay::Prune(d) = &h.app.overlay else {
+        panic!("no preview")
+    };
+    let regtui::app::overlay::PruneStage::Ready(plan) = &d.stage else {
+        panic!("{:?}", d.stage)
+    };
+    assert_eq!(plan.untag.len(), 1);
+    assert_eq!(plan.untag[0].tag, "latest");
+    assert_eq!(plan.delete.len(), 2);
+    let own = |tag: &str| {
+        let i = find("team/app/api", tag);
+        i.manifest.len() as u64 + i.size()
+    };
+    assert_eq!(plan.bytes_freed, own("v1.0.0") + own("v1.1.0"));
+    insta::assert_snapshot!(format!("prune_preview_{suffix}"), h.screen());
+    // Enter on the default (Cancel) deletes nothing.
+    let fx = h.app.update(code(KeyCode::Enter));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(matches!(h.app.overlay, Overlay::None));
+    // Again, and confirm.
+    h.press(vec![key('d')]).await;
+    h.app.update(code(KeyCode::Right));
+    let fx = h.app.update(code(KeyCode::Enter));
+    assert!(
+        matches!(&fx[..], [Effect::Send(Command::RunPrune { .. })]),
+        "{fx:?}"
+    );
+    h.apply(fx);
+    h.settle().await;
+    let Overlay::Prune(d) = &h.app.overlay else {
+        panic!("dialog closed early")
+    };
+    let regtui::app::overlay::PruneStage::Done { results, .. } = &d.stage else {
+        panic!("{:?}", d.stage)
+    };
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(|o| o.ok()), "{results:?}");
+    assert!(h.app.toast.as_deref().unwrap().contains("garbage-collect"));
+    let t = &h.app.view().tags;
+    assert_eq!(t.names, ["stable", "v1.2.0"]);
+    assert!(t.marked.is_empty());
+    let c = regtui::registry::distribution::Distribution::new(
+        regtui::registry::distribution::DistributionOptions::new(
+            regtui::registry::reference::RegistryAddr::parse(&reg.url).unwrap(),
+            Default::default(),
+        ),
+    )
+    .unwrap();
+    let tags = regtui::registry::ops::all_tags(&c, "team/app/api")
+        .await
+        .unwrap();
+    assert_eq!(tags, ["stable", "v1.2.0"]);
+}
+
+#[tokio::test]
+async fn cleanup_marks_rules_preview_confirm_80x24() {
+    cleanup_flow((80, 24), "80x24").await;
+}
+
+#[tokio::test]
+async fn cleanup_marks_rules_preview_confirm_160x48() {
+    cleanup_flow((160, 48), "160x48").await;
+}
+
+#[tokio::test]
+async fn the_demo_cannot_clean_up() {
+    let mut h = demo((80, 24)).await;
+    h.press(vec![code(KeyCode::Enter), key(' '), key(' ')])
+        .await;
+    assert_eq!(marked(&h).len(), 2);
+    let fx = h.app.update(key('d'));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(h.app.toast.as_deref().unwrap().contains("cannot delete"));
+}
+
 // ---------- end to end in tmux ----------
 
 struct Tmux {
@@ -788,6 +906,45 @@ fn end_to_end_browse_copy_delete_quit_in_tmux() {
         .find(|l| l.starts_with("first frame after"))
         .expect("first frame logged");
     eprintln!("e2e: {first}");
+}
+
+#[test]
+fn end_to_end_mark_two_tags_and_delete_them_in_tmux() {
+    let reg: Registry = standard(Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, reg.profile_toml("")).unwrap();
+    let t = Tmux::start(120, 40);
+    t.type_line(&regtui_cmd(dir.path(), cfg.to_str().unwrap()));
+    t.wait_for("team/app/api");
+    t.keys(&["j", "Enter"]);
+    let size = humansize::format_size(find("team/app/api", "v1.0.0").size(), humansize::BINARY);
+    t.wait_for(&size);
+    // Newest first: latest, stable, v1.2.0, v1.1.0, v1.0.0. Mark the two oldest.
+    t.keys(&["j", "j", "j", "Space", "Space"]);
+    t.wait_for("2 marked");
+    t.keys(&["d"]);
+    let s = t.wait_for("Delete 2 item(s)");
+    assert!(s.contains("2 manifest(s) deleted"), "{s}");
+    t.keys(&["Right", "Enter"]);
+    t.wait_for("done: 2 of 2 succeeded");
+    let c = regtui::registry::distribution::Distribution::new(
+        regtui::registry::distribution::DistributionOptions::new(
+            regtui::registry::reference::RegistryAddr::parse(&reg.url).unwrap(),
+            Default::default(),
+        ),
+    )
+    .unwrap();
+    let tags = support::block_on(async move {
+        regtui::registry::ops::all_tags(&c, "team/app/api")
+            .await
+            .unwrap()
+    });
+    assert_eq!(tags, ["latest", "stable", "v1.2.0"]);
+    t.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
 }
 
 #[test]

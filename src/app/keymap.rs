@@ -24,8 +24,18 @@ pub enum Action {
     Back,
     /// Focus the next pane.
     NextPane,
-    /// Delete the selected tag (asks first).
+    /// Delete the selected tag, or the marked ones (asks first).
     Delete,
+    /// Mark or unmark the selected tag for cleanup.
+    Mark,
+    /// Mark the tags from the last marked one to the selection.
+    MarkRange,
+    /// Invert the marks of the tags shown.
+    InvertMarks,
+    /// Clear every mark.
+    ClearMarks,
+    /// Mark tags by rules: keep newest N, older than, name patterns.
+    Rules,
     /// Copy digest or pull reference.
     Copy,
     /// Filter the focused list.
@@ -59,12 +69,17 @@ impl Action {
             Action::Enter => "open / drill in",
             Action::Back => "back",
             Action::NextPane => "next pane",
-            Action::Delete => "delete the selected tag (asks first)",
-            Action::Copy => "copy digest or pull reference",
+            Action::Delete => "delete tag / marked tags",
+            Action::Mark => "mark / unmark for cleanup",
+            Action::MarkRange => "mark range up to here",
+            Action::InvertMarks => "invert marks",
+            Action::ClearMarks => "clear marks",
+            Action::Rules => "mark by rules (keep, age)",
+            Action::Copy => "copy digest or pull ref",
             Action::Filter => "filter the list (fuzzy)",
-            Action::Command => "command: :profile NAME, :repo NAME, :q",
+            Action::Command => ":profile NAME, :repo, :q",
             Action::Refresh => "reload",
-            Action::Sort => "sort tags: created, name, size",
+            Action::Sort => "sort: created, name, size",
             Action::Help => "help",
             Action::Profiles => "switch profile",
             Action::Login => "log in",
@@ -85,6 +100,11 @@ pub const BINDINGS: &[(&str, Action)] = &[
     ("Esc h ←", Action::Back),
     ("Tab", Action::NextPane),
     ("d", Action::Delete),
+    ("Space", Action::Mark),
+    ("V", Action::MarkRange),
+    ("*", Action::InvertMarks),
+    ("u", Action::ClearMarks),
+    ("R", Action::Rules),
     ("y", Action::Copy),
     ("/", Action::Filter),
     (":", Action::Command),
@@ -114,6 +134,11 @@ pub fn lookup(key: &KeyEvent) -> Option<Action> {
         KeyCode::Esc | KeyCode::Left | KeyCode::Char('h') | KeyCode::Backspace => Action::Back,
         KeyCode::Tab => Action::NextPane,
         KeyCode::Char('d') => Action::Delete,
+        KeyCode::Char(' ') => Action::Mark,
+        KeyCode::Char('V') => Action::MarkRange,
+        KeyCode::Char('*') => Action::InvertMarks,
+        KeyCode::Char('u') => Action::ClearMarks,
+        KeyCode::Char('R') => Action::Rules,
         KeyCode::Char('y') => Action::Copy,
         KeyCode::Char('/') => Action::Filter,
         KeyCode::Char(':') => Action::Command,

@@ -1,5 +1,6 @@
 //! The application model: all state, and `update(msg) -> effects`. No I/O, no drawing.
 
+mod cleanup;
 pub mod keymap;
 pub mod layout;
 pub mod overlay;
@@ -8,9 +9,10 @@ pub mod panes;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
-use crate::client_task::{Command, Deleted, Event, ReqId};
+use crate::client_task::{Command, Deleted, Event, ProfileSource, ProfileSpec, ReqId};
 use crate::registry::auth::Secret;
 use crate::registry::model::GC_REMINDER;
+use crate::registry::prune::Protected;
 use crate::registry::{BackendInfo, Error};
 use crate::sanitize::clean;
 use keymap::Action;
@@ -53,10 +55,37 @@ pub enum Input {
 }
 
 /// A profile as the app knows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ProfileEntry {
     pub name: String,
     pub registry: String,
+    /// Tags cleanup never marks.
+    pub protected: Protected,
+}
+
+impl ProfileEntry {
+    /// A profile without protected tags.
+    pub fn new(name: &str, registry: &str) -> Self {
+        ProfileEntry {
+            name: name.to_string(),
+            registry: registry.to_string(),
+            protected: Protected::default(),
+        }
+    }
+}
+
+impl From<&ProfileSpec> for ProfileEntry {
+    fn from(s: &ProfileSpec) -> Self {
+        let protected = match &s.source {
+            ProfileSource::Registry { profile, .. } => Protected(profile.protected_tags.clone()),
+            ProfileSource::Layout(_) => Protected::default(),
+        };
+        ProfileEntry {
+            name: s.name.clone(),
+            registry: s.registry.clone(),
+            protected,
+        }
+    }
 }
 
 /// Everything loaded for one profile; kept when switching profiles.
@@ -319,6 +348,10 @@ impl App {
                 repo,
                 result,
             } => self.on_deleted(req, profile, repo, result),
+            ev
+            @ (Event::Planned { .. } | Event::PruneProgress { .. } | Event::PruneDone { .. }) => {
+                self.on_prune_event(ev)
+            }
             Event::LoggedIn {
                 req,
                 profile,
@@ -768,8 +801,16 @@ impl App {
             | Action::PageDown
             | Action::Top
             | Action::Bottom => self.navigate(a),
+            Action::Delete if focus == Pane::Tags && !self.view().tags.marked.is_empty() => {
+                self.ask_prune()
+            }
             Action::Delete => self.ask_delete(),
             Action::Copy => self.copy_menu(),
+            Action::Mark
+            | Action::MarkRange
+            | Action::InvertMarks
+            | Action::ClearMarks
+            | Action::Rules => self.on_mark_action(a),
         }
     }
 
@@ -965,6 +1006,8 @@ impl App {
         let action = keymap::lookup(&k);
         match &mut self.overlay {
             Overlay::None => vec![],
+            Overlay::Rules(_) => self.on_rules_key(k),
+            Overlay::Prune(_) => self.on_prune_key(k),
             Overlay::Help => {
                 if matches!(
                     action,

@@ -1,8 +1,10 @@
-//! Dialogs drawn over the panes: help, delete confirmation, copy menu, profile picker, login.
+//! Dialogs drawn over the panes: help, delete confirmation, copy menu, profile picker, login,
+//! cleanup rules and the cleanup preview.
 
 use ratatui_textarea::TextArea;
 
 use crate::client_task::ReqId;
+use crate::registry::prune::{Outcome, Plan, Rules};
 
 /// The choices of the delete dialog, Cancel first (the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +99,115 @@ impl Login {
     }
 }
 
+/// The `R` dialog: retention rules that mark tags.
+pub struct RuleDialog {
+    /// keep newest N, older than, match, exclude.
+    pub fields: [TextArea<'static>; 4],
+    /// 0–3 the fields, 4 the Apply button.
+    pub field: usize,
+    /// Why the rules do not parse.
+    pub error: Option<String>,
+    /// How many tags the rules would mark now.
+    pub would_mark: usize,
+}
+
+impl std::fmt::Debug for RuleDialog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleDialog")
+            .field("values", &self.values())
+            .field("field", &self.field)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl RuleDialog {
+    /// Labels of the fields, in order.
+    pub const LABELS: [&'static str; 4] = [
+        "keep newest N",
+        "older than (90d, 12w, 6m)",
+        "name matches (regex)",
+        "name excludes (regex)",
+    ];
+
+    /// An empty dialog.
+    pub fn new() -> Self {
+        RuleDialog {
+            fields: Default::default(),
+            field: 0,
+            error: None,
+            would_mark: 0,
+        }
+    }
+
+    /// The text of each field.
+    pub fn values(&self) -> [String; 4] {
+        std::array::from_fn(|i| self.fields[i].lines().join("").trim().to_string())
+    }
+
+    /// The rules the fields describe, or why they do not parse.
+    pub fn rules(&self) -> Result<Rules, String> {
+        let v = self.values();
+        let keep = if v[0].is_empty() {
+            None
+        } else {
+            Some(
+                v[0].parse::<usize>()
+                    .map_err(|_| format!("keep: {:?} is not a whole number", v[0]))?,
+            )
+        };
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        Rules::parse(
+            keep,
+            opt(&v[1]).as_deref(),
+            opt(&v[2]).as_deref(),
+            opt(&v[3]).as_deref(),
+        )
+    }
+}
+
+impl Default for RuleDialog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where the cleanup dialog is.
+#[derive(Debug, Clone)]
+pub enum PruneStage {
+    /// The client task is surveying the repository.
+    Planning,
+    /// The preview, waiting for confirmation.
+    Ready(Box<Plan>),
+    /// Deleting; results so far.
+    Running {
+        plan: Box<Plan>,
+        done: usize,
+        results: Vec<Outcome>,
+    },
+    /// Finished; every result.
+    Done {
+        plan: Box<Plan>,
+        results: Vec<Outcome>,
+    },
+    Failed(String),
+}
+
+/// The cleanup preview, confirmation, progress and summary.
+#[derive(Debug, Clone)]
+pub struct PruneDialog {
+    pub profile: String,
+    pub repo: String,
+    pub req: ReqId,
+    pub stage: PruneStage,
+    /// The Delete button has focus (Cancel is the default).
+    pub confirm: bool,
+    /// First list line shown.
+    pub scroll: usize,
+    /// The registry needs garbage collection to return the space (distribution).
+    pub gc_note: bool,
+}
+
 /// What is drawn over the panes.
 #[derive(Debug, Default)]
 pub enum Overlay {
@@ -109,4 +220,6 @@ pub enum Overlay {
         selected: usize,
     },
     Login(Box<Login>),
+    Rules(Box<RuleDialog>),
+    Prune(Box<PruneDialog>),
 }

@@ -1,6 +1,6 @@
 //! Pane state: repositories, tags (with details and sorting), manifest/layers; list navigation and filtering.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
@@ -8,6 +8,7 @@ use nucleo_matcher::{Config, Matcher, Utf32Str};
 use crate::client_task::ReqId;
 use crate::registry::model::{Inspection, TagRow};
 use crate::registry::ops::natural_cmp;
+use crate::registry::prune::Protected;
 
 /// Loading state of a pane.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -157,6 +158,10 @@ pub struct TagsPane {
     pub details_req: Option<ReqId>,
     /// How many tags per digest (for the shared-digest marker).
     pub per_digest: HashMap<String, usize>,
+    /// Tags marked for cleanup.
+    pub marked: BTreeSet<String>,
+    /// The tag last toggled with space: one end of a `V` range.
+    pub anchor: Option<String>,
     /// Position of each name in `names`.
     index: HashMap<String, usize>,
     /// Sort keys aligned with `names`: created (Unix seconds) and size, once loaded.
@@ -222,6 +227,7 @@ impl TagsPane {
         self.names.retain(|t| !gone.contains(t));
         for t in gone {
             self.rows.remove(t);
+            self.marked.remove(t);
         }
         self.reindex();
         self.recount();
@@ -247,6 +253,63 @@ impl TagsPane {
             .iter()
             .map(|n| self.rows.get(n).map(Self::key_of).unwrap_or_default())
             .collect();
+    }
+
+    /// Marks or unmarks `tag`; a protected tag is refused with the reason.
+    pub fn toggle_mark(&mut self, tag: &str, protected: &Protected) -> Result<(), String> {
+        if !self.marked.remove(tag) {
+            if protected.covers(tag) {
+                return Err(format!("{tag} is protected (protected_tags)"));
+            }
+            self.marked.insert(tag.to_string());
+        }
+        self.anchor = Some(tag.to_string());
+        Ok(())
+    }
+
+    /// Marks every unprotected tag between the anchor and the selection (as shown); returns how many.
+    pub fn mark_range(&mut self, protected: &Protected) -> usize {
+        let pos_of = |t: &str| self.view.iter().position(|i| self.names[*i] == t);
+        let Some(a) = self.anchor.as_deref().and_then(pos_of) else {
+            return 0;
+        };
+        let b = self.nav.selected.min(self.view.len().saturating_sub(1));
+        let (lo, hi) = (a.min(b), a.max(b));
+        let mut n = 0;
+        for i in lo..=hi.min(self.view.len().saturating_sub(1)) {
+            let t = &self.names[self.view[i]];
+            if !protected.covers(t) && self.marked.insert(t.clone()) {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Inverts the marks of the tags shown (the filter applies); protected tags stay unmarked.
+    pub fn invert_marks(&mut self, protected: &Protected) {
+        for i in &self.view {
+            let t = &self.names[*i];
+            if !self.marked.remove(t) && !protected.covers(t) {
+                self.marked.insert(t.clone());
+            }
+        }
+    }
+
+    /// Sum of the sizes of the marked tags whose details are loaded (shared blobs counted per tag).
+    pub fn marked_size(&self) -> u64 {
+        self.marked
+            .iter()
+            .filter_map(|t| self.row(t))
+            .map(|r| r.size)
+            .sum()
+    }
+
+    /// `(tag, date)` of every tag, for retention rules (unknown while details load).
+    pub fn dates(&self) -> Vec<(String, Option<i64>)> {
+        self.names
+            .iter()
+            .map(|t| (t.clone(), self.row(t).and_then(TagRow::date)))
+            .collect()
     }
 
     /// Records a tag's details and moves just that row to its sorted place (no full re-sort).

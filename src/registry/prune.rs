@@ -118,9 +118,14 @@ impl Rules {
 
     /// The tags these rules mark, out of `(tag, date)` pairs (date in Unix seconds, when known).
     ///
-    /// Protected tags are never marked. Keep-N orders by date, newest first, and keeps a tag
-    /// whose date is unknown; older-than never marks a tag whose date is unknown.
-    pub fn select(&self, tags: &[(String, Option<i64>)], protected: &Protected, now: i64) -> Vec<String> {
+    /// Protected tags are never marked. Keep-N keeps the newest N by date; a tag whose date is
+    /// unknown is never marked and does not count towards N.
+    pub fn select(
+        &self,
+        tags: &[(String, Option<i64>)],
+        protected: &Protected,
+        now: i64,
+    ) -> Vec<String> {
         if self.is_empty() {
             return Vec::new();
         }
@@ -130,12 +135,10 @@ impl Rules {
             .filter(|(t, _)| self.include.as_ref().is_none_or(|r| r.is_match(t)))
             .filter(|(t, _)| !self.exclude.as_ref().is_some_and(|r| r.is_match(t)))
             .collect();
-        // Newest first; unknown dates count as newest so they are kept.
-        eligible.sort_by(|a, b| {
-            let ka = a.1.unwrap_or(i64::MAX);
-            let kb = b.1.unwrap_or(i64::MAX);
-            kb.cmp(&ka).then_with(|| natural_cmp(&b.0, &a.0))
-        });
+        // A tag without a date is never marked and takes no keep slot: we cannot rank it.
+        eligible.retain(|(_, d)| d.is_some());
+        // Newest first.
+        eligible.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| natural_cmp(&b.0, &a.0)));
         let skip = self.keep.unwrap_or(0);
         let mut out: Vec<String> = eligible
             .into_iter()
@@ -171,7 +174,10 @@ pub struct Survey {
 impl Survey {
     /// `(tag, date)` pairs for [`Rules::select`].
     pub fn dates(&self) -> Vec<(String, Option<i64>)> {
-        self.rows.iter().map(|r| (r.tag.clone(), r.date())).collect()
+        self.rows
+            .iter()
+            .map(|r| (r.tag.clone(), r.date()))
+            .collect()
     }
 }
 
@@ -193,7 +199,8 @@ pub async fn footprint(b: &dyn Backend, repo: &str, digest: &str) -> Result<Foot
         ManifestKind::Index { children } => {
             for c in children {
                 let child = b.get_manifest(repo, &c.digest).await?;
-                fp.blobs.insert(child.digest.clone(), child.raw.len() as u64);
+                fp.blobs
+                    .insert(child.digest.clone(), child.raw.len() as u64);
                 fp.children.push(child.digest.clone());
                 if let ManifestKind::Image { config, layers } = &child.kind {
                     add_image(&mut fp, config, layers);
@@ -431,7 +438,10 @@ pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabili
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {
     /// One tag removed, its manifest kept.
-    Untagged { tag: String, method: TagDeleteMethod },
+    Untagged {
+        tag: String,
+        method: TagDeleteMethod,
+    },
     /// A manifest deleted with these tags.
     Deleted { digest: String, tags: Vec<String> },
     /// Not done: the registry changed since the preview.
@@ -448,7 +458,12 @@ impl Outcome {
 }
 
 /// Resolves `tag` again; `Err` holds the reason to skip when it no longer points at `digest`.
-async fn still_on(b: &dyn Backend, repo: &str, tag: &str, digest: &str) -> std::result::Result<(), String> {
+async fn still_on(
+    b: &dyn Backend,
+    repo: &str,
+    tag: &str,
+    digest: &str,
+) -> std::result::Result<(), String> {
     match b.head_manifest(repo, tag).await {
         Ok(d) if d.digest == digest => Ok(()),
         Ok(d) => Err(format!(
@@ -501,7 +516,11 @@ pub async fn execute(
                 Err(reason) => moved.push(reason),
             }
         }
-        let what = format!("{} ({})", super::digest::short(&r.digest), r.tags.join(", "));
+        let what = format!(
+            "{} ({})",
+            super::digest::short(&r.digest),
+            r.tags.join(", ")
+        );
         let o = if !moved.is_empty() {
             // Something changed under this manifest: leave it alone rather than guess.
             Outcome::Skipped {
@@ -584,20 +603,20 @@ mod tests {
             ("nodate", None),
         ]);
         let r = Rules::parse(Some(2), None, None, None).unwrap();
-        // Newest two with a date are a and c; the undated one counts as newest and is kept.
+        // Newest two with a date are a and c; the undated one is kept outside the count.
         assert_eq!(r.select(&t, &Protected::default(), 1000), ["b", "d"]);
         let r = Rules::parse(Some(1), Some("1h"), None, None).unwrap();
-        assert_eq!(r.select(&t, &Protected::default(), 4000), ["b", "d"]);
+        assert_eq!(r.select(&t, &Protected::default(), 4000), ["b", "c", "d"]);
         assert_eq!(
             r.select(&t, &Protected::default(), 3700),
             ["b"],
-            "d is younger than an hour"
+            "only b is an hour old"
         );
         let r = Rules::parse(None, None, Some("^[ab]$"), None).unwrap();
         assert_eq!(r.select(&t, &Protected::default(), 0), ["a", "b"]);
         let r = Rules::parse(Some(0), None, None, Some("^[ab]$")).unwrap();
         let prot = Protected(vec!["c".into()]);
-        assert_eq!(r.select(&t, &prot, 0), ["d", "nodate"]);
+        assert_eq!(r.select(&t, &prot, 0), ["d"], "an undated tag is never marked");
         assert!(Rules::default().select(&t, &prot, 0).is_empty());
         assert!(Rules::parse(None, None, Some("("), None).is_err());
     }

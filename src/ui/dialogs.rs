@@ -22,7 +22,8 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-fn frame(f: &mut Frame, r: Rect, title: &str, t: Theme) -> Rect {
+/// Clears `r`, draws a titled border, returns the inside.
+pub fn frame(f: &mut Frame, r: Rect, title: &str, t: Theme) -> Rect {
     f.render_widget(Clear, r);
     let b = Block::default()
         .borders(Borders::ALL)
@@ -33,7 +34,8 @@ fn frame(f: &mut Frame, r: Rect, title: &str, t: Theme) -> Rect {
     inner
 }
 
-fn button(label: &str, on: bool, t: Theme) -> Span<'static> {
+/// A button: bracketed and highlighted when focused.
+pub fn button(label: &str, on: bool, t: Theme) -> Span<'static> {
     if on {
         Span::styled(format!("[ {label} ]"), t.selected(true))
     } else {

@@ -1,5 +1,6 @@
 //! Drawing: `render(app, frame)` lays out the regions and calls one function per region. No I/O.
 
+pub mod cleanup;
 pub mod dialogs;
 pub mod help;
 pub mod layers;
@@ -40,5 +41,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Overlay::Copy(m) => dialogs::copy_menu(m, f, area, t),
         Overlay::Profiles { selected } => dialogs::profiles(app, *selected, f, area, t),
         Overlay::Login(l) => dialogs::login(l, f, area, t),
+        Overlay::Rules(d) => cleanup::rules(d, f, area, t),
+        Overlay::Prune(d) => cleanup::prune(d, f, area, t),
     }
 }

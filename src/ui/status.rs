@@ -58,6 +58,17 @@ pub fn status(app: &App, f: &mut Frame, area: Rect, t: Theme) {
                     app.in_flight
                 )),
             ];
+            let marked = &app.view().tags.marked;
+            if !marked.is_empty() {
+                spans.push(Span::styled(
+                    format!(
+                        "│ ● {} marked · {} ",
+                        marked.len(),
+                        crate::registry::model::human_size(app.view().tags.marked_size())
+                    ),
+                    t.warn(),
+                ));
+            }
             if let Some(toast) = &app.toast {
                 spans.push(Span::styled(format!("│ {}", clean(toast)), t.ok()));
             } else if let Some(e) = &app.last_error {

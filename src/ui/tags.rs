@@ -49,6 +49,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             title.push_str(&format!(" · details {done}/{}", p.names.len()));
         }
         title.push_str(&format!(" · {} ", p.sort.label()));
+        if !p.marked.is_empty() {
+            title.push_str(&format!("· {} marked ", p.marked.len()));
+        }
     } else {
         title.push(' ');
     }
@@ -86,7 +89,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             } else {
                 Default::default()
             };
-            let mut cells = vec![Cell::from(clean(name).into_owned())];
+            let marked = p.marked.contains(name);
+            let mark = if marked { "●" } else { " " };
+            let label = format!("{mark}{}", clean(name));
+            let mut cells = vec![Cell::from(label.clone())];
             match p.rows.get(name) {
                 Some(RowState::Loaded(r)) => {
                     let shared = p.per_digest.get(&r.digest).copied().unwrap_or(0) > 1;
@@ -97,8 +103,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                             mark,
                         ])));
                     } else {
-                        cells[0] =
-                            Cell::from(Line::from(vec![Span::raw(clean(name).into_owned()), mark]));
+                        cells[0] = Cell::from(Line::from(vec![Span::raw(label), mark]));
                     }
                     cells.push(Cell::from(crate::registry::model::human_size(r.size)));
                     let created = r
@@ -121,7 +126,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         })
         .collect();
     let mut widths = vec![Constraint::Fill(1)];
-    let mut header = vec!["TAG"];
+    let mut header = vec![" TAG"];
     if digest_col {
         widths.push(Constraint::Length(13));
         header.push("DIGEST");

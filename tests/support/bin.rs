@@ -51,4 +51,3 @@ pub fn write_config(dir: &Path, text: &str) -> String {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
     p.display().to_string()
 }
-

@@ -1,0 +1,341 @@
+//! Cleanup in the app: marking tags, the rules dialog, the preview/confirm/progress dialog.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::keymap::{self, Action};
+use super::layout::{self, Pane};
+use super::overlay::{Overlay, PruneDialog, PruneStage, RuleDialog};
+use super::panes::LoadState;
+use super::{App, Effect};
+use crate::client_task::{Command, Event};
+use crate::registry::model::{GC_AFTER_PRUNE, human_size};
+use crate::registry::prune::{Outcome, Protected};
+use crate::sanitize::clean;
+
+impl App {
+    /// The current profile's protected tag globs.
+    pub fn protected(&self) -> &Protected {
+        &self.profiles[self.current].protected
+    }
+
+    fn can_delete(&self) -> bool {
+        self.view()
+            .info
+            .as_ref()
+            .is_some_and(|i| i.capabilities.delete_tag || i.capabilities.delete_digest)
+    }
+
+    /// Space, V, *, u and R in the tags pane.
+    pub(super) fn on_mark_action(&mut self, a: Action) -> Vec<Effect> {
+        if self.focus() != Pane::Tags || self.view().tags.repo.is_none() {
+            self.toast = Some("marking works in the tags pane".into());
+            return vec![];
+        }
+        let protected = self.protected().clone();
+        let h = self.height(Pane::Tags);
+        let t = &mut self.view_mut().tags;
+        match a {
+            Action::Mark => {
+                let Some(tag) = t.selected().map(str::to_string) else {
+                    return vec![];
+                };
+                if let Err(e) = t.toggle_mark(&tag, &protected) {
+                    self.toast = Some(e);
+                    return vec![];
+                }
+                let len = t.view.len();
+                t.nav.move_by(1, len, h);
+            }
+            Action::MarkRange => {
+                if t.anchor.is_none() {
+                    self.toast =
+                        Some("mark a tag with Space first, then V marks up to here".into());
+                    return vec![];
+                }
+                t.mark_range(&protected);
+            }
+            Action::InvertMarks => t.invert_marks(&protected),
+            Action::ClearMarks => {
+                t.marked.clear();
+                t.anchor = None;
+            }
+            Action::Rules => {
+                let mut d = RuleDialog::new();
+                d.error = Some("fill in at least one rule".into());
+                self.overlay = Overlay::Rules(Box::new(d));
+                return vec![];
+            }
+            _ => {}
+        }
+        // The status bar shows the count and size.
+        self.toast = None;
+        vec![]
+    }
+
+    /// "3 marked · 12 MiB …" for the toast after rules are applied.
+    pub fn marked_summary(&self) -> String {
+        let t = &self.view().tags;
+        format!(
+            "{} marked · {} (shared blobs counted per tag; d previews the exact bytes)",
+            t.marked.len(),
+            human_size(t.marked_size())
+        )
+    }
+
+    /// `d` with marked tags: ask the client task for the preview.
+    pub(super) fn ask_prune(&mut self) -> Vec<Effect> {
+        if !self.can_delete() {
+            self.toast = Some(
+                "this profile cannot delete (read-only demo or provider without delete)".into(),
+            );
+            return vec![];
+        }
+        let Some(repo) = self.view().tags.repo.clone() else {
+            return vec![];
+        };
+        let req = self.req();
+        let profile = self.profile().to_string();
+        let marked: Vec<String> = self.view().tags.marked.iter().cloned().collect();
+        let gc_note = self
+            .view()
+            .info
+            .as_ref()
+            .is_some_and(|i| i.kind == "distribution");
+        self.overlay = Overlay::Prune(Box::new(PruneDialog {
+            profile: profile.clone(),
+            repo: repo.clone(),
+            req,
+            stage: PruneStage::Planning,
+            confirm: false,
+            scroll: 0,
+            gc_note,
+        }));
+        vec![Effect::Send(Command::PlanPrune {
+            req,
+            profile,
+            repo,
+            marked,
+            protected: self.protected().clone(),
+        })]
+    }
+
+    fn refresh_rule_count(&mut self) {
+        let now = self.now;
+        let protected = self.protected().clone();
+        let dates = self.view().tags.dates();
+        if let Overlay::Rules(d) = &mut self.overlay {
+            match d.rules() {
+                Ok(r) if r.is_empty() => {
+                    d.error = Some("fill in at least one rule".into());
+                    d.would_mark = 0;
+                }
+                Ok(r) => {
+                    d.error = None;
+                    d.would_mark = r.select(&dates, &protected, now).len();
+                }
+                Err(e) => {
+                    d.error = Some(e);
+                    d.would_mark = 0;
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_rules_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let Overlay::Rules(d) = &mut self.overlay else {
+            return vec![];
+        };
+        match k.code {
+            KeyCode::Esc => {
+                self.overlay = Overlay::None;
+                return vec![];
+            }
+            KeyCode::Tab | KeyCode::Down => d.field = (d.field + 1) % 5,
+            KeyCode::BackTab | KeyCode::Up => d.field = (d.field + 4) % 5,
+            KeyCode::Enter if d.field < 4 => d.field += 1,
+            KeyCode::Enter => {
+                let rules = match d.rules() {
+                    Ok(r) if !r.is_empty() => r,
+                    _ => return vec![],
+                };
+                let t = &self.view().tags;
+                let pending = t.names.len() - t.done();
+                if rules.keep.is_some() && (pending > 0 || t.state != LoadState::Loaded) {
+                    if let Overlay::Rules(d) = &mut self.overlay {
+                        d.error = Some(format!(
+                            "keep newest N needs every tag's date: {pending} still loading, try again in a moment"
+                        ));
+                    }
+                    return vec![];
+                }
+                self.overlay = Overlay::None;
+                let now = self.now;
+                let protected = self.protected().clone();
+                let t = &mut self.view_mut().tags;
+                let marks = rules.select(&t.dates(), &protected, now);
+                t.marked = marks.into_iter().collect();
+                let mut msg = self.marked_summary();
+                if pending > 0 {
+                    msg.push_str(&format!(
+                        "; {pending} tag(s) still loading were left unmarked"
+                    ));
+                }
+                self.toast = Some(msg);
+                return vec![];
+            }
+            _ => {
+                if d.field < 4 {
+                    d.fields[d.field].input(k);
+                }
+            }
+        }
+        self.refresh_rule_count();
+        vec![]
+    }
+
+    pub(super) fn on_prune_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let Overlay::Prune(d) = &mut self.overlay else {
+            return vec![];
+        };
+        let action = keymap::lookup(&k);
+        match &d.stage {
+            PruneStage::Running { .. } => vec![],
+            PruneStage::Planning | PruneStage::Failed(_) | PruneStage::Done { .. } => {
+                if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                    self.overlay = Overlay::None;
+                }
+                vec![]
+            }
+            PruneStage::Ready(plan) => match k.code {
+                KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab => {
+                    d.confirm = !d.confirm && !plan.is_empty();
+                    vec![]
+                }
+                KeyCode::Char('h') => {
+                    d.confirm = false;
+                    vec![]
+                }
+                KeyCode::Char('l') => {
+                    d.confirm = !plan.is_empty();
+                    vec![]
+                }
+                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('n') => {
+                    self.overlay = Overlay::None;
+                    vec![]
+                }
+                KeyCode::Enter if !d.confirm => {
+                    self.overlay = Overlay::None;
+                    vec![]
+                }
+                KeyCode::Enter => {
+                    let plan = plan.clone();
+                    self.next_req += 1;
+                    let req = crate::client_task::ReqId(self.next_req);
+                    d.req = req;
+                    d.stage = PruneStage::Running {
+                        plan: plan.clone(),
+                        done: 0,
+                        results: Vec::new(),
+                    };
+                    vec![Effect::Send(Command::RunPrune {
+                        req,
+                        profile: d.profile.clone(),
+                        plan,
+                    })]
+                }
+                _ => {
+                    match action {
+                        Some(Action::Down) => d.scroll += 1,
+                        Some(Action::Up) => d.scroll = d.scroll.saturating_sub(1),
+                        _ => {}
+                    }
+                    vec![]
+                }
+            },
+        }
+    }
+
+    /// Replies for the cleanup dialog.
+    pub(super) fn on_prune_event(&mut self, ev: Event) -> Vec<Effect> {
+        let dialog = match &mut self.overlay {
+            Overlay::Prune(d) => Some(d),
+            _ => None,
+        };
+        match ev {
+            Event::Planned { req, result } => {
+                if let Some(d) = dialog.filter(|d| d.req == req) {
+                    d.stage = match *result {
+                        Ok(p) => PruneStage::Ready(Box::new(p)),
+                        Err(e) => PruneStage::Failed(format!("could not prepare the cleanup: {e}")),
+                    };
+                }
+                vec![]
+            }
+            Event::PruneProgress {
+                req, done, outcome, ..
+            } => {
+                if let Some(d) = dialog.filter(|d| d.req == req) {
+                    if let PruneStage::Running {
+                        done: n, results, ..
+                    } = &mut d.stage
+                    {
+                        *n = done;
+                        results.push(outcome);
+                    }
+                }
+                vec![]
+            }
+            Event::PruneDone {
+                req,
+                profile,
+                repo,
+                results,
+            } => {
+                let gone: Vec<String> = results
+                    .iter()
+                    .flat_map(|o| match o {
+                        Outcome::Untagged { tag, .. } => vec![tag.clone()],
+                        Outcome::Deleted { tags, .. } => tags.clone(),
+                        _ => vec![],
+                    })
+                    .collect();
+                let ok = results.iter().filter(|o| o.ok()).count();
+                let mut gc = false;
+                if let Some(d) = dialog.filter(|d| d.req == req) {
+                    gc = d.gc_note;
+                    let plan = match &d.stage {
+                        PruneStage::Running { plan, .. } => plan.clone(),
+                        _ => Default::default(),
+                    };
+                    d.stage = PruneStage::Done {
+                        plan,
+                        results: results.clone(),
+                    };
+                }
+                if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
+                    let h = layout::list_height(
+                        self.area(),
+                        self.views[i].focus.unwrap_or(Pane::Repos),
+                        Pane::Tags,
+                    );
+                    let v = &mut self.views[i];
+                    if v.tags.repo.as_deref() == Some(repo.as_str()) {
+                        v.tags.remove(&gone, h);
+                        v.tags.marked.clear();
+                    }
+                }
+                let mut msg = format!(
+                    "cleanup of {}: {ok} of {} done",
+                    clean(&repo),
+                    results.len()
+                );
+                if gc {
+                    msg.push_str(&format!("; {GC_AFTER_PRUNE}"));
+                }
+                self.toast = Some(msg);
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+}
