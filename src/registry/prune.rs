@@ -616,7 +616,11 @@ mod tests {
         assert_eq!(r.select(&t, &Protected::default(), 0), ["a", "b"]);
         let r = Rules::parse(Some(0), None, None, Some("^[ab]$")).unwrap();
         let prot = Protected(vec!["c".into()]);
-        assert_eq!(r.select(&t, &prot, 0), ["d"], "an undated tag is never marked");
+        assert_eq!(
+            r.select(&t, &prot, 0),
+            ["d"],
+            "an undated tag is never marked"
+        );
         assert!(Rules::default().select(&t, &prot, 0).is_empty());
         assert!(Rules::parse(None, None, Some("("), None).is_err());
     }
