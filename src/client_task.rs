@@ -116,6 +116,24 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The profile this command is for.
+    pub fn profile(&self) -> &str {
+        match self {
+            Command::ListRepos { profile, .. }
+            | Command::ListTags { profile, .. }
+            | Command::TagDetails { profile, .. }
+            | Command::Inspect { profile, .. }
+            | Command::TagsOnDigest { profile, .. }
+            | Command::DeleteTag { profile, .. }
+            | Command::DeleteManifest { profile, .. }
+            | Command::PlanPrune { profile, .. }
+            | Command::RunPrune { profile, .. }
+            | Command::Login { profile, .. } => profile,
+        }
+    }
+}
+
 /// What a finished delete did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deleted {
@@ -173,6 +191,11 @@ pub enum Event {
     Failed {
         req: ReqId,
         error: Error,
+    },
+    /// A status line from the backend (Docker Hub's pull rate limit).
+    Note {
+        profile: String,
+        text: String,
     },
     /// The cleanup preview.
     Planned {
@@ -258,6 +281,20 @@ impl Shared {
         .map_err(|e| Error::Config(format!("connecting failed: {e}")))?
     }
 
+    /// Sends the backend's status note, if it has one.
+    async fn note(&self, profile: &str) {
+        let b = self.backends.lock().unwrap().get(profile).cloned();
+        if let Some(text) = b.and_then(|b| b.status_note()) {
+            let _ = self
+                .events
+                .send(Event::Note {
+                    profile: profile.to_string(),
+                    text,
+                })
+                .await;
+        }
+    }
+
     fn concurrency(&self, profile: &str) -> usize {
         self.specs.get(profile).map(|s| s.concurrency).unwrap_or(16)
     }
@@ -320,7 +357,9 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
             let sh = shared.clone();
             let handle = tokio::spawn(async move {
                 let _guard = guard;
+                let profile = cmd.profile().to_string();
                 run(&sh, cmd).await;
+                sh.note(&profile).await;
             });
             if let Some(key) = slot {
                 slots.retain(|_, h| !h.is_finished());

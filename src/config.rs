@@ -24,11 +24,11 @@ pub enum Kind {
     /// Any OCI distribution v2 registry.
     #[default]
     Distribution,
-    /// AWS ECR (provider API; not available yet).
+    /// AWS ECR: the ECR API (aws-sdk-ecr) plus v2.
     Ecr,
-    /// GitHub Container Registry (provider API; not available yet).
+    /// GitHub Container Registry: the GitHub packages API plus v2.
     Ghcr,
-    /// Docker Hub (provider API; not available yet).
+    /// Docker Hub: the Hub API plus v2 on registry-1.docker.io.
     Dockerhub,
 }
 
@@ -76,6 +76,32 @@ pub struct Profile {
     /// Tag globs cleanup never touches (`["latest", "stable", "v*"]`).
     #[serde(default)]
     pub protected_tags: Vec<String>,
+    /// ECR: AWS region (default: the AWS chain, e.g. AWS_REGION or the profile's region).
+    pub region: Option<String>,
+    /// ECR: named profile of ~/.aws/config and ~/.aws/credentials.
+    pub aws_profile: Option<String>,
+    /// ECR: account id of the registry (default: the caller's).
+    pub registry_id: Option<String>,
+    /// ECR: endpoint of the ECR API (an emulator or a VPC endpoint).
+    pub endpoint_url: Option<String>,
+    /// GHCR: user or organisation whose packages to list (default: the token's own account).
+    pub owner: Option<String>,
+    /// GHCR: whether `owner` is a user or an org.
+    pub owner_type: Option<OwnerType>,
+    /// GHCR: environment variable holding the GitHub token (default GITHUB_TOKEN).
+    pub token_env: Option<String>,
+    /// GHCR / Docker Hub: base URL of the provider API (GitHub Enterprise, tests).
+    pub api_url: Option<String>,
+    /// Docker Hub: the namespace (user or organisation) whose repositories to list.
+    pub namespace: Option<String>,
+}
+
+/// `owner_type` of a GHCR profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnerType {
+    User,
+    Org,
 }
 
 #[derive(Deserialize)]
@@ -225,6 +251,48 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                 path.display()
             ))
         };
+        let only = |key: &str, set: bool, kinds: &[Kind]| -> Result<()> {
+            if set && !kinds.contains(&p.kind) {
+                let names: Vec<String> = kinds
+                    .iter()
+                    .map(|k| format!("{k:?}").to_lowercase())
+                    .collect();
+                return Err(err(
+                    key,
+                    format!("applies to kind = {} only", names.join(" or ")),
+                ));
+            }
+            Ok(())
+        };
+        only("region", p.region.is_some(), &[Kind::Ecr])?;
+        only("aws_profile", p.aws_profile.is_some(), &[Kind::Ecr])?;
+        only("registry_id", p.registry_id.is_some(), &[Kind::Ecr])?;
+        only("endpoint_url", p.endpoint_url.is_some(), &[Kind::Ecr])?;
+        only("owner", p.owner.is_some(), &[Kind::Ghcr])?;
+        only("owner_type", p.owner_type.is_some(), &[Kind::Ghcr])?;
+        only("token_env", p.token_env.is_some(), &[Kind::Ghcr])?;
+        only(
+            "api_url",
+            p.api_url.is_some(),
+            &[Kind::Ghcr, Kind::Dockerhub],
+        )?;
+        only("namespace", p.namespace.is_some(), &[Kind::Dockerhub])?;
+        if p.kind == Kind::Dockerhub && p.namespace.is_none() {
+            return Err(err(
+                "namespace",
+                "missing: a dockerhub profile lists the repositories of one namespace".into(),
+            ));
+        }
+        if p.owner_type.is_some() && p.owner.is_none() {
+            return Err(err("owner", "owner_type is set but owner is not".into()));
+        }
+        #[cfg(not(feature = "ecr"))]
+        if p.kind == Kind::Ecr {
+            return Err(err(
+                "kind",
+                "this regtui was built without the `ecr` feature".into(),
+            ));
+        }
         match (&p.kind, &p.registry) {
             (Kind::Distribution, None) => {
                 return Err(err(
@@ -251,7 +319,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                 "set only one of password_env, password_command and password".into(),
             ));
         }
-        if sources == 1 && p.username.is_none() {
+        if sources == 1 && p.username.is_none() && p.kind != Kind::Ghcr {
             return Err(err(
                 "username",
                 "a password source is set but no username".into(),
@@ -321,17 +389,31 @@ impl Profile {
         base_dir: &Path,
         credential: Option<crate::registry::auth::Credential>,
     ) -> Result<Arc<dyn Backend>> {
-        if self.kind != Kind::Distribution {
-            return Err(Error::Unsupported(format!(
-                "profiles of kind {:?} are not available in this version; use kind = \"distribution\"",
-                self.kind
-            )));
+        match self.kind {
+            Kind::Distribution => {
+                let addr = self.addr()?;
+                let credential = match credential {
+                    Some(c) => c,
+                    None => {
+                        credentials::resolve(&self.secrets(), &addr.credential_key())?.credential
+                    }
+                };
+                let opts = self.v2_options(base_dir, addr, credential)?;
+                Ok(Arc::new(Distribution::new(opts)?))
+            }
+            Kind::Ghcr => self.connect_ghcr(base_dir, credential),
+            Kind::Dockerhub => self.connect_dockerhub(base_dir, credential),
+            Kind::Ecr => self.connect_ecr(base_dir),
         }
-        let addr = self.addr()?;
-        let credential = match credential {
-            Some(c) => c,
-            None => credentials::resolve(&self.secrets(), &addr.credential_key())?.credential,
-        };
+    }
+
+    /// v2 options from the profile's TLS, concurrency and repository settings.
+    fn v2_options(
+        &self,
+        base_dir: &Path,
+        addr: RegistryAddr,
+        credential: crate::registry::auth::Credential,
+    ) -> Result<DistributionOptions> {
         let mut opts = DistributionOptions::new(addr, credential);
         opts.concurrency = self.concurrency();
         opts.insecure = self.insecure;
@@ -347,7 +429,153 @@ impl Profile {
                     .map_err(|e| Error::Config(format!("ca_cert {}: {e}", path.display())))?,
             );
         }
-        Ok(Arc::new(Distribution::new(opts)?))
+        Ok(opts)
+    }
+
+    /// The v2 address of a provider profile: `registry` when set, else the provider's own.
+    fn provider_addr(&self, default: &str) -> Result<RegistryAddr> {
+        RegistryAddr::parse(self.registry.as_deref().unwrap_or(default))
+    }
+
+    fn connect_ghcr(
+        &self,
+        base_dir: &Path,
+        credential: Option<crate::registry::auth::Credential>,
+    ) -> Result<Arc<dyn Backend>> {
+        use crate::registry::auth::Credential;
+        use crate::registry::providers::ghcr::{Ghcr, Owner};
+        use crate::registry::providers::{Provider, Rest};
+        let addr = self.provider_addr("ghcr.io")?;
+        let credential = match credential {
+            Some(c) => c,
+            None => {
+                let mut secrets = self.secrets();
+                secrets.username = secrets
+                    .username
+                    .or_else(|| self.owner.clone())
+                    .or_else(|| Some("token".into()));
+                let no_source = secrets.password_env.is_none()
+                    && secrets.password_command.is_none()
+                    && secrets.password.is_none();
+                let env = self
+                    .token_env
+                    .clone()
+                    .unwrap_or_else(|| "GITHUB_TOKEN".into());
+                if no_source && std::env::var_os(&env).is_some_and(|v| !v.is_empty()) {
+                    secrets.password_env = Some(env);
+                }
+                credentials::resolve(&secrets, &addr.credential_key())?.credential
+            }
+        };
+        let token = match &credential {
+            Credential::Basic { password, .. } => Some(password.clone()),
+            _ => None,
+        };
+        let who = credential.describe();
+        let owner = match (&self.owner, self.owner_type) {
+            (Some(o), Some(OwnerType::Org)) => Owner::Org(o.clone()),
+            (Some(o), _) => Owner::User(o.clone()),
+            (None, _) => Owner::Me,
+        };
+        let api = Rest {
+            http: Rest::client()?,
+            service: "GitHub API",
+            base: self
+                .api_url
+                .clone()
+                .unwrap_or_else(|| "https://api.github.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+            token,
+            headers: vec![
+                ("accept", "application/vnd.github+json"),
+                ("x-github-api-version", "2022-11-28"),
+            ],
+            auth_hint: "the GitHub token needs read:packages (delete:packages to delete); set \
+                        token_env, or password_command = \"gh auth token\"",
+        };
+        let host = addr.host.clone();
+        let v2 = Arc::new(Distribution::new(
+            self.v2_options(base_dir, addr, credential)?,
+        )?);
+        Ok(Arc::new(Provider::new(Ghcr::new(
+            api, owner, v2, host, who,
+        ))))
+    }
+
+    fn connect_dockerhub(
+        &self,
+        base_dir: &Path,
+        credential: Option<crate::registry::auth::Credential>,
+    ) -> Result<Arc<dyn Backend>> {
+        use crate::registry::auth::Credential;
+        use crate::registry::providers::dockerhub::DockerHub;
+        use crate::registry::providers::{Provider, Rest};
+        let addr = self.provider_addr("registry-1.docker.io")?;
+        let key = if self.registry.is_some() {
+            addr.credential_key()
+        } else {
+            crate::registry::reference::HUB_CREDENTIAL_KEY.to_string()
+        };
+        let credential = match credential {
+            Some(c) => c,
+            None => credentials::resolve(&self.secrets(), &key)?.credential,
+        };
+        let login = match &credential {
+            Credential::Basic { username, password } => Some((username.clone(), password.clone())),
+            _ => None,
+        };
+        let who = credential.describe();
+        let api = Rest {
+            http: Rest::client()?,
+            service: "Docker Hub API",
+            base: self
+                .api_url
+                .clone()
+                .unwrap_or_else(|| "https://hub.docker.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+            token: None,
+            headers: vec![("accept", "application/json")],
+            auth_hint: "check username and the personal access token (password_env) of this profile",
+        };
+        let host = addr.host.clone();
+        let mut opts = self.v2_options(base_dir, addr, credential)?;
+        // Hub refuses digest deletes of tagged manifests, so the placeholder trick would leave a
+        // placeholder behind: only the OCI tag delete is used.
+        opts.untag_fallback = false;
+        let v2 = Arc::new(Distribution::new(opts)?);
+        let namespace = self.namespace.clone().unwrap_or_default();
+        Ok(Arc::new(Provider::new(DockerHub::new(
+            api, namespace, v2, host, who, login,
+        ))))
+    }
+
+    #[cfg(feature = "ecr")]
+    fn connect_ecr(&self, base_dir: &Path) -> Result<Arc<dyn Backend>> {
+        use crate::registry::auth::Credential;
+        use crate::registry::providers::Provider;
+        use crate::registry::providers::ecr::{Ecr, EcrSettings};
+        let template = self.v2_options(
+            base_dir,
+            self.provider_addr("ecr.invalid")?,
+            Credential::Anonymous,
+        )?;
+        Ok(Arc::new(Provider::new(Ecr::new(EcrSettings {
+            region: self.region.clone(),
+            aws_profile: self.aws_profile.clone(),
+            registry_id: self.registry_id.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            registry: self.registry.clone(),
+            v2_template: Some(template),
+        }))))
+    }
+
+    #[cfg(not(feature = "ecr"))]
+    fn connect_ecr(&self, _base_dir: &Path) -> Result<Arc<dyn Backend>> {
+        Err(Error::Unsupported(
+            "this regtui was built without the `ecr` feature".into(),
+        ))
     }
 }
 

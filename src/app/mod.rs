@@ -97,6 +97,8 @@ pub struct ProfileView {
     pub manifest: ManifestPane,
     pub focus: Option<Pane>,
     pub login_prompted: bool,
+    /// The backend's status note (Docker Hub's pull rate limit).
+    pub note: Option<String>,
 }
 
 /// The model root.
@@ -954,6 +956,12 @@ impl App {
             choice: DeleteChoice::Cancel,
             can_untag,
             can_delete_digest: can_digest,
+            limits: self
+                .view()
+                .info
+                .as_ref()
+                .map(|i| i.limits.clone())
+                .unwrap_or_default(),
             running: None,
         });
         vec![Effect::Send(Command::TagsOnDigest {

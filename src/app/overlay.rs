@@ -31,6 +31,8 @@ pub struct ConfirmDelete {
     pub choice: DeleteChoice,
     pub can_untag: bool,
     pub can_delete_digest: bool,
+    /// Why an unavailable choice is missing (from the backend).
+    pub limits: Vec<String>,
     /// Set while the delete runs.
     pub running: Option<ReqId>,
 }

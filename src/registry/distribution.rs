@@ -40,6 +40,9 @@ pub struct DistributionOptions {
     pub concurrency: usize,
     /// Repositories to list instead of the catalog.
     pub repositories: Vec<String>,
+    /// Untag with a placeholder manifest where the OCI tag delete is refused (regctl's way).
+    /// Off for registries that refuse digest deletes of tagged manifests (Docker Hub).
+    pub untag_fallback: bool,
 }
 
 impl DistributionOptions {
@@ -54,6 +57,7 @@ impl DistributionOptions {
             timeout: Duration::from_secs(30),
             concurrency: 16,
             repositories: Vec::new(),
+            untag_fallback: true,
         }
     }
 }
@@ -66,6 +70,8 @@ pub struct Distribution {
     http: reqwest::Client,
     auth: Authenticator,
     cache: Cache,
+    /// Last `ratelimit-remaining` / `ratelimit-limit` seen (Docker Hub).
+    rate_limit: std::sync::Mutex<Option<(String, String)>>,
 }
 
 /// Reads a response body, refusing more than `limit` bytes.
@@ -169,7 +175,36 @@ impl Distribution {
             auth,
             cache: Cache::default(),
             opts,
+            rate_limit: Default::default(),
         })
+    }
+
+    /// Pull rate limit as the registry last reported it: "pulls left 76/100 per 6 h".
+    pub fn rate_limit(&self) -> Option<String> {
+        let (left, limit) = self.rate_limit.lock().unwrap().clone()?;
+        // Values look like `76;w=21600`: the count, then the window in seconds.
+        let count = |v: &str| v.split(';').next().unwrap_or("").trim().to_string();
+        let window = limit
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("w="))
+            .and_then(|w| w.parse::<u64>().ok())
+            .map(|w| format!(" per {} h", w / 3600))
+            .unwrap_or_default();
+        let limit = count(&limit);
+        Some(if limit.is_empty() {
+            format!("pulls left {}", crate::sanitize::clean(&count(&left)))
+        } else {
+            format!(
+                "pulls left {}/{}{window}",
+                crate::sanitize::clean(&count(&left)),
+                crate::sanitize::clean(&limit)
+            )
+        })
+    }
+
+    /// Drops a cached manifest (after a delete through another API).
+    pub fn forget(&self, digest: &str) {
+        self.cache.forget(digest);
     }
 
     /// The authenticator (for status display and tests).
@@ -202,6 +237,10 @@ impl Distribution {
                 .send()
                 .await
                 .map_err(|e| Error::from_transport(&self.name, &e))?;
+            if let Some(left) = header_str(resp.headers(), "ratelimit-remaining") {
+                let limit = header_str(resp.headers(), "ratelimit-limit").unwrap_or("");
+                *self.rate_limit.lock().unwrap() = Some((left.to_string(), limit.to_string()));
+            }
             if resp.status() == StatusCode::UNAUTHORIZED && answered < 2 {
                 answered += 1;
                 let www = header_str(resp.headers(), WWW_AUTHENTICATE).map(str::to_string);
@@ -488,7 +527,12 @@ impl Backend for Distribution {
                 .opts
                 .insecure
                 .then(|| "TLS verification is off for this registry (insecure = true)".to_string()),
+            limits: Vec::new(),
         }
+    }
+
+    fn status_note(&self) -> Option<String> {
+        self.rate_limit()
     }
 
     fn ping(&self) -> BoxFut<'_, ()> {
@@ -621,7 +665,9 @@ impl Backend for Distribution {
                 Ok(()) => Ok(TagDeleteMethod::OciTagDelete),
                 // Registries without OCI 1.1 tag delete answer 400 DIGEST_INVALID (distribution 2.x),
                 // or 405 with a code other than UNSUPPORTED, or 404 for the tag as a digest.
-                Err(Error::Status { status: 400, .. }) | Err(Error::MethodNotAllowed { .. }) => {
+                Err(Error::Status { status: 400, .. }) | Err(Error::MethodNotAllowed { .. })
+                    if self.opts.untag_fallback =>
+                {
                     self.untag_with_dummy(repo, tag).await?;
                     Ok(TagDeleteMethod::DummyManifest)
                 }

@@ -90,6 +90,13 @@ pub enum Error {
     Unsupported(String),
     /// Configuration or credential problems found before any request.
     Config(String),
+    /// A provider API (ECR, GitHub, Docker Hub) refused or failed; `hint` says what to do.
+    Provider {
+        service: String,
+        status: Option<u16>,
+        message: String,
+        hint: String,
+    },
 }
 
 /// Result alias for the registry layer.
@@ -225,6 +232,22 @@ impl fmt::Display for Error {
             ),
             Error::Unsupported(what) => write!(f, "{}", clean(what)),
             Error::Config(what) => write!(f, "{what}"),
+            Error::Provider {
+                service,
+                status,
+                message,
+                hint,
+            } => {
+                write!(f, "{service}")?;
+                if let Some(s) = status {
+                    write!(f, " ({s})")?;
+                }
+                write!(f, ": {}", clean(message))?;
+                if !hint.is_empty() {
+                    write!(f, "; {hint}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -188,6 +188,7 @@ impl Backend for Layout {
                 delete_tag: false,
             },
             warning: None,
+            limits: Vec::new(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod layout;
 pub mod model;
 pub mod ops;
 pub mod parse;
+pub mod providers;
 pub mod prune;
 pub mod reference;
 
@@ -20,7 +21,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use error::{Error, Result};
-use model::{ConfigSummary, Desc, Manifest, TagDeleteMethod};
+use model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
 
 /// A boxed future returning a registry result.
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -52,6 +53,8 @@ pub struct BackendInfo {
     pub capabilities: Capabilities,
     /// Something the user should see (e.g. TLS verification off).
     pub warning: Option<String>,
+    /// Why actions the capabilities rule out are unavailable, in the user's words.
+    pub limits: Vec<String>,
 }
 
 /// One registry, whatever its kind. All methods are cancel-safe reads except the deletes.
@@ -74,4 +77,25 @@ pub trait Backend: Send + Sync {
     fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()>;
     /// Removes one tag, keeping other tags on the same digest. Never retried.
     fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod>;
+    /// Details of every tag of `repo` from one provider API call (ECR DescribeImages, Docker Hub's
+    /// tag list), when the provider has them; `None` means "ask v2 tag by tag".
+    fn bulk_rows<'a>(&'a self, _repo: &'a str) -> BoxFut<'a, Option<Vec<TagRow>>> {
+        Box::pin(async { Ok(None) })
+    }
+    /// When the provider says `tag` was pushed (RFC 3339), if it told us while listing tags.
+    fn pushed_at(&self, _repo: &str, _tag: &str) -> Option<String> {
+        None
+    }
+    /// A short line for the status bar (e.g. Docker Hub's pull rate limit), if any.
+    fn status_note(&self) -> Option<String> {
+        None
+    }
+    /// Why `rm repo@digest` / deleting a manifest is not offered (when `delete_digest` is false).
+    fn why_no_digest_delete(&self) -> String {
+        format!("{} cannot delete manifests by digest", self.info().registry)
+    }
+    /// Why removing one tag alone is not offered (when `delete_tag` is false).
+    fn why_no_tag_delete(&self) -> String {
+        format!("{} cannot remove a single tag", self.info().registry)
+    }
 }

@@ -190,6 +190,8 @@ pub enum TagDeleteMethod {
     OciTagDelete,
     /// A unique dummy manifest was pushed to the tag and deleted by digest.
     DummyManifest,
+    /// The provider's own API removed the tag (ECR BatchDeleteImage with imageTag).
+    ProviderApi,
 }
 
 /// Reminder shown after every delete.

@@ -161,12 +161,13 @@ pub async fn tag_row(b: &dyn Backend, repo: &str, tag: &str) -> Result<TagRow> {
         media_type: m.media_type.clone(),
         size,
         created,
-        pushed: None,
+        pushed: b.pushed_at(repo, tag),
         platforms,
     })
 }
 
-/// Details of many tags, at most `concurrency` at a time, reported as each finishes.
+/// Details of many tags, reported as each finishes: from the provider's bulk listing where it
+/// has one, else from v2 at most `concurrency` at a time.
 pub async fn tag_rows(
     b: &dyn Backend,
     repo: &str,
@@ -174,9 +175,22 @@ pub async fn tag_rows(
     concurrency: usize,
     mut on_row: impl FnMut(&str, Result<TagRow>),
 ) {
+    let mut rest: Vec<String> = tags.to_vec();
+    // A failed bulk listing falls back to v2, which may still work (or say why it does not).
+    if let Ok(Some(rows)) = b.bulk_rows(repo).await {
+        let by_tag: std::collections::HashMap<&str, &TagRow> =
+            rows.iter().map(|r| (r.tag.as_str(), r)).collect();
+        rest.clear();
+        for t in tags {
+            match by_tag.get(t.as_str()) {
+                Some(r) => on_row(t, Ok((*r).clone())),
+                None => rest.push(t.clone()),
+            }
+        }
+    }
     // Owned tags: borrowed items in a buffered stream trip rustc's higher-ranked Send check
     // when this future runs inside a spawned task.
-    let mut s = stream::iter(tags.iter().cloned())
+    let mut s = stream::iter(rest)
         .map(|t: String| async move {
             let r = tag_row(b, repo, &t).await;
             (t, r)

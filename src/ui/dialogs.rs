@@ -45,7 +45,7 @@ pub fn button(label: &str, on: bool, t: Theme) -> Span<'static> {
 
 /// The delete confirmation: tag, digest, size, every sibling tag, and the choices.
 pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
-    let r = centered(area, 78, 11);
+    let r = centered(area, 78, 11 + 2 * c.limits.len() as u16);
     let inner = frame(f, r, "Delete", t);
     let mut lines = vec![
         Line::from(vec![
@@ -95,11 +95,8 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
             "←/→ choose · Enter confirm · Esc cancel",
             t.dim(),
         ));
-        if !c.can_untag {
-            lines.push(Line::styled(
-                "this registry cannot remove a single tag",
-                t.dim(),
-            ));
+        for l in &c.limits {
+            lines.push(Line::styled(clean(l).into_owned(), t.dim()));
         }
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);

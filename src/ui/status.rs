@@ -58,6 +58,9 @@ pub fn status(app: &App, f: &mut Frame, area: Rect, t: Theme) {
                     app.in_flight
                 )),
             ];
+            if let Some(n) = &app.view().note {
+                spans.push(Span::styled(format!("│ {} ", clean(n)), t.dim()));
+            }
             let marked = &app.view().tags.marked;
             if !marked.is_empty() {
                 spans.push(Span::styled(

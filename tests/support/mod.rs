@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod fixture;
+pub mod github;
 pub mod oci;
 pub mod pki;
 pub mod registry;

@@ -39,6 +39,8 @@ pub struct Options {
     pub delete: bool,
     /// Reuse (a copy of) this storage directory.
     pub storage_from: Option<PathBuf>,
+    /// htpasswd user and password instead of USER / PASSWORD.
+    pub user: Option<(String, String)>,
 }
 
 impl Default for Options {
@@ -48,6 +50,7 @@ impl Default for Options {
             tls: false,
             delete: true,
             storage_from: None,
+            user: None,
         }
     }
 }
@@ -127,9 +130,13 @@ impl Registry {
         match opts.auth {
             Auth::Open => {}
             Auth::Htpasswd => {
-                let hash = bcrypt::hash(PASSWORD, 5).unwrap();
+                let (user, password) = opts
+                    .user
+                    .clone()
+                    .unwrap_or((USER.to_string(), PASSWORD.to_string()));
+                let hash = bcrypt::hash(password, 5).unwrap();
                 let path = dir.path().join("htpasswd");
-                std::fs::write(&path, format!("{USER}:{hash}\n")).unwrap();
+                std::fs::write(&path, format!("{user}:{hash}\n")).unwrap();
                 yaml += &format!(
                     "auth:\n  htpasswd:\n    realm: regtui-test\n    path: {}\n",
                     path.display()

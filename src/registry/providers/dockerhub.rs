@@ -1,0 +1,310 @@
+//! Docker Hub: repositories and tags (with sizes and push dates) from the Hub API, manifests and
+//! tag deletes via v2 on registry-1.docker.io.
+//!
+//! Hub deletes a manifest by digest only once no tag points at it, so only tag deletes are offered;
+//! an image goes with its last tag.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::{ProviderApi, Rest, encode_segment};
+use crate::registry::auth::Secret;
+use crate::registry::distribution::{Distribution, read_limited};
+use crate::registry::model::{PlatformEntry, TagDeleteMethod, TagRow, platform_string};
+use crate::registry::ops::natural_cmp;
+use crate::registry::{Backend, BoxFut, Capabilities, Error, PageSink, Result};
+
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default = "Vec::new")]
+    results: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct Repo {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Tag {
+    name: String,
+    #[serde(default)]
+    full_size: Option<u64>,
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    tag_last_pushed: Option<String>,
+    #[serde(default)]
+    last_updated: Option<String>,
+    #[serde(default)]
+    images: Vec<TagImage>,
+}
+
+#[derive(Deserialize)]
+struct TagImage {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    variant: Option<String>,
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    last_pushed: Option<String>,
+}
+
+/// The Docker Hub provider.
+pub struct DockerHub {
+    /// Hub API; its token is a JWT from `/v2/auth/token` when credentials are set.
+    pub api: Rest,
+    pub namespace: String,
+    pub v2: Arc<Distribution>,
+    pub host: String,
+    pub who: String,
+    /// (identifier, secret) to log in to the Hub API with.
+    pub login: Option<(String, Secret)>,
+    jwt: tokio::sync::Mutex<Option<(Secret, std::time::Instant)>>,
+}
+
+/// Hub API tokens live about ten minutes; renew a little before.
+const JWT_LIFETIME: std::time::Duration = std::time::Duration::from_secs(9 * 60);
+
+impl DockerHub {
+    /// A provider for `namespace` over the Hub API and `v2`.
+    pub fn new(
+        api: Rest,
+        namespace: String,
+        v2: Arc<Distribution>,
+        host: String,
+        who: String,
+        login: Option<(String, Secret)>,
+    ) -> Self {
+        DockerHub {
+            api,
+            namespace,
+            v2,
+            host,
+            who,
+            login,
+            jwt: Default::default(),
+        }
+    }
+
+    /// The Hub API with a fresh token when we have credentials (anonymous sees public repos).
+    async fn api(&self) -> Result<Rest> {
+        let mut api = Rest {
+            http: self.api.http.clone(),
+            service: self.api.service,
+            base: self.api.base.clone(),
+            token: None,
+            headers: self.api.headers.clone(),
+            auth_hint: self.api.auth_hint,
+        };
+        let Some((user, secret)) = &self.login else {
+            return Ok(api);
+        };
+        let mut jwt = self.jwt.lock().await;
+        if let Some((t, at)) = jwt.as_ref() {
+            if at.elapsed() < JWT_LIFETIME {
+                api.token = Some(t.clone());
+                return Ok(api);
+            }
+        }
+        let url = api.url("/v2/auth/token")?;
+        let resp = self
+            .api
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::json!({"identifier": user, "secret": secret.expose()}).to_string())
+            .send()
+            .await
+            .map_err(|e| Error::from_transport(api.service, &e))?;
+        let status = resp.status().as_u16();
+        let body = read_limited(resp, 64 * 1024, "Hub login", api.service).await?;
+        if !(200..300).contains(&status) {
+            return Err(Error::Provider {
+                service: api.service.into(),
+                status: Some(status),
+                message: "login refused".into(),
+                hint: "check username and the personal access token (password_env) of this profile"
+                    .into(),
+            });
+        }
+        #[derive(Deserialize)]
+        struct Reply {
+            #[serde(default)]
+            access_token: Option<String>,
+            #[serde(default)]
+            token: Option<String>,
+        }
+        let r: Reply = serde_json::from_slice(&body).map_err(|e| Error::Invalid {
+            what: "Hub login reply".into(),
+            detail: e.to_string(),
+        })?;
+        let t = Secret::new(r.access_token.or(r.token).ok_or_else(|| Error::Invalid {
+            what: "Hub login reply".into(),
+            detail: "no token".into(),
+        })?);
+        *jwt = Some((t.clone(), std::time::Instant::now()));
+        api.token = Some(t);
+        Ok(api)
+    }
+
+    /// The Hub API's repository name of a v2 repository `namespace/name`.
+    fn short<'a>(&self, repo: &'a str) -> &'a str {
+        repo.strip_prefix(&format!("{}/", self.namespace))
+            .unwrap_or(repo)
+    }
+}
+
+fn row(t: Tag) -> TagRow {
+    let pushed = t
+        .tag_last_pushed
+        .clone()
+        .or_else(|| t.images.iter().filter_map(|i| i.last_pushed.clone()).max())
+        .or(t.last_updated.clone());
+    let digest = t
+        .digest
+        .clone()
+        .or_else(|| t.images.first().and_then(|i| i.digest.clone()))
+        .unwrap_or_default();
+    let platforms = t
+        .images
+        .iter()
+        .map(|i| PlatformEntry {
+            platform: platform_string(&i.os, &i.architecture, i.variant.as_deref()),
+            digest: i.digest.clone().unwrap_or_default(),
+            size: i.size,
+        })
+        .collect();
+    TagRow {
+        size: t
+            .full_size
+            .unwrap_or_else(|| t.images.iter().map(|i| i.size).sum()),
+        tag: t.name,
+        digest,
+        media_type: t.media_type.unwrap_or_default(),
+        created: None,
+        pushed,
+        platforms,
+    }
+}
+
+impl ProviderApi for DockerHub {
+    fn kind(&self) -> &'static str {
+        "dockerhub"
+    }
+
+    fn label(&self) -> String {
+        format!("Docker Hub ({})", self.namespace)
+    }
+
+    fn host(&self) -> String {
+        self.host.clone()
+    }
+
+    fn auth(&self) -> String {
+        self.who.clone()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            list_repos: true,
+            delete_digest: false,
+            delete_tag: true,
+        }
+    }
+
+    fn v2(&self) -> BoxFut<'_, Arc<Distribution>> {
+        Box::pin(async move { Ok(self.v2.clone()) })
+    }
+
+    fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            let api = self.api().await?;
+            let mut url = api.url(&format!(
+                "/v2/namespaces/{}/repositories?page_size=100",
+                encode_segment(&self.namespace)
+            ))?;
+            for _ in 0..10_000 {
+                let (page, _): (Page<Repo>, _) = api.get_page(&url, "repositories").await?;
+                sink(
+                    page.results
+                        .into_iter()
+                        .map(|r| format!("{}/{}", self.namespace, r.name))
+                        .collect(),
+                );
+                match page.next.filter(|n| !n.is_empty()) {
+                    Some(n) => url = api.url(&n)?,
+                    None => break,
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn tags<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Vec<TagRow>> {
+        Box::pin(async move {
+            let api = self.api().await?;
+            let mut url = api.url(&format!(
+                "/v2/namespaces/{}/repositories/{}/tags?page_size=100",
+                encode_segment(&self.namespace),
+                encode_segment(self.short(repo))
+            ))?;
+            let mut rows = Vec::new();
+            for _ in 0..10_000 {
+                let (page, _): (Page<Tag>, _) =
+                    api.get_page(&url, &format!("tags of {repo}")).await?;
+                rows.extend(page.results.into_iter().map(row));
+                match page.next.filter(|n| !n.is_empty()) {
+                    Some(n) => url = api.url(&n)?,
+                    None => break,
+                }
+            }
+            rows.sort_by(|a, b| natural_cmp(&a.tag, &b.tag));
+            Ok(rows)
+        })
+    }
+
+    fn has_sizes(&self) -> bool {
+        true
+    }
+
+    fn delete_manifest<'a>(&'a self, _repo: &'a str, _digest: &'a str) -> BoxFut<'a, ()> {
+        Box::pin(async move { Err(Error::Unsupported(self.why_no_digest_delete())) })
+    }
+
+    fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
+        Box::pin(async move {
+            self.v2.delete_tag(repo, tag).await.map_err(|e| match e {
+                Error::Forbidden { registry, errors } | Error::Unauthorized { registry, errors, .. } => {
+                    Error::Provider {
+                        service: registry,
+                        status: Some(403),
+                        message: errors
+                            .first()
+                            .map(|e| format!("{} {}", e.code, e.message))
+                            .unwrap_or_else(|| format!("deleting tag {tag} was refused")),
+                        hint: "deleting on Docker Hub needs a personal access token with Read, Write & Delete scope".into(),
+                    }
+                }
+                e => e,
+            })
+        })
+    }
+
+    fn why_no_digest_delete(&self) -> String {
+        "Docker Hub deletes a manifest by digest only once no tag points at it: remove its tags \
+         instead (the image goes with its last tag)"
+            .into()
+    }
+}

@@ -1,0 +1,297 @@
+//! GitHub Container Registry: packages and versions from the GitHub REST API, manifests via v2.
+//!
+//! GitHub has no tag-only delete: deleting a package version removes its digest and every tag.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+
+use super::{ProviderApi, Rest, encode_segment};
+use crate::registry::distribution::Distribution;
+use crate::registry::model::{TagDeleteMethod, TagRow};
+use crate::registry::ops::natural_cmp;
+use crate::registry::{BoxFut, Capabilities, Error, PageSink, Result};
+
+/// Whose packages to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// `/users/{name}`.
+    User(String),
+    /// `/orgs/{name}`.
+    Org(String),
+    /// `/user`: the token's own account.
+    Me,
+}
+
+impl Owner {
+    fn prefix(&self) -> String {
+        match self {
+            Owner::User(u) => format!("/users/{}", encode_segment(u)),
+            Owner::Org(o) => format!("/orgs/{}", encode_segment(o)),
+            Owner::Me => "/user".to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Package {
+    name: String,
+    #[serde(default)]
+    owner: Option<Login>,
+}
+
+#[derive(Deserialize)]
+struct Login {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct Version {
+    id: u64,
+    /// The manifest digest.
+    name: String,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    metadata: Option<VersionMeta>,
+}
+
+#[derive(Deserialize)]
+struct VersionMeta {
+    #[serde(default)]
+    container: Option<ContainerMeta>,
+}
+
+#[derive(Deserialize)]
+struct ContainerMeta {
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// The GHCR provider.
+pub struct Ghcr {
+    pub api: Rest,
+    pub owner: Owner,
+    pub v2: Arc<Distribution>,
+    /// Where v2 lives (`ghcr.io`).
+    pub host: String,
+    pub who: String,
+    /// (repo, digest) → package version id, from the last listing.
+    versions: Mutex<HashMap<(String, String), u64>>,
+}
+
+impl Ghcr {
+    /// A provider over `api` (GitHub REST) and `v2` (ghcr.io or a stand-in).
+    pub fn new(api: Rest, owner: Owner, v2: Arc<Distribution>, host: String, who: String) -> Self {
+        Ghcr {
+            api,
+            owner,
+            v2,
+            host,
+            who,
+            versions: Default::default(),
+        }
+    }
+
+    /// The package name of a v2 repository `owner/name…`.
+    fn package(&self, repo: &str) -> String {
+        let owner = match &self.owner {
+            Owner::User(o) | Owner::Org(o) => Some(o.to_lowercase()),
+            Owner::Me => None,
+        };
+        match (owner, repo.split_once('/')) {
+            (Some(o), Some((first, rest))) if first == o => rest.to_string(),
+            (None, Some((_, rest))) => rest.to_string(),
+            _ => repo.to_string(),
+        }
+    }
+
+    async fn versions(&self, repo: &str) -> Result<Vec<Version>> {
+        let mut url = self.api.url(&format!(
+            "{}/packages/container/{}/versions?per_page=100",
+            self.owner.prefix(),
+            encode_segment(&self.package(repo))
+        ))?;
+        let mut out = Vec::new();
+        let mut pages = 0;
+        loop {
+            let (page, next): (Vec<Version>, _) = self
+                .api
+                .get_page(&url, &format!("versions of package {repo}"))
+                .await?;
+            out.extend(page);
+            pages += 1;
+            match next {
+                Some(n) if pages < 10_000 => url = self.api.url(&n)?,
+                _ => break,
+            }
+        }
+        let mut ids = self.versions.lock().unwrap();
+        ids.retain(|(r, _), _| r != repo);
+        for v in &out {
+            ids.insert((repo.to_string(), v.name.clone()), v.id);
+        }
+        Ok(out)
+    }
+}
+
+impl ProviderApi for Ghcr {
+    fn kind(&self) -> &'static str {
+        "ghcr"
+    }
+
+    fn label(&self) -> String {
+        match &self.owner {
+            Owner::User(u) => format!("{} (user {u})", self.host),
+            Owner::Org(o) => format!("{} (org {o})", self.host),
+            Owner::Me => self.host.clone(),
+        }
+    }
+
+    fn host(&self) -> String {
+        self.host.clone()
+    }
+
+    fn auth(&self) -> String {
+        self.who.clone()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            list_repos: true,
+            delete_digest: true,
+            delete_tag: false,
+        }
+    }
+
+    fn v2(&self) -> BoxFut<'_, Arc<Distribution>> {
+        Box::pin(async move { Ok(self.v2.clone()) })
+    }
+
+    fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            let mut url = self.api.url(&format!(
+                "{}/packages?package_type=container&per_page=100",
+                self.owner.prefix()
+            ))?;
+            let mut pages = 0;
+            loop {
+                let (page, next): (Vec<Package>, _) =
+                    self.api.get_page(&url, "container packages").await?;
+                let names = page
+                    .into_iter()
+                    .map(|p| {
+                        let owner = match (&self.owner, &p.owner) {
+                            (Owner::User(o) | Owner::Org(o), _) => o.clone(),
+                            (Owner::Me, Some(l)) => l.login.clone(),
+                            (Owner::Me, None) => String::new(),
+                        };
+                        format!("{}/{}", owner.to_lowercase(), p.name.to_lowercase())
+                    })
+                    .collect();
+                sink(names);
+                pages += 1;
+                match next {
+                    Some(n) if pages < 10_000 => url = self.api.url(&n)?,
+                    _ => return Ok(()),
+                }
+            }
+        })
+    }
+
+    fn tags<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Vec<TagRow>> {
+        Box::pin(async move {
+            let mut rows = Vec::new();
+            for v in self.versions(repo).await? {
+                let tags = v
+                    .metadata
+                    .and_then(|m| m.container)
+                    .map(|c| c.tags)
+                    .unwrap_or_default();
+                for t in tags {
+                    rows.push(TagRow {
+                        tag: t,
+                        digest: v.name.clone(),
+                        media_type: String::new(),
+                        size: 0,
+                        created: None,
+                        pushed: v.created_at.clone(),
+                        platforms: vec![],
+                    });
+                }
+            }
+            rows.sort_by(|a, b| natural_cmp(&a.tag, &b.tag));
+            Ok(rows)
+        })
+    }
+
+    fn has_sizes(&self) -> bool {
+        false
+    }
+
+    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            let known = self
+                .versions
+                .lock()
+                .unwrap()
+                .get(&(repo.to_string(), digest.to_string()))
+                .copied();
+            let id = match known {
+                Some(id) => id,
+                None => {
+                    self.versions(repo).await?;
+                    self.versions
+                        .lock()
+                        .unwrap()
+                        .get(&(repo.to_string(), digest.to_string()))
+                        .copied()
+                        .ok_or_else(|| Error::NotFound {
+                            what: format!("{repo}@{digest} (no package version has this digest)"),
+                            errors: vec![],
+                        })?
+                }
+            };
+            let url = self.api.url(&format!(
+                "{}/packages/container/{}/versions/{id}",
+                self.owner.prefix(),
+                encode_segment(&self.package(repo))
+            ))?;
+            self.api
+                .send(
+                    reqwest::Method::DELETE,
+                    &url,
+                    &format!("package version {id} of {repo}"),
+                )
+                .await
+                .map_err(|e| match e {
+                    Error::Provider {
+                        service,
+                        status: Some(403),
+                        message,
+                        ..
+                    } => Error::Provider {
+                        service,
+                        status: Some(403),
+                        message,
+                        hint: "deleting needs a token with delete:packages and admin rights on the package".into(),
+                    },
+                    e => e,
+                })?;
+            self.versions
+                .lock()
+                .unwrap()
+                .remove(&(repo.to_string(), digest.to_string()));
+            Ok(())
+        })
+    }
+
+    fn delete_tag<'a>(&'a self, _repo: &'a str, _tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
+        Box::pin(async move { Err(Error::Unsupported(self.why_no_tag_delete())) })
+    }
+
+    fn why_no_tag_delete(&self) -> String {
+        "GitHub has no tag-only delete: deleting a package version removes its digest with all its tags".into()
+    }
+}

@@ -1,0 +1,316 @@
+//! Cloud registries whose own API does what v2 cannot (listing, sizes and dates in bulk,
+//! deletes): [`ProviderApi`] for that part, v2 ([`Distribution`]) for manifests and configs.
+
+pub mod dockerhub;
+#[cfg(feature = "ecr")]
+pub mod ecr;
+pub mod ghcr;
+
+use std::sync::Arc;
+
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use serde::de::DeserializeOwned;
+
+use super::auth::Secret;
+use super::distribution::{Distribution, next_link, read_limited};
+use super::model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
+use super::{Backend, BackendInfo, BoxFut, Capabilities, Error, PageSink, Result};
+
+/// Largest provider API page we read.
+const API_BODY_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// What a provider's API adds to v2. Manifests and configs always come from [`ProviderApi::v2`].
+pub trait ProviderApi: Send + Sync {
+    /// `ecr`, `ghcr`, `dockerhub`.
+    fn kind(&self) -> &'static str;
+    /// How to show the registry.
+    fn label(&self) -> String;
+    /// `host[:port]` of the v2 endpoint, for pull references.
+    fn host(&self) -> String;
+    /// Who we are (never the secret).
+    fn auth(&self) -> String;
+    fn capabilities(&self) -> Capabilities;
+    /// The v2 client for manifests and configs (ECR renews its token here).
+    fn v2(&self) -> BoxFut<'_, Arc<Distribution>>;
+    /// Streams repository names.
+    fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()>;
+    /// Every tag of `repo`, with what the API knows about it (size 0 when it does not know).
+    fn tags<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Vec<TagRow>>;
+    /// True when [`ProviderApi::tags`] gives sizes, so v2 need not be asked tag by tag.
+    fn has_sizes(&self) -> bool;
+    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()>;
+    fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod>;
+    /// Why digest deletes are not offered, when they are not.
+    fn why_no_digest_delete(&self) -> String {
+        format!("{} cannot delete manifests by digest", self.label())
+    }
+    /// Why tag-only deletes are not offered, when they are not.
+    fn why_no_tag_delete(&self) -> String {
+        format!("{} cannot remove a single tag", self.label())
+    }
+}
+
+/// A provider: its API plus v2, as one [`Backend`].
+pub struct Provider<A> {
+    pub api: A,
+    /// Push dates from the last tag listing: (repo, tag) → RFC 3339.
+    pushed: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
+    /// The v2 client of the last call, for the status note.
+    last_v2: std::sync::Mutex<Option<Arc<Distribution>>>,
+}
+
+impl<A: ProviderApi> Provider<A> {
+    /// Wraps a provider API.
+    pub fn new(api: A) -> Self {
+        Provider {
+            api,
+            pushed: Default::default(),
+            last_v2: Default::default(),
+        }
+    }
+
+    async fn v2(&self) -> Result<Arc<Distribution>> {
+        let d = self.api.v2().await?;
+        *self.last_v2.lock().unwrap() = Some(d.clone());
+        Ok(d)
+    }
+
+    async fn rows(&self, repo: &str) -> Result<Vec<TagRow>> {
+        let rows = self.api.tags(repo).await?;
+        let mut pushed = self.pushed.lock().unwrap();
+        pushed.retain(|(r, _), _| r != repo);
+        for r in &rows {
+            if let Some(p) = &r.pushed {
+                pushed.insert((repo.to_string(), r.tag.clone()), p.clone());
+            }
+        }
+        Ok(rows)
+    }
+}
+
+impl<A: ProviderApi> Backend for Provider<A> {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            kind: self.api.kind(),
+            registry: self.api.label(),
+            host: self.api.host(),
+            auth: self.api.auth(),
+            capabilities: self.api.capabilities(),
+            warning: None,
+            limits: {
+                let c = self.api.capabilities();
+                let mut v = Vec::new();
+                if !c.delete_tag {
+                    v.push(self.api.why_no_tag_delete());
+                }
+                if !c.delete_digest {
+                    v.push(self.api.why_no_digest_delete());
+                }
+                v
+            },
+        }
+    }
+
+    fn ping(&self) -> BoxFut<'_, ()> {
+        Box::pin(async move { self.v2().await?.ping().await })
+    }
+
+    fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        self.api.list_repos(sink)
+    }
+
+    fn list_tags<'a>(&'a self, repo: &'a str, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            let rows = self.rows(repo).await?;
+            sink(rows.into_iter().map(|r| r.tag).collect());
+            Ok(())
+        })
+    }
+
+    fn get_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Arc<Manifest>> {
+        Box::pin(async move { self.v2().await?.get_manifest(repo, reference).await })
+    }
+
+    fn head_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Desc> {
+        Box::pin(async move { self.v2().await?.head_manifest(repo, reference).await })
+    }
+
+    fn get_config<'a>(&'a self, repo: &'a str, config: &'a Desc) -> BoxFut<'a, Arc<ConfigSummary>> {
+        Box::pin(async move { self.v2().await?.get_config(repo, config).await })
+    }
+
+    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
+        if !self.api.capabilities().delete_digest {
+            return Box::pin(
+                async move { Err(Error::Unsupported(self.api.why_no_digest_delete())) },
+            );
+        }
+        self.api.delete_manifest(repo, digest)
+    }
+
+    fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
+        if !self.api.capabilities().delete_tag {
+            return Box::pin(async move { Err(Error::Unsupported(self.api.why_no_tag_delete())) });
+        }
+        self.api.delete_tag(repo, tag)
+    }
+
+    fn bulk_rows<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Option<Vec<TagRow>>> {
+        Box::pin(async move {
+            if !self.api.has_sizes() {
+                return Ok(None);
+            }
+            Ok(Some(self.rows(repo).await?))
+        })
+    }
+
+    fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
+        self.pushed
+            .lock()
+            .unwrap()
+            .get(&(repo.to_string(), tag.to_string()))
+            .cloned()
+    }
+
+    fn status_note(&self) -> Option<String> {
+        self.last_v2.lock().unwrap().as_ref()?.rate_limit()
+    }
+
+    fn why_no_digest_delete(&self) -> String {
+        self.api.why_no_digest_delete()
+    }
+
+    fn why_no_tag_delete(&self) -> String {
+        self.api.why_no_tag_delete()
+    }
+}
+
+/// A JSON REST API with bearer auth, `Link` pagination, bounded bodies and user-facing errors.
+pub struct Rest {
+    pub http: reqwest::Client,
+    /// `GitHub API`, `Docker Hub API`: names the service in errors.
+    pub service: &'static str,
+    /// Base URL without a trailing slash.
+    pub base: String,
+    /// Sent as `Authorization: Bearer …` when set.
+    pub token: Option<Secret>,
+    /// Extra headers (`Accept`, API version).
+    pub headers: Vec<(&'static str, &'static str)>,
+    /// What to tell the user on 401/403 (e.g. the token scopes needed).
+    pub auth_hint: &'static str,
+}
+
+impl Rest {
+    /// An HTTP client with the timeouts and TLS setup every provider API uses.
+    pub fn client() -> Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .user_agent(concat!("regtui/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::Config(format!("cannot set up HTTP client: {e}")))
+    }
+
+    /// `base + path` (a path starting with `/`), or an absolute URL on the same base.
+    pub fn url(&self, path_or_url: &str) -> Result<String> {
+        if path_or_url.starts_with('/') {
+            Ok(format!("{}{path_or_url}", self.base))
+        } else if path_or_url.starts_with(&format!("{}/", self.base)) {
+            Ok(path_or_url.to_string())
+        } else {
+            Err(Error::Invalid {
+                what: format!("{} pagination link", self.service),
+                detail: "the next page points to another host".into(),
+            })
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let mut rb = self.http.request(method, url);
+        for (k, v) in &self.headers {
+            rb = rb.header(*k, *v);
+        }
+        if let Some(t) = &self.token {
+            if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", t.expose())) {
+                v.set_sensitive(true);
+                rb = rb.header(AUTHORIZATION, v);
+            }
+        }
+        rb
+    }
+
+    /// Sends and maps a non-success status to an error naming `what`.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        what: &str,
+    ) -> Result<reqwest::Response> {
+        let resp = self
+            .request(method, url)
+            .send()
+            .await
+            .map_err(|e| Error::from_transport(self.service, &e))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let body = read_limited(resp, 64 * 1024, "error body", self.service)
+            .await
+            .unwrap_or_default();
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v.get("message")
+                    .or_else(|| v.get("detail"))
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+        let hint = match status {
+            401 | 403 => self.auth_hint.to_string(),
+            404 => format!("{what} not found, or not visible to this token"),
+            429 => "rate limited; wait before retrying".to_string(),
+            _ => String::new(),
+        };
+        Err(Error::Provider {
+            service: self.service.to_string(),
+            status: Some(status),
+            message: format!("{what}: {message}"),
+            hint,
+        })
+    }
+
+    /// GETs one JSON page; returns it and the `Link: rel="next"` URL, if any.
+    pub async fn get_page<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<(T, Option<String>)> {
+        let resp = self.send(reqwest::Method::GET, url, what).await?;
+        let next = resp
+            .headers()
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .and_then(next_link);
+        let body = read_limited(resp, API_BODY_LIMIT, what, self.service).await?;
+        let v = serde_json::from_slice(&body).map_err(|e| Error::Invalid {
+            what: format!("{} {what}", self.service),
+            detail: e.to_string(),
+        })?;
+        Ok((v, next))
+    }
+}
+
+/// Percent-encodes one path segment (GitHub package names contain `/`).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,204 @@
+//! GHCR and Docker Hub profiles: their APIs from fixture servers that follow the documented
+//! shapes, manifests and configs from the real registry.
+
+mod support;
+
+use support::bin::{regtui, write_config};
+use support::github::{self, ADMIN_TOKEN, READ_TOKEN};
+use support::oci::{Image, ImageSpec, Pusher, image};
+use support::{Options, Registry, block_on};
+
+fn img(seed: &'static str, created: &'static str, sizes: &'static [usize]) -> Image {
+    image(&ImageSpec {
+        seed,
+        created,
+        layer_sizes: sizes,
+        ..Default::default()
+    })
+}
+
+struct Gh {
+    reg: Registry,
+    fx: support::fixture::Fixture,
+    state: github::State,
+    a: Image,
+    b: Image,
+    _dir: tempfile::TempDir,
+    cfg: String,
+}
+
+fn ghcr() -> Gh {
+    let reg = Registry::start(Options::default());
+    let a = img("gh-a", "2024-01-02T00:00:00Z", &[1500, 700]);
+    let b = img("gh-b", "2024-05-06T00:00:00Z", &[1600, 800]);
+    let c = img("gh-c", "2024-02-01T00:00:00Z", &[900]);
+    let d = img("gh-d", "2024-03-01T00:00:00Z", &[500]);
+    let url = reg.url.clone();
+    let (a2, b2, c2, d2) = (a.clone(), b.clone(), c.clone(), d.clone());
+    block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("octo/app", "v1", &a2).await;
+        p.image("octo/app", "v2", &b2).await;
+        p.image("octo/app", "latest", &b2).await;
+        p.image("octo/tools/cli", "1.0", &c2).await;
+        p.image("octo/web", "x", &d2).await;
+    });
+    let v = |id, i: &Image, tags: &[&str], created: &str| github::Version {
+        id,
+        digest: i.digest.clone(),
+        tags: tags.iter().map(|s| s.to_string()).collect(),
+        created_at: created.into(),
+    };
+    let (fx, state) = github::start(
+        "octo",
+        vec![
+            github::Package {
+                name: "app".into(),
+                versions: vec![
+                    v(11, &a, &["v1"], "2024-01-02T10:00:00Z"),
+                    v(12, &b, &["v2", "latest"], "2024-05-06T10:00:00Z"),
+                ],
+            },
+            github::Package {
+                name: "tools/cli".into(),
+                versions: vec![v(21, &c, &["1.0"], "2024-02-01T10:00:00Z")],
+            },
+            github::Package {
+                name: "web".into(),
+                versions: vec![v(31, &d, &["x"], "2024-03-01T10:00:00Z")],
+            },
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[profiles.gh]\nkind = \"ghcr\"\nowner = \"octo\"\nregistry = \"{}\"\napi_url = \"{}\"\ntoken_env = \"GH_FIXTURE_TOKEN\"\n",
+            reg.url, fx.url
+        ),
+    );
+    Gh {
+        reg,
+        fx,
+        state,
+        a,
+        b,
+        _dir: dir,
+        cfg,
+    }
+}
+
+fn run(g: &Gh, token: Option<&str>, args: &[&str]) -> support::bin::Run {
+    let mut a = vec!["-c", g.cfg.as_str(), "-p", "gh"];
+    a.extend(args);
+    match token {
+        Some(t) => regtui(&a, &[("GH_FIXTURE_TOKEN", t)]),
+        None => regtui(&a, &[]),
+    }
+}
+
+#[test]
+fn ghcr_lists_packages_and_versions_across_pages_with_v2_details() {
+    let g = ghcr();
+    let repos: Vec<String> =
+        serde_json::from_value(run(&g, Some(READ_TOKEN), &["repos", "--json"]).json()).unwrap();
+    assert_eq!(repos, ["octo/app", "octo/tools/cli", "octo/web"]);
+    let pages =
+        g.fx.seen()
+            .iter()
+            .filter(|s| s.starts_with("GET /users/octo/packages?"))
+            .count();
+    assert_eq!(pages, 2, "3 packages at 2 per page: {:?}", g.fx.seen());
+
+    let rows = run(
+        &g,
+        Some(READ_TOKEN),
+        &["tags", "octo/app", "--long", "--json"],
+    )
+    .json();
+    let rows = rows.as_array().unwrap();
+    let tags: Vec<&str> = rows.iter().map(|r| r["tag"].as_str().unwrap()).collect();
+    assert_eq!(tags, ["latest", "v1", "v2"]);
+    for r in rows {
+        let i = if r["tag"] == "v1" { &g.a } else { &g.b };
+        assert_eq!(r["digest"], i.digest.as_str());
+        // Sizes and created dates come from v2 (GitHub's API has none); pushed from the API.
+        assert_eq!(r["size"], i.size());
+        assert_eq!(r["created"], i.created.as_str());
+        let pushed = if r["tag"] == "v1" {
+            "2024-01-02T10:00:00Z"
+        } else {
+            "2024-05-06T10:00:00Z"
+        };
+        assert_eq!(r["pushed"], pushed);
+    }
+    // Versions of a package whose name holds a slash: percent-encoded in the URL.
+    let t: Vec<String> = serde_json::from_value(
+        run(&g, Some(READ_TOKEN), &["tags", "octo/tools/cli", "--json"]).json(),
+    )
+    .unwrap();
+    assert_eq!(t, ["1.0"]);
+    assert!(
+        g.fx.seen()
+            .iter()
+            .any(|s| s.starts_with("GET /users/octo/packages/container/tools%2Fcli/versions")),
+        "{:?}",
+        g.fx.seen()
+    );
+    // The v2 part works as for any registry.
+    let i = run(&g, Some(READ_TOKEN), &["inspect", "octo/app:v1", "--json"]).json();
+    assert_eq!(i["digest"], g.a.digest.as_str());
+}
+
+#[test]
+fn ghcr_deletes_versions_only_and_says_why_not_tags() {
+    let g = ghcr();
+    let r = run(&g, Some(ADMIN_TOKEN), &["rm", "octo/app:v1", "--yes"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("no tag-only delete"), "{}", r.stderr());
+
+    let reference = format!("octo/app@{}", g.b.digest);
+    let r = run(&g, Some(READ_TOKEN), &["rm", &reference, "--yes"]);
+    assert_ne!(r.code(), 0);
+    assert!(
+        r.stderr().contains("delete:packages") && r.stderr().contains("403"),
+        "{}",
+        r.stderr()
+    );
+    let done = run(
+        &g,
+        Some(ADMIN_TOKEN),
+        &["rm", &reference, "--yes", "--json"],
+    )
+    .json();
+    let mut gone: Vec<String> = serde_json::from_value(done["removed_tags"].clone()).unwrap();
+    gone.sort();
+    assert_eq!(gone, ["latest", "v2"]);
+    let state = g.state.lock().unwrap().clone();
+    let ids: Vec<u64> = state[0].versions.iter().map(|v| v.id).collect();
+    assert_eq!(ids, [11], "version 12 deleted through the API");
+    assert!(
+        g.fx.seen()
+            .iter()
+            .any(|s| s == "DELETE /users/octo/packages/container/app/versions/12")
+    );
+    let t: Vec<String> =
+        serde_json::from_value(run(&g, Some(READ_TOKEN), &["tags", "octo/app", "--json"]).json())
+            .unwrap();
+    assert_eq!(t, ["v1"]);
+    drop(g.reg);
+}
+
+#[test]
+fn ghcr_without_a_token_explains_the_scopes() {
+    let g = ghcr();
+    let r = run(&g, None, &["repos"]);
+    assert_ne!(r.code(), 0);
+    let e = r.stderr();
+    assert!(e.contains("401") && e.contains("read:packages"), "{e}");
+    let r = run(&g, Some("ghp_wrong"), &["repos"]);
+    assert!(r.stderr().contains("Bad credentials"), "{}", r.stderr());
+    // An unknown package is a 404 with the API's message.
+    let r = run(&g, Some(READ_TOKEN), &["tags", "octo/nope"]);
+    assert!(r.stderr().contains("Package not found"), "{}", r.stderr());
+}
