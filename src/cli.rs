@@ -484,6 +484,9 @@ async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
         &r.to_string(),
     )
     .await?;
+    if let Some(n) = s.backend.status_note() {
+        eprintln!("note: {n}");
+    }
     if as_json {
         emit(&json(&i));
         return Ok(0);

@@ -202,3 +202,162 @@ fn ghcr_without_a_token_explains_the_scopes() {
     let r = run(&g, Some(READ_TOKEN), &["tags", "octo/nope"]);
     assert!(r.stderr().contains("Package not found"), "{}", r.stderr());
 }
+
+struct Hub {
+    _reg: Registry,
+    fx: support::fixture::Fixture,
+    a: Image,
+    b: Image,
+    _dir: tempfile::TempDir,
+    cfg: String,
+}
+
+fn hub_tag(name: &str, i: &Image, full_size: u64, pushed: &str) -> support::hub::Tag {
+    support::hub::Tag {
+        name: name.into(),
+        digest: i.digest.clone(),
+        full_size,
+        pushed: pushed.into(),
+        images: vec![(
+            "linux".into(),
+            "amd64".into(),
+            None,
+            i.digest.clone(),
+            full_size,
+        )],
+    }
+}
+
+fn hub() -> Hub {
+    let reg = Registry::start(Options::default());
+    let a = img("hub-a", "2024-01-02T00:00:00Z", &[1500, 700]);
+    let b = img("hub-b", "2024-05-06T00:00:00Z", &[1600, 800]);
+    let c = img("hub-c", "2024-02-01T00:00:00Z", &[900]);
+    let url = reg.url.clone();
+    let (a2, b2, c2) = (a.clone(), b.clone(), c.clone());
+    block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("acme/app", "v1", &a2).await;
+        p.image("acme/app", "v2", &b2).await;
+        p.image("acme/app", "latest", &b2).await;
+        p.image("acme/tool", "1.0", &c2).await;
+        p.image("acme/db", "x", &c2).await;
+    });
+    let (fx, _state) = support::hub::start(
+        "acme",
+        vec![
+            (
+                "app".into(),
+                vec![
+                    hub_tag("v1", &a, 111_111, "2024-01-02T10:00:00Z"),
+                    hub_tag("v2", &b, 222_222, "2024-05-01T10:00:00Z"),
+                    hub_tag("latest", &b, 222_222, "2024-05-02T10:00:00Z"),
+                ],
+            ),
+            ("db".into(), vec![hub_tag("x", &c, 5, "2024-02-01T10:00:00Z")]),
+            ("tool".into(), vec![hub_tag("1.0", &c, 5, "2024-02-01T10:00:00Z")]),
+        ],
+        reg.port,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[profiles.hub]\nkind = \"dockerhub\"\nnamespace = \"acme\"\nregistry = \"{0}\"\napi_url = \"{0}\"\nusername = \"{1}\"\npassword_env = \"HUB_PAT\"\n",
+            fx.url,
+            support::hub::USER
+        ),
+    );
+    Hub {
+        _reg: reg,
+        fx,
+        a,
+        b,
+        _dir: dir,
+        cfg,
+    }
+}
+
+fn hub_run(h: &Hub, pat: &str, args: &[&str]) -> support::bin::Run {
+    let mut a = vec!["-c", h.cfg.as_str(), "-p", "hub"];
+    a.extend(args);
+    regtui(&a, &[("HUB_PAT", pat)])
+}
+
+#[test]
+fn dockerhub_lists_with_sizes_and_dates_from_the_api_and_reads_v2() {
+    let h = hub();
+    let pat = support::hub::PAT;
+    let repos: Vec<String> =
+        serde_json::from_value(hub_run(&h, pat, &["repos", "--json"]).json()).unwrap();
+    assert_eq!(repos, ["acme/app", "acme/db", "acme/tool"]);
+    let pages = h
+        .fx
+        .seen()
+        .iter()
+        .filter(|s| s.starts_with("GET /v2/namespaces/acme/repositories?"))
+        .count();
+    assert_eq!(pages, 2, "{:?}", h.fx.seen());
+
+    let before = h.fx.seen().len();
+    let rows = hub_run(&h, pat, &["tags", "acme/app", "--long", "--json"]).json();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let v1 = rows.iter().find(|r| r["tag"] == "v1").unwrap();
+    assert_eq!(v1["size"], 111_111, "full_size from the Hub API");
+    assert_eq!(v1["pushed"], "2024-01-02T10:00:00Z");
+    assert_eq!(v1["digest"], h.a.digest.as_str());
+    assert_eq!(v1["platforms"][0]["platform"], "linux/amd64");
+    // One API listing, no manifest per tag.
+    let during: Vec<String> = h.fx.seen()[before..].to_vec();
+    assert!(
+        !during.iter().any(|s| s.contains("/manifests/")),
+        "{during:?}"
+    );
+
+    let r = hub_run(&h, pat, &["inspect", "acme/app:v2", "--json"]);
+    let i = r.json();
+    assert_eq!(i["digest"], h.b.digest.as_str());
+    assert!(
+        r.stderr().contains("pulls left 76/100 per 6 h"),
+        "{}",
+        r.stderr()
+    );
+
+    let r = hub_run(&h, "wrong", &["repos"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("login refused"), "{}", r.stderr());
+}
+
+#[test]
+fn dockerhub_deletes_tags_and_explains_digest_deletes() {
+    let h = hub();
+    let pat = support::hub::PAT;
+    let reference = format!("acme/app@{}", h.b.digest);
+    let r = hub_run(&h, pat, &["rm", &reference, "--yes"]);
+    assert_ne!(r.code(), 0);
+    assert!(
+        r.stderr().contains("only once no tag points at it"),
+        "{}",
+        r.stderr()
+    );
+    let done = hub_run(&h, pat, &["rm", "acme/app:v1", "--yes", "--json"]).json();
+    assert_eq!(done["method"], "oci-tag-delete");
+    assert!(h.fx.seen().iter().any(|s| s == "DELETE /v2/acme/app/manifests/v1"));
+    let t: Vec<String> =
+        serde_json::from_value(hub_run(&h, pat, &["tags", "acme/app", "--json"]).json()).unwrap();
+    assert_eq!(t, ["latest", "v2"]);
+
+    // prune by push date: keep the newest (latest); v2 shares its digest, so it is untagged.
+    let v = hub_run(
+        &h,
+        pat,
+        &["prune", "acme/app", "--keep", "1", "--yes", "--json"],
+    )
+    .json();
+    assert_eq!(v[0]["kept"], serde_json::json!(["latest"]));
+    assert_eq!(v[0]["untag"][0]["tag"], "v2");
+    let t: Vec<String> =
+        serde_json::from_value(hub_run(&h, pat, &["tags", "acme/app", "--json"]).json()).unwrap();
+    assert_eq!(t, ["latest"]);
+}

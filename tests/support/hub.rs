@@ -1,0 +1,139 @@
+//! A Docker Hub fixture: the Hub API (`/v2/auth/token`, namespace repositories and tags with
+//! `next` pagination) and, on the same port, the registry's v2 API passed through to the real
+//! registry with Hub's pull rate-limit headers, where a tag DELETE untags as Hub does (202) and a
+//! digest DELETE of a tagged manifest is refused (403 DENIED).
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use super::fixture::{Fixture, Response, forward, serve};
+
+/// The personal access token the fixture accepts for `USER`.
+pub const PAT: &str = "dckr_pat_fixture";
+pub const USER: &str = "hubuser";
+/// The API token the fixture hands out.
+const JWT: &str = "hub-jwt-fixture";
+/// Items per page at most.
+pub const PAGE: usize = 2;
+
+/// A tag as the Hub API describes it.
+#[derive(Debug, Clone)]
+pub struct Tag {
+    pub name: String,
+    pub digest: String,
+    pub full_size: u64,
+    pub pushed: String,
+    /// (os, architecture, variant, digest, size)
+    pub images: Vec<(String, String, Option<String>, String, u64)>,
+}
+
+/// Repository name → its tags.
+pub type State = Arc<Mutex<Vec<(String, Vec<Tag>)>>>;
+
+fn page_of<T: Clone>(items: &[T], page: usize) -> (Vec<T>, bool) {
+    let start = (page - 1) * PAGE;
+    (
+        items.iter().skip(start).take(PAGE).cloned().collect(),
+        start + PAGE < items.len(),
+    )
+}
+
+/// Starts the fixture for namespace `ns`; v2 requests go to the registry on `registry_port`.
+/// Private: the API needs the JWT from `/v2/auth/token`.
+pub fn start(ns: &'static str, repos: Vec<(String, Vec<Tag>)>, registry_port: u16) -> (Fixture, State) {
+    let state: State = Arc::new(Mutex::new(repos));
+    let st = state.clone();
+    let base: Arc<Mutex<String>> = Default::default();
+    let b2 = base.clone();
+    let fx = serve(move |req| {
+        let base = b2.lock().unwrap().clone();
+        let path = req.path().to_string();
+        let detail = |status: u16, text: &str| Response::json(status, &json!({"detail": text}));
+        if path == "/v2/auth/token" && req.method == "POST" {
+            let v: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+            return if v["identifier"] == USER && v["secret"] == PAT {
+                Response::json(200, &json!({"access_token": JWT}))
+            } else {
+                detail(401, "Incorrect authentication credentials")
+            };
+        }
+        if let Some(rest) = path.strip_prefix(&format!("/v2/namespaces/{ns}/repositories")) {
+            if req.bearer() != Some(JWT) {
+                return detail(401, "authentication required");
+            }
+            let page: usize = req.query("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+            let repos = st.lock().unwrap().clone();
+            let (body, more) = if rest.is_empty() {
+                let all: Vec<serde_json::Value> = repos
+                    .iter()
+                    .map(|(n, _)| json!({"name": n, "namespace": ns, "repository_type": "image"}))
+                    .collect();
+                let (items, more) = page_of(&all, page);
+                (json!({"count": all.len(), "results": items}), more)
+            } else {
+                let name = rest.trim_start_matches('/').trim_end_matches("/tags");
+                let Some((_, tags)) = repos.iter().find(|(n, _)| n == name) else {
+                    return detail(404, "object not found");
+                };
+                let all: Vec<serde_json::Value> = tags
+                    .iter()
+                    .map(|t| {
+                        json!({"name": t.name, "full_size": t.full_size, "digest": t.digest,
+                               "media_type": "application/vnd.oci.image.manifest.v1+json",
+                               "tag_last_pushed": t.pushed, "last_updated": t.pushed,
+                               "images": t.images.iter().map(|(os, arch, variant, d, size)| json!({
+                                   "os": os, "architecture": arch, "variant": variant,
+                                   "digest": d, "size": size, "last_pushed": t.pushed,
+                               })).collect::<Vec<_>>()})
+                    })
+                    .collect();
+                let (items, more) = page_of(&all, page);
+                (json!({"count": all.len(), "results": items}), more)
+            };
+            let mut body = body;
+            body["next"] = if more {
+                json!(format!("{base}{path}?page_size={PAGE}&page={}", page + 1))
+            } else {
+                json!(null)
+            };
+            return Response::json(200, &body);
+        }
+        if let Some(v2) = path.strip_prefix("/v2/") {
+            if req.method == "DELETE" {
+                let Some((repo, reference)) = v2.split_once("/manifests/") else {
+                    return Response::empty(404);
+                };
+                let short = repo.strip_prefix(&format!("{ns}/")).unwrap_or(repo);
+                let mut repos = st.lock().unwrap();
+                let Some((_, tags)) = repos.iter_mut().find(|(n, _)| n == short) else {
+                    return Response::empty(404);
+                };
+                if reference.starts_with("sha256:") {
+                    if tags.iter().any(|t| t.digest == reference) {
+                        return Response::json(
+                            403,
+                            &json!({"errors": [{"code": "DENIED", "message": "manifest is still tagged"}]}),
+                        );
+                    }
+                    return Response::empty(202);
+                }
+                let before = tags.len();
+                tags.retain(|t| t.name != reference);
+                return if tags.len() < before {
+                    Response::empty(202)
+                } else {
+                    Response::json(404, &json!({"errors": [{"code": "MANIFEST_UNKNOWN", "message": "unknown tag"}]}))
+                };
+            }
+            return forward(req, registry_port)
+                .with("ratelimit-limit", "100;w=21600")
+                .with("ratelimit-remaining", "76;w=21600");
+        }
+        detail(404, "not found")
+    });
+    *base.lock().unwrap() = fx.url.clone();
+    (fx, state)
+}
