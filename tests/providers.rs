@@ -254,8 +254,14 @@ fn hub() -> Hub {
                     hub_tag("latest", &b, 222_222, "2024-05-02T10:00:00Z"),
                 ],
             ),
-            ("db".into(), vec![hub_tag("x", &c, 5, "2024-02-01T10:00:00Z")]),
-            ("tool".into(), vec![hub_tag("1.0", &c, 5, "2024-02-01T10:00:00Z")]),
+            (
+                "db".into(),
+                vec![hub_tag("x", &c, 5, "2024-02-01T10:00:00Z")],
+            ),
+            (
+                "tool".into(),
+                vec![hub_tag("1.0", &c, 5, "2024-02-01T10:00:00Z")],
+            ),
         ],
         reg.port,
     );
@@ -291,12 +297,11 @@ fn dockerhub_lists_with_sizes_and_dates_from_the_api_and_reads_v2() {
     let repos: Vec<String> =
         serde_json::from_value(hub_run(&h, pat, &["repos", "--json"]).json()).unwrap();
     assert_eq!(repos, ["acme/app", "acme/db", "acme/tool"]);
-    let pages = h
-        .fx
-        .seen()
-        .iter()
-        .filter(|s| s.starts_with("GET /v2/namespaces/acme/repositories?"))
-        .count();
+    let pages =
+        h.fx.seen()
+            .iter()
+            .filter(|s| s.starts_with("GET /v2/namespaces/acme/repositories?"))
+            .count();
     assert_eq!(pages, 2, "{:?}", h.fx.seen());
 
     let before = h.fx.seen().len();
@@ -343,7 +348,11 @@ fn dockerhub_deletes_tags_and_explains_digest_deletes() {
     );
     let done = hub_run(&h, pat, &["rm", "acme/app:v1", "--yes", "--json"]).json();
     assert_eq!(done["method"], "oci-tag-delete");
-    assert!(h.fx.seen().iter().any(|s| s == "DELETE /v2/acme/app/manifests/v1"));
+    assert!(
+        h.fx.seen()
+            .iter()
+            .any(|s| s == "DELETE /v2/acme/app/manifests/v1")
+    );
     let t: Vec<String> =
         serde_json::from_value(hub_run(&h, pat, &["tags", "acme/app", "--json"]).json()).unwrap();
     assert_eq!(t, ["latest", "v2"]);

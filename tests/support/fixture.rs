@@ -108,9 +108,13 @@ pub fn serve(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> 
                 let Ok(req) = read_request(&stream) else {
                     return;
                 };
+                let op = req
+                    .header("x-amz-target")
+                    .map(|t| format!(" {}", t.rsplit('.').next().unwrap_or(t)))
+                    .unwrap_or_default();
                 log.lock()
                     .unwrap()
-                    .push(format!("{} {}", req.method, req.target));
+                    .push(format!("{} {}{op}", req.method, req.target));
                 let resp = h(&req);
                 let _ = write_response(stream, &req.method, &resp);
             });

@@ -43,7 +43,11 @@ fn page_of<T: Clone>(items: &[T], page: usize) -> (Vec<T>, bool) {
 
 /// Starts the fixture for namespace `ns`; v2 requests go to the registry on `registry_port`.
 /// Private: the API needs the JWT from `/v2/auth/token`.
-pub fn start(ns: &'static str, repos: Vec<(String, Vec<Tag>)>, registry_port: u16) -> (Fixture, State) {
+pub fn start(
+    ns: &'static str,
+    repos: Vec<(String, Vec<Tag>)>,
+    registry_port: u16,
+) -> (Fixture, State) {
     let state: State = Arc::new(Mutex::new(repos));
     let st = state.clone();
     let base: Arc<Mutex<String>> = Default::default();
@@ -64,7 +68,11 @@ pub fn start(ns: &'static str, repos: Vec<(String, Vec<Tag>)>, registry_port: u1
             if req.bearer() != Some(JWT) {
                 return detail(401, "authentication required");
             }
-            let page: usize = req.query("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+            let page: usize = req
+                .query("page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1)
+                .max(1);
             let repos = st.lock().unwrap().clone();
             let (body, more) = if rest.is_empty() {
                 let all: Vec<serde_json::Value> = repos
@@ -125,7 +133,10 @@ pub fn start(ns: &'static str, repos: Vec<(String, Vec<Tag>)>, registry_port: u1
                 return if tags.len() < before {
                     Response::empty(202)
                 } else {
-                    Response::json(404, &json!({"errors": [{"code": "MANIFEST_UNKNOWN", "message": "unknown tag"}]}))
+                    Response::json(
+                        404,
+                        &json!({"errors": [{"code": "MANIFEST_UNKNOWN", "message": "unknown tag"}]}),
+                    )
                 };
             }
             return forward(req, registry_port)

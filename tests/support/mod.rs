@@ -6,6 +6,7 @@ pub mod bin;
 pub mod fixture;
 pub mod github;
 pub mod hub;
+pub mod moto;
 pub mod oci;
 pub mod pki;
 pub mod registry;

@@ -283,6 +283,8 @@ pub fn write_layout(dir: &Path, tagged: &[(&str, &Image)], with_layers: bool) {
 pub struct Pusher {
     pub base: String,
     pub http: reqwest::Client,
+    /// Basic credentials for an htpasswd registry.
+    pub auth: Option<(String, String)>,
 }
 
 impl Pusher {
@@ -290,13 +292,24 @@ impl Pusher {
         Pusher {
             base: base.to_string(),
             http: reqwest::Client::new(),
+            auth: None,
+        }
+    }
+
+    fn req(&self, m: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+        let rb = self.http.request(m, url);
+        match &self.auth {
+            Some((u, p)) => rb.basic_auth(u, Some(p)),
+            None => rb,
         }
     }
 
     pub async fn blob(&self, repo: &str, b: &Blob) {
         let head = self
-            .http
-            .head(format!("{}/v2/{repo}/blobs/{}", self.base, b.digest))
+            .req(
+                reqwest::Method::HEAD,
+                format!("{}/v2/{repo}/blobs/{}", self.base, b.digest),
+            )
             .send()
             .await
             .unwrap();
@@ -304,8 +317,10 @@ impl Pusher {
             return;
         }
         let start = self
-            .http
-            .post(format!("{}/v2/{repo}/blobs/uploads/", self.base))
+            .req(
+                reqwest::Method::POST,
+                format!("{}/v2/{repo}/blobs/uploads/", self.base),
+            )
             .send()
             .await
             .unwrap();
@@ -318,8 +333,10 @@ impl Pusher {
         };
         let sep = if loc.contains('?') { '&' } else { '?' };
         let r = self
-            .http
-            .put(format!("{loc}{sep}digest={}", b.digest))
+            .req(
+                reqwest::Method::PUT,
+                format!("{loc}{sep}digest={}", b.digest),
+            )
             .header("content-type", "application/octet-stream")
             .body(b.data.clone())
             .send()
@@ -330,8 +347,10 @@ impl Pusher {
 
     pub async fn manifest(&self, repo: &str, reference: &str, media_type: &str, body: &[u8]) {
         let r = self
-            .http
-            .put(format!("{}/v2/{repo}/manifests/{reference}", self.base))
+            .req(
+                reqwest::Method::PUT,
+                format!("{}/v2/{repo}/manifests/{reference}", self.base),
+            )
             .header("content-type", media_type)
             .body(body.to_vec())
             .send()

@@ -45,20 +45,39 @@ pub struct Ecr {
     client: OnceCell<Client>,
     /// The v2 client with its token, and when that token must be renewed.
     v2: Mutex<Option<(Arc<Distribution>, SystemTime)>>,
+    /// Set when the registry refused the token: the next call fetches a new one.
+    stale: std::sync::atomic::AtomicBool,
     host: std::sync::Mutex<String>,
 }
 
 /// Turns an SDK error into one a user can act on.
-fn sdk_error<E, R>(what: &str, e: SdkError<E, R>) -> Error
+fn sdk_error<E>(what: &str, e: SdkError<E, aws_sdk_ecr::config::http::HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
 {
+    let mut status = None;
     let (code, message) = match &e {
-        SdkError::ServiceError(s) => (
-            s.err().code().unwrap_or("").to_string(),
-            s.err().message().unwrap_or("").to_string(),
-        ),
+        SdkError::ServiceError(s) => {
+            status = Some(s.raw().status().as_u16());
+            let (mut code, mut message) = (
+                s.err().code().unwrap_or("").to_string(),
+                s.err().message().unwrap_or("").to_string(),
+            );
+            // A body the SDK could not read as JSON (an XML error from a proxy or an
+            // emulator): take code and message from it.
+            if code.is_empty() && message.is_empty() {
+                let body = String::from_utf8_lossy(s.raw().body().bytes().unwrap_or_default())
+                    .into_owned();
+                let between = |a: &str, b: &str| {
+                    let i = body.find(a)? + a.len();
+                    Some(body[i..i + body[i..].find(b)?].to_string())
+                };
+                code = between("<Code>", "</Code>").unwrap_or_default();
+                message = between("<Message>", "</Message>")
+                    .unwrap_or_else(|| body.chars().take(200).collect());
+            }
+            (code, message)
+        }
         SdkError::DispatchFailure(d) => (
             String::new(),
             if d.is_timeout() {
@@ -93,7 +112,7 @@ where
     };
     Error::Provider {
         service: "AWS ECR".into(),
-        status: None,
+        status,
         message,
         hint: hint.into(),
     }
@@ -119,6 +138,7 @@ impl Ecr {
             settings,
             client: OnceCell::new(),
             v2: Mutex::new(None),
+            stale: Default::default(),
             host: std::sync::Mutex::new(host),
         }
     }
@@ -248,8 +268,9 @@ impl ProviderApi for Ecr {
     fn v2(&self) -> BoxFut<'_, Arc<Distribution>> {
         Box::pin(async move {
             let mut slot = self.v2.lock().await;
+            let stale = self.stale.swap(false, std::sync::atomic::Ordering::SeqCst);
             if let Some((d, renew_at)) = slot.as_ref() {
-                if SystemTime::now() < *renew_at {
+                if SystemTime::now() < *renew_at && !stale {
                     return Ok(d.clone());
                 }
             }
@@ -267,6 +288,24 @@ impl ProviderApi for Ecr {
             *slot = Some((d.clone(), renew_at));
             Ok(d)
         })
+    }
+
+    fn v2_error(&self, e: Error) -> Error {
+        match e {
+            Error::Unauthorized { registry, .. } => {
+                self.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+                Error::Provider {
+                    service: "AWS ECR".into(),
+                    status: Some(401),
+                    message: format!("{registry} refused the ECR authorization token"),
+                    hint: "the token expired or was denied (the AWS principal needs \
+                           ecr:GetAuthorizationToken and ecr:BatchGetImage on this repository); \
+                           regtui fetches a new token on the next request"
+                        .into(),
+                }
+            }
+            e => e,
+        }
     }
 
     fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {

@@ -40,6 +40,10 @@ pub trait ProviderApi: Send + Sync {
     fn has_sizes(&self) -> bool;
     fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()>;
     fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod>;
+    /// Rewrites a v2 error in the provider's terms (e.g. a refused ECR token).
+    fn v2_error(&self, e: Error) -> Error {
+        e
+    }
     /// Why digest deletes are not offered, when they are not.
     fn why_no_digest_delete(&self) -> String {
         format!("{} cannot delete manifests by digest", self.label())
@@ -57,7 +61,12 @@ pub struct Provider<A> {
     pushed: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
     /// The v2 client of the last call, for the status note.
     last_v2: std::sync::Mutex<Option<Arc<Distribution>>>,
+    /// The last tag listing per repository, reused for details right after a listing.
+    recent: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<TagRow>)>>,
 }
+
+/// How long a tag listing is reused for the details that follow it.
+const RECENT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl<A: ProviderApi> Provider<A> {
     /// Wraps a provider API.
@@ -66,6 +75,7 @@ impl<A: ProviderApi> Provider<A> {
             api,
             pushed: Default::default(),
             last_v2: Default::default(),
+            recent: Default::default(),
         }
     }
 
@@ -77,6 +87,10 @@ impl<A: ProviderApi> Provider<A> {
 
     async fn rows(&self, repo: &str) -> Result<Vec<TagRow>> {
         let rows = self.api.tags(repo).await?;
+        self.recent
+            .lock()
+            .unwrap()
+            .insert(repo.to_string(), (std::time::Instant::now(), rows.clone()));
         let mut pushed = self.pushed.lock().unwrap();
         pushed.retain(|(r, _), _| r != repo);
         for r in &rows {
@@ -112,7 +126,10 @@ impl<A: ProviderApi> Backend for Provider<A> {
     }
 
     fn ping(&self) -> BoxFut<'_, ()> {
-        Box::pin(async move { self.v2().await?.ping().await })
+        Box::pin(async move {
+            let r = self.v2().await?.ping().await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
     }
 
     fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
@@ -128,15 +145,24 @@ impl<A: ProviderApi> Backend for Provider<A> {
     }
 
     fn get_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Arc<Manifest>> {
-        Box::pin(async move { self.v2().await?.get_manifest(repo, reference).await })
+        Box::pin(async move {
+            let r = self.v2().await?.get_manifest(repo, reference).await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
     }
 
     fn head_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Desc> {
-        Box::pin(async move { self.v2().await?.head_manifest(repo, reference).await })
+        Box::pin(async move {
+            let r = self.v2().await?.head_manifest(repo, reference).await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
     }
 
     fn get_config<'a>(&'a self, repo: &'a str, config: &'a Desc) -> BoxFut<'a, Arc<ConfigSummary>> {
-        Box::pin(async move { self.v2().await?.get_config(repo, config).await })
+        Box::pin(async move {
+            let r = self.v2().await?.get_config(repo, config).await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
     }
 
     fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
@@ -160,7 +186,17 @@ impl<A: ProviderApi> Backend for Provider<A> {
             if !self.api.has_sizes() {
                 return Ok(None);
             }
-            Ok(Some(self.rows(repo).await?))
+            let cached = self
+                .recent
+                .lock()
+                .unwrap()
+                .get(repo)
+                .filter(|(at, _)| at.elapsed() < RECENT)
+                .map(|(_, rows)| rows.clone());
+            match cached {
+                Some(rows) => Ok(Some(rows)),
+                None => Ok(Some(self.rows(repo).await?)),
+            }
         })
     }
 
