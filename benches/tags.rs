@@ -14,10 +14,11 @@ mod support;
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
-fn run(config: &str) -> (Duration, usize) {
+/// Runs regtui with `args`, expecting success and JSON on stdout.
+fn regtui_json(args: &[&str]) -> (Duration, serde_json::Value) {
     let started = Instant::now();
     let out = Process::new(env!("CARGO_BIN_EXE_regtui"))
-        .args(["-c", config, "tags", "bench/many", "--long", "--json"])
+        .args(args)
         .env("DOCKER_CONFIG", "/nonexistent")
         .output()
         .expect("run regtui");
@@ -27,7 +28,11 @@ fn run(config: &str) -> (Duration, usize) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (took, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn run(config: &str) -> (Duration, usize) {
+    let (took, rows) = regtui_json(&["-c", config, "tags", "bench/many", "--long", "--json"]);
     let rows = rows.as_array().unwrap();
     assert!(
         rows.iter()
@@ -92,28 +97,16 @@ fn main() {
 }
 
 fn prune_run(cfg: &str, extra: &str) -> (Duration, serde_json::Value) {
-    let started = Instant::now();
-    let out = Process::new(env!("CARGO_BIN_EXE_regtui"))
-        .args([
-            "-c",
-            cfg,
-            "prune",
-            "bench/many",
-            "--keep",
-            "500",
-            "--json",
-            extra,
-        ])
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .output()
-        .expect("run regtui");
-    let took = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (took, serde_json::from_slice(&out.stdout).unwrap())
+    regtui_json(&[
+        "-c",
+        cfg,
+        "prune",
+        "bench/many",
+        "--keep",
+        "500",
+        "--json",
+        extra,
+    ])
 }
 
 fn prune_figures(reg: &support::Registry, dir: &std::path::Path) {

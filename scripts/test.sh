@@ -20,6 +20,17 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # Debian's package also starts a registry service on :5000; the tests run their own on free ports.
 
+# moto (PyPI) emulates the ECR API for the ECR tests; it goes into a virtualenv under target/.
+if ! python3 -c 'import moto.server' 2>/dev/null; then
+  venv=target/moto-venv
+  if ! "$venv/bin/python" -c 'import moto.server' 2>/dev/null; then
+    echo "installing moto[server] into $venv (PyPI)"
+    python3 -m venv "$venv" || { echo "python3 -m venv failed; on Debian: apt-get install python3-venv" >&2; exit 1; }
+    "$venv/bin/pip" install --quiet 'moto[server]==5.2.1'
+  fi
+  export REGTUI_MOTO_PYTHON="$PWD/$venv/bin/python"
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy --all-targets -- -D warnings"

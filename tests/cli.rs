@@ -21,19 +21,6 @@ async fn raw_catalog(reg: &Registry) -> Vec<String> {
     serde_json::from_value(v["repositories"].clone()).unwrap()
 }
 
-async fn raw_tags(reg: &Registry, repo: &str) -> Vec<String> {
-    let v: Value = reqwest::get(format!("{}/v2/{repo}/tags/list", reg.url))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
-    let mut t: Vec<String> = serde_json::from_value(v["tags"].clone()).unwrap_or_default();
-    t.sort();
-    t
-}
-
 #[tokio::test]
 async fn repos_and_tags_json_match_the_registry() {
     let reg = standard(Options::default());
@@ -47,7 +34,7 @@ async fn repos_and_tags_json_match_the_registry() {
     );
     let mut tags: Vec<String> = serde_json::from_value(r.json()).unwrap();
     tags.sort();
-    assert_eq!(tags, raw_tags(&reg, "team/app/api").await);
+    assert_eq!(tags, reg.tags("team/app/api"));
 
     let r = regtui(
         &[
@@ -191,7 +178,7 @@ async fn rm_refuses_without_yes_then_untags_or_deletes() {
         "{}",
         r.stderr()
     );
-    assert_eq!(raw_tags(&reg, "team/app/api").await.len(), 5);
+    assert_eq!(reg.tags("team/app/api").len(), 5);
 
     let r = regtui(
         &[
@@ -208,7 +195,7 @@ async fn rm_refuses_without_yes_then_untags_or_deletes() {
     assert_eq!(v["action"], "untag");
     assert_eq!(v["digest"], d.as_str());
     assert_eq!(v["kept_tags"], serde_json::json!(["stable", "v1.2.0"]));
-    assert_eq!(raw_tags(&reg, "team/app/api").await.len(), 5);
+    assert_eq!(reg.tags("team/app/api").len(), 5);
 
     let r = regtui(
         &["--registry", &reg.url, "rm", "team/app/api:latest", "--yes"],
@@ -217,7 +204,7 @@ async fn rm_refuses_without_yes_then_untags_or_deletes() {
     assert_eq!(r.code(), 0, "{}", r.stderr());
     assert!(r.stdout().contains("garbage collection"), "{}", r.stdout());
     assert_eq!(
-        raw_tags(&reg, "team/app/api").await,
+        reg.tags("team/app/api"),
         ["stable", "v1.0.0", "v1.1.0", "v1.2.0"]
     );
 
@@ -235,7 +222,7 @@ async fn rm_refuses_without_yes_then_untags_or_deletes() {
     let v = r.json();
     assert_eq!(v["action"], "delete-manifest");
     assert_eq!(v["removed_tags"], serde_json::json!(["stable", "v1.2.0"]));
-    assert_eq!(raw_tags(&reg, "team/app/api").await, ["v1.0.0", "v1.1.0"]);
+    assert_eq!(reg.tags("team/app/api"), ["v1.0.0", "v1.1.0"]);
 
     // The demo is read-only and says so.
     let r = regtui(&["--demo", "rm", "library/hello:1.0", "--yes"], &[]);
@@ -264,7 +251,7 @@ async fn rm_on_a_delete_disabled_registry_explains() {
         "{}",
         r.stderr()
     );
-    assert_eq!(raw_tags(&reg, "team/app/api").await.len(), 5);
+    assert_eq!(reg.tags("team/app/api").len(), 5);
 }
 
 #[test]
@@ -536,5 +523,45 @@ fn config_example_parses() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["ecr", "ghcr", "lab", "local"]);
+    assert_eq!(names, ["ecr", "ghcr", "hub", "lab", "local"]);
+    let kinds: Vec<&str> = v["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["ecr", "ghcr", "dockerhub", "distribution", "distribution"]
+    );
+}
+
+#[test]
+fn provider_keys_are_checked_per_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[profiles.a]\nregistry = \"x\"\nregion = \"eu-west-1\"\n",
+            "`region`: applies to kind = ecr only",
+        ),
+        (
+            "[profiles.a]\nkind = \"dockerhub\"\n",
+            "`namespace`: missing",
+        ),
+        (
+            "[profiles.a]\nkind = \"ghcr\"\nowner_type = \"org\"\n",
+            "owner_type is set but owner is not",
+        ),
+        (
+            "[profiles.a]\nkind = \"ghcr\"\nnamespace = \"x\"\n",
+            "`namespace`: applies to kind = dockerhub only",
+        ),
+    ];
+    for (text, want) in cases {
+        let cfg = write_config(dir.path(), text);
+        let r = regtui(&["-c", &cfg, "profiles"], &[]);
+        assert_ne!(r.code(), 0, "{text}");
+        assert!(r.stderr().contains(want), "{text}: {}", r.stderr());
+        assert!(r.stderr().contains("line 1"), "{}", r.stderr());
+    }
 }

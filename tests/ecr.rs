@@ -6,16 +6,7 @@ mod support;
 use serde_json::Value;
 use support::bin::{regtui, write_config};
 use support::moto::{AWS_ENV, Ecr, Moto};
-use support::oci::{Image, ImageSpec, image};
-
-fn img(seed: &'static str, created: &'static str, sizes: &'static [usize]) -> Image {
-    image(&ImageSpec {
-        seed,
-        created,
-        layer_sizes: sizes,
-        ..Default::default()
-    })
-}
+use support::oci::{Image, simple as img};
 
 struct Setup {
     ecr: Ecr,

@@ -5,17 +5,8 @@ mod support;
 
 use support::bin::{regtui, write_config};
 use support::github::{self, ADMIN_TOKEN, READ_TOKEN};
-use support::oci::{Image, ImageSpec, Pusher, image};
+use support::oci::{Image, Pusher, simple as img};
 use support::{Options, Registry, block_on};
-
-fn img(seed: &'static str, created: &'static str, sizes: &'static [usize]) -> Image {
-    image(&ImageSpec {
-        seed,
-        created,
-        layer_sizes: sizes,
-        ..Default::default()
-    })
-}
 
 struct Gh {
     reg: Registry,

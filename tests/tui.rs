@@ -293,16 +293,7 @@ async fn delete_happens_only_after_confirm() {
             .unwrap()
             .contains("garbage collection")
     );
-    let c = regtui::registry::distribution::Distribution::new(
-        regtui::registry::distribution::DistributionOptions::new(
-            regtui::registry::reference::RegistryAddr::parse(&reg.url).unwrap(),
-            Default::default(),
-        ),
-    )
-    .unwrap();
-    let tags = regtui::registry::ops::all_tags(&c, "team/app/api")
-        .await
-        .unwrap();
+    let tags = reg.tags("team/app/api");
     assert_eq!(tags, ["stable", "v1.0.0", "v1.1.0", "v1.2.0"]);
 }
 
@@ -693,16 +684,7 @@ async fn cleanup_flow(size: (u16, u16), suffix: &str) {
     let t = &h.app.view().tags;
     assert_eq!(t.names, ["stable", "v1.2.0"]);
     assert!(t.marked.is_empty());
-    let c = regtui::registry::distribution::Distribution::new(
-        regtui::registry::distribution::DistributionOptions::new(
-            regtui::registry::reference::RegistryAddr::parse(&reg.url).unwrap(),
-            Default::default(),
-        ),
-    )
-    .unwrap();
-    let tags = regtui::registry::ops::all_tags(&c, "team/app/api")
-        .await
-        .unwrap();
+    let tags = reg.tags("team/app/api");
     assert_eq!(tags, ["stable", "v1.2.0"]);
 }
 
@@ -841,8 +823,8 @@ fn regtui_cmd(dir: &std::path::Path, cfg: &str) -> String {
     )
 }
 
-#[test]
-fn end_to_end_browse_copy_delete_quit_in_tmux() {
+/// The standard registry, regtui on it in tmux (120x40), with team/app/api opened.
+fn regtui_on_team_app_api() -> (Registry, tempfile::TempDir, Tmux) {
     let reg: Registry = standard(Options::default());
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.toml");
@@ -851,6 +833,12 @@ fn end_to_end_browse_copy_delete_quit_in_tmux() {
     t.type_line(&regtui_cmd(dir.path(), cfg.to_str().unwrap()));
     t.wait_for("team/app/api");
     t.keys(&["j", "Enter"]);
+    (reg, dir, t)
+}
+
+#[test]
+fn end_to_end_browse_copy_delete_quit_in_tmux() {
+    let (reg, dir, t) = regtui_on_team_app_api();
     let img = find("team/app/api", "v1.2.0");
     let size = humansize::format_size(img.size(), humansize::BINARY);
     let s = t.wait_for(&size);
@@ -883,18 +871,7 @@ fn end_to_end_browse_copy_delete_quit_in_tmux() {
     t.wait_for("shares the digest with: stable, v1.2.0");
     t.keys(&["Right", "Enter"]);
     t.wait_for("removed tag latest");
-    let c = regtui::registry::distribution::Distribution::new(
-        regtui::registry::distribution::DistributionOptions::new(
-            regtui::registry::reference::RegistryAddr::parse(&reg.url).unwrap(),
-            Default::default(),
-        ),
-    )
-    .unwrap();
-    let tags = support::block_on(async move {
-        regtui::registry::ops::all_tags(&c, "team/app/api")
-            .await
-            .unwrap()
-    });
+    let tags = reg.tags("team/app/api");
     assert_eq!(tags, ["stable", "v1.0.0", "v1.1.0", "v1.2.0"]);
     // Quit restores the terminal.
     t.keys(&["q"]);
@@ -910,14 +887,7 @@ fn end_to_end_browse_copy_delete_quit_in_tmux() {
 
 #[test]
 fn end_to_end_mark_two_tags_and_delete_them_in_tmux() {
-    let reg: Registry = standard(Options::default());
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(&cfg, reg.profile_toml("")).unwrap();
-    let t = Tmux::start(120, 40);
-    t.type_line(&regtui_cmd(dir.path(), cfg.to_str().unwrap()));
-    t.wait_for("team/app/api");
-    t.keys(&["j", "Enter"]);
+    let (reg, _dir, t) = regtui_on_team_app_api();
     let size = humansize::format_size(find("team/app/api", "v1.0.0").size(), humansize::BINARY);
     t.wait_for(&size);
     // Newest first: latest, stable, v1.2.0, v1.1.0, v1.0.0. Mark the two oldest.
@@ -928,21 +898,55 @@ fn end_to_end_mark_two_tags_and_delete_them_in_tmux() {
     assert!(s.contains("2 manifest(s) deleted"), "{s}");
     t.keys(&["Right", "Enter"]);
     t.wait_for("done: 2 of 2 succeeded");
-    let c = regtui::registry::distribution::Distribution::new(
-        regtui::registry::distribution::DistributionOptions::new(
-            regtui::registry::reference::RegistryAddr::parse(&reg.url).unwrap(),
-            Default::default(),
-        ),
-    )
-    .unwrap();
-    let tags = support::block_on(async move {
-        regtui::registry::ops::all_tags(&c, "team/app/api")
-            .await
-            .unwrap()
-    });
+    let tags = reg.tags("team/app/api");
     assert_eq!(tags, ["latest", "stable", "v1.2.0"]);
     t.keys(&["Enter"]);
     std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+}
+
+#[test]
+fn ecr_and_local_profiles_switch_and_keep_their_state_in_tmux() {
+    use support::moto::{AWS_ENV, Ecr};
+    let ecr = Ecr::start(&Ecr::token());
+    let a = find("team/app/api", "v1.0.0");
+    let b = find("team/app/api", "v1.2.0");
+    ecr.put("team/api", "v1", &a);
+    ecr.put("team/api", "v2", &b);
+    ecr.put("team/api", "latest", &b);
+    let local = standard(Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "default_profile = \"ecr\"\n{}\n[profiles.local]\nregistry = \"{}\"\n",
+            ecr.profile_toml("ecr", ""),
+            local.url
+        ),
+    )
+    .unwrap();
+    let env: String = AWS_ENV.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    let t = Tmux::start(120, 40);
+    t.type_line(&format!(
+        "env {env}{}",
+        regtui_cmd(dir.path(), cfg.to_str().unwrap())
+    ));
+    t.wait_for("team/api");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("latest");
+    assert!(s.contains("v1") && s.contains("v2"), "{s}");
+    // ECR can remove one tag: the delete dialog offers it.
+    t.keys(&["d"]);
+    t.wait_for("Remove this tag only");
+    t.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.type_line(":profile local");
+    t.wait_for("team/app/api");
+    t.type_line(":profile ecr");
+    let s = t.wait_for("Tags · team/api");
+    assert!(s.contains("latest") && s.contains("v2"), "state kept: {s}");
     t.keys(&["q"]);
     t.wait_for("EXIT:0");
 }

@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::keymap::{self, Action};
-use super::layout::{self, Pane};
+use super::layout::Pane;
 use super::overlay::{Overlay, PruneDialog, PruneStage, RuleDialog};
 use super::panes::LoadState;
 use super::{App, Effect};
@@ -313,15 +313,9 @@ impl App {
                     };
                 }
                 if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
-                    let h = layout::list_height(
-                        self.area(),
-                        self.views[i].focus.unwrap_or(Pane::Repos),
-                        Pane::Tags,
-                    );
-                    let v = &mut self.views[i];
-                    if v.tags.repo.as_deref() == Some(repo.as_str()) {
-                        v.tags.remove(&gone, h);
-                        v.tags.marked.clear();
+                    self.drop_tags(i, &repo, &gone);
+                    if self.views[i].tags.repo.as_deref() == Some(repo.as_str()) {
+                        self.views[i].tags.marked.clear();
                     }
                 }
                 let mut msg = format!(

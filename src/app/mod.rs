@@ -541,22 +541,7 @@ impl App {
                     Deleted::Tag { tag, .. } => vec![tag.clone()],
                     Deleted::Manifest { tags, .. } => tags.clone(),
                 };
-                let h = layout::list_height(
-                    self.area(),
-                    self.views[i].focus.unwrap_or(Pane::Repos),
-                    Pane::Tags,
-                );
-                let v = &mut self.views[i];
-                if v.tags.repo.as_deref() == Some(repo.as_str()) {
-                    v.tags.remove(&gone, h);
-                    if v.manifest
-                        .target
-                        .as_ref()
-                        .is_some_and(|(r, t, _)| *r == repo && gone.contains(t))
-                    {
-                        v.manifest = ManifestPane::default();
-                    }
-                }
+                self.drop_tags(i, &repo, &gone);
                 self.toast = Some(match d {
                     Deleted::Tag { tag, .. } => {
                         format!("removed tag {}; {GC_REMINDER}", clean(&tag))
@@ -576,6 +561,26 @@ impl App {
             }
         }
         vec![]
+    }
+
+    /// Removes deleted tags from profile `i`'s panes (and the manifest pane if it showed one).
+    fn drop_tags(&mut self, i: usize, repo: &str, gone: &[String]) {
+        let h = layout::list_height(
+            self.area(),
+            self.views[i].focus.unwrap_or(Pane::Repos),
+            Pane::Tags,
+        );
+        let v = &mut self.views[i];
+        if v.tags.repo.as_deref() == Some(repo) {
+            v.tags.remove(gone, h);
+            if v.manifest
+                .target
+                .as_ref()
+                .is_some_and(|(r, t, _)| r == repo && gone.contains(t))
+            {
+                v.manifest = ManifestPane::default();
+            }
+        }
     }
 
     fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {

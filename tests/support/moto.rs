@@ -47,7 +47,9 @@ impl Drop for Moto {
 impl Moto {
     /// Starts moto; `env` goes to the server (e.g. `INITIAL_NO_AUTH_ACTION_COUNT=0` for IAM checks).
     pub fn start(env: &[(&str, &str)]) -> Moto {
-        let ok = Command::new("python3")
+        // scripts/test.sh points this at its virtualenv when the system python has no moto.
+        let python = std::env::var("REGTUI_MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
+        let ok = Command::new(&python)
             .args(["-c", "import moto.server"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -55,10 +57,11 @@ impl Moto {
             .is_ok_and(|s| s.success());
         assert!(
             ok,
-            "moto is not installed: run `python3 -m pip install 'moto[server]'` (scripts/test.sh does)"
+            "moto is not installed for {python}: run scripts/test.sh (it installs moto[server] into a \
+             virtualenv) or `python3 -m pip install 'moto[server]'`"
         );
         let port = free_port();
-        let mut cmd = Command::new("python3");
+        let mut cmd = Command::new(&python);
         cmd.args([
             "-m",
             "moto.server",

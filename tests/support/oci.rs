@@ -122,6 +122,16 @@ impl Default for ImageSpec<'_> {
     }
 }
 
+/// A single-platform OCI image with just a seed, a created date and layer sizes.
+pub fn simple(seed: &'static str, created: &'static str, sizes: &'static [usize]) -> Image {
+    image(&ImageSpec {
+        seed,
+        created,
+        layer_sizes: sizes,
+        ..Default::default()
+    })
+}
+
 pub fn image(s: &ImageSpec) -> Image {
     let layer_type = if s.docker { DOCKER_LAYER } else { OCI_LAYER };
     let layers: Vec<Blob> = s

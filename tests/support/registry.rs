@@ -231,6 +231,28 @@ impl Registry {
         s + extra
     }
 
+    /// The tags of `repo` straight from the registry (without regtui), sorted.
+    pub fn tags(&self, repo: &str) -> Vec<String> {
+        let url = format!("{}/v2/{repo}/tags/list", self.url);
+        let auth = (self.opts.auth == Auth::Htpasswd).then(|| {
+            self.opts
+                .user
+                .clone()
+                .unwrap_or((USER.to_string(), PASSWORD.to_string()))
+        });
+        super::block_on(async move {
+            let mut rb = reqwest::Client::new().get(url);
+            if let Some((u, p)) = auth {
+                rb = rb.basic_auth(u, Some(p));
+            }
+            let v: serde_json::Value =
+                serde_json::from_slice(&rb.send().await.unwrap().bytes().await.unwrap()).unwrap();
+            let mut t: Vec<String> = serde_json::from_value(v["tags"].clone()).unwrap_or_default();
+            t.sort();
+            t
+        })
+    }
+
     /// Stops the registry process (its files stay until the value is dropped).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
