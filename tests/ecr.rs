@@ -1,6 +1,8 @@
 //! ECR profiles against moto (the ECR API, paged by a proxy as ECR documents) and the real
 //! registry for v2 with moto's `AWS:<token>`.
 
+#![cfg(feature = "ecr")]
+
 mod support;
 
 use serde_json::Value;

@@ -906,6 +906,7 @@ fn end_to_end_mark_two_tags_and_delete_them_in_tmux() {
     t.wait_for("EXIT:0");
 }
 
+#[cfg(feature = "ecr")]
 #[test]
 fn ecr_and_local_profiles_switch_and_keep_their_state_in_tmux() {
     use support::moto::{AWS_ENV, Ecr};
