@@ -830,7 +830,7 @@ async fn prune(
     let mut all = Vec::new();
     let mut failures = 0;
     for p in &plans {
-        let results = pr::execute(b, p, caps, |done, total, o| {
+        let results = pr::execute(b, p, caps, s.concurrency.min(8), |done, total, o| {
             if !as_json {
                 let line = match o {
                     Outcome::Untagged { tag, .. } => format!("untagged {tag}"),

@@ -559,7 +559,8 @@ async fn run(sh: &Shared, cmd: Command) {
                     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, usize, Outcome)>();
                     let caps = b.info().capabilities;
                     let work = async {
-                        let r = prune::execute(b.as_ref(), &plan, caps, |d, t, o| {
+                        let n = sh.concurrency(&profile).min(8);
+                        let r = prune::execute(b.as_ref(), &plan, caps, n, |d, t, o| {
                             let _ = tx.send((d, t, o.clone()));
                         })
                         .await;

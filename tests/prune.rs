@@ -294,7 +294,7 @@ fn a_tag_moved_after_the_preview_is_skipped_not_deleted() {
         let moved_to = &f.images[4].1;
         Pusher::new(&url).image(REPO, "build-10", moved_to).await;
         let mut seen = Vec::new();
-        let results = prune::execute(&c, &plan, caps, |done, total, o| {
+        let results = prune::execute(&c, &plan, caps, 4, |done, total, o| {
             seen.push((done, total, o.clone()))
         })
         .await;

@@ -475,86 +475,99 @@ async fn still_on(
     }
 }
 
-/// Carries out a plan item by item: untags first, then manifest deletes. Each tag is resolved
-/// again just before; one that moved is skipped. A failure does not stop the rest; nothing is
-/// retried. `on_item(done, total, outcome)` reports each item as it finishes.
+async fn untag_one(b: &dyn Backend, repo: &str, u: &Untag) -> Outcome {
+    if let Err(reason) = still_on(b, repo, &u.tag, &u.digest).await {
+        return Outcome::Skipped {
+            what: u.tag.clone(),
+            reason,
+        };
+    }
+    match b.delete_tag(repo, &u.tag).await {
+        Ok(method) => Outcome::Untagged {
+            tag: u.tag.clone(),
+            method,
+        },
+        Err(e) => Outcome::Failed {
+            what: u.tag.clone(),
+            error: e.to_string(),
+        },
+    }
+}
+
+async fn remove_one(b: &dyn Backend, repo: &str, r: &Removal, caps: Capabilities) -> Outcome {
+    let mut tags = Vec::new();
+    let mut moved = Vec::new();
+    for t in &r.tags {
+        match still_on(b, repo, t, &r.digest).await {
+            Ok(()) => tags.push(t.clone()),
+            Err(reason) => moved.push(reason),
+        }
+    }
+    let what = format!(
+        "{} ({})",
+        super::digest::short(&r.digest),
+        r.tags.join(", ")
+    );
+    if !moved.is_empty() {
+        // Something changed under this manifest: leave it alone rather than guess.
+        return Outcome::Skipped {
+            what,
+            reason: moved.join("; "),
+        };
+    }
+    if caps.delete_digest {
+        return match b.delete_manifest(repo, &r.digest).await {
+            Ok(()) => Outcome::Deleted {
+                digest: r.digest.clone(),
+                tags,
+            },
+            Err(e) => Outcome::Failed {
+                what,
+                error: e.to_string(),
+            },
+        };
+    }
+    // Tag deletes only (Docker Hub, ECR by tag): the image goes with its last tag.
+    for t in &tags {
+        if let Err(e) = b.delete_tag(repo, t).await {
+            return Outcome::Failed {
+                what,
+                error: format!("tag {t}: {e}"),
+            };
+        }
+    }
+    Outcome::Deleted {
+        digest: r.digest.clone(),
+        tags,
+    }
+}
+
+/// Carries out a plan: untags first, then manifest deletes, at most `concurrency` at a time.
+/// Each tag is resolved again just before its delete; one that moved is skipped. A failure does
+/// not stop the rest; nothing is retried. `on_item(done, total, outcome)` reports each item as it
+/// finishes.
 pub async fn execute(
     b: &dyn Backend,
     p: &Plan,
     caps: Capabilities,
+    concurrency: usize,
     mut on_item: impl FnMut(usize, usize, &Outcome),
 ) -> Vec<Outcome> {
     let total = p.len();
-    let mut out = Vec::with_capacity(total);
+    let n = concurrency.max(1);
     let repo = p.repo.as_str();
-    for u in &p.untag {
-        let o = match still_on(b, repo, &u.tag, &u.digest).await {
-            Err(reason) => Outcome::Skipped {
-                what: u.tag.clone(),
-                reason,
-            },
-            Ok(()) => match b.delete_tag(repo, &u.tag).await {
-                Ok(method) => Outcome::Untagged {
-                    tag: u.tag.clone(),
-                    method,
-                },
-                Err(e) => Outcome::Failed {
-                    what: u.tag.clone(),
-                    error: e.to_string(),
-                },
-            },
-        };
+    let mut out = Vec::with_capacity(total);
+    let mut untags = stream::iter(p.untag.iter().cloned())
+        .map(|u| async move { untag_one(b, repo, &u).await })
+        .buffer_unordered(n);
+    while let Some(o) = untags.next().await {
         out.push(o);
         on_item(out.len(), total, out.last().unwrap());
     }
-    for r in &p.delete {
-        let mut tags = Vec::new();
-        let mut moved = Vec::new();
-        for t in &r.tags {
-            match still_on(b, repo, t, &r.digest).await {
-                Ok(()) => tags.push(t.clone()),
-                Err(reason) => moved.push(reason),
-            }
-        }
-        let what = format!(
-            "{} ({})",
-            super::digest::short(&r.digest),
-            r.tags.join(", ")
-        );
-        let o = if !moved.is_empty() {
-            // Something changed under this manifest: leave it alone rather than guess.
-            Outcome::Skipped {
-                what,
-                reason: moved.join("; "),
-            }
-        } else if caps.delete_digest {
-            match b.delete_manifest(repo, &r.digest).await {
-                Ok(()) => Outcome::Deleted {
-                    digest: r.digest.clone(),
-                    tags,
-                },
-                Err(e) => Outcome::Failed {
-                    what,
-                    error: e.to_string(),
-                },
-            }
-        } else {
-            // Tag deletes only (Docker Hub, ECR by tag): the image goes with its last tag.
-            let mut err = None;
-            for t in &tags {
-                if let Err(e) = b.delete_tag(repo, t).await {
-                    err = Some(format!("tag {t}: {e}"));
-                    break;
-                }
-            }
-            match err {
-                None => Outcome::Deleted {
-                    digest: r.digest.clone(),
-                    tags,
-                },
-                Some(error) => Outcome::Failed { what, error },
-            }
-        };
+    let mut removals = stream::iter(p.delete.iter().cloned())
+        .map(|r| async move { remove_one(b, repo, &r, caps).await })
+        .buffer_unordered(n);
+    while let Some(o) = removals.next().await {
         out.push(o);
         on_item(out.len(), total, out.last().unwrap());
     }
