@@ -5,78 +5,21 @@ mod support;
 
 use support::bin::{regtui, write_config};
 use support::github::{self, ADMIN_TOKEN, READ_TOKEN};
-use support::oci::{Image, Pusher, simple as img};
-use support::{Options, Registry, block_on};
 
 struct Gh {
-    reg: Registry,
-    fx: support::fixture::Fixture,
-    state: github::State,
-    a: Image,
-    b: Image,
+    sc: github::Scenario,
     _dir: tempfile::TempDir,
     cfg: String,
 }
 
 fn ghcr() -> Gh {
-    let reg = Registry::start(Options::default());
-    let a = img("gh-a", "2024-01-02T00:00:00Z", &[1500, 700]);
-    let b = img("gh-b", "2024-05-06T00:00:00Z", &[1600, 800]);
-    let c = img("gh-c", "2024-02-01T00:00:00Z", &[900]);
-    let d = img("gh-d", "2024-03-01T00:00:00Z", &[500]);
-    let url = reg.url.clone();
-    let (a2, b2, c2, d2) = (a.clone(), b.clone(), c.clone(), d.clone());
-    block_on(async move {
-        let p = Pusher::new(&url);
-        p.image("octo/app", "v1", &a2).await;
-        p.image("octo/app", "v2", &b2).await;
-        p.image("octo/app", "latest", &b2).await;
-        p.image("octo/tools/cli", "1.0", &c2).await;
-        p.image("octo/web", "x", &d2).await;
-    });
-    let v = |id, i: &Image, tags: &[&str], created: &str| github::Version {
-        id,
-        digest: i.digest.clone(),
-        tags: tags.iter().map(|s| s.to_string()).collect(),
-        created_at: created.into(),
-    };
-    let (fx, state) = github::start(
-        "octo",
-        vec![
-            github::Package {
-                name: "app".into(),
-                versions: vec![
-                    v(11, &a, &["v1"], "2024-01-02T10:00:00Z"),
-                    v(12, &b, &["v2", "latest"], "2024-05-06T10:00:00Z"),
-                ],
-            },
-            github::Package {
-                name: "tools/cli".into(),
-                versions: vec![v(21, &c, &["1.0"], "2024-02-01T10:00:00Z")],
-            },
-            github::Package {
-                name: "web".into(),
-                versions: vec![v(31, &d, &["x"], "2024-03-01T10:00:00Z")],
-            },
-        ],
-    );
+    let sc = github::scenario();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
         dir.path(),
-        &format!(
-            "[profiles.gh]\nkind = \"ghcr\"\nowner = \"octo\"\nregistry = \"{}\"\napi_url = \"{}\"\ntoken_env = \"GH_FIXTURE_TOKEN\"\n",
-            reg.url, fx.url
-        ),
+        &sc.profile_toml("gh", "token_env = \"GH_FIXTURE_TOKEN\""),
     );
-    Gh {
-        reg,
-        fx,
-        state,
-        a,
-        b,
-        _dir: dir,
-        cfg,
-    }
+    Gh { sc, _dir: dir, cfg }
 }
 
 fn run(g: &Gh, token: Option<&str>, args: &[&str]) -> support::bin::Run {
@@ -95,11 +38,12 @@ fn ghcr_lists_packages_and_versions_across_pages_with_v2_details() {
         serde_json::from_value(run(&g, Some(READ_TOKEN), &["repos", "--json"]).json()).unwrap();
     assert_eq!(repos, ["octo/app", "octo/tools/cli", "octo/web"]);
     let pages =
-        g.fx.seen()
+        g.sc.fx
+            .seen()
             .iter()
             .filter(|s| s.starts_with("GET /users/octo/packages?"))
             .count();
-    assert_eq!(pages, 2, "3 packages at 2 per page: {:?}", g.fx.seen());
+    assert_eq!(pages, 2, "3 packages at 2 per page: {:?}", g.sc.fx.seen());
 
     let rows = run(
         &g,
@@ -111,7 +55,7 @@ fn ghcr_lists_packages_and_versions_across_pages_with_v2_details() {
     let tags: Vec<&str> = rows.iter().map(|r| r["tag"].as_str().unwrap()).collect();
     assert_eq!(tags, ["latest", "v1", "v2"]);
     for r in rows {
-        let i = if r["tag"] == "v1" { &g.a } else { &g.b };
+        let i = if r["tag"] == "v1" { &g.sc.a } else { &g.sc.b };
         assert_eq!(r["digest"], i.digest.as_str());
         // Sizes and created dates come from v2 (GitHub's API has none); pushed from the API.
         assert_eq!(r["size"], i.size());
@@ -130,15 +74,16 @@ fn ghcr_lists_packages_and_versions_across_pages_with_v2_details() {
     .unwrap();
     assert_eq!(t, ["1.0"]);
     assert!(
-        g.fx.seen()
+        g.sc.fx
+            .seen()
             .iter()
             .any(|s| s.starts_with("GET /users/octo/packages/container/tools%2Fcli/versions")),
         "{:?}",
-        g.fx.seen()
+        g.sc.fx.seen()
     );
     // The v2 part works as for any registry.
     let i = run(&g, Some(READ_TOKEN), &["inspect", "octo/app:v1", "--json"]).json();
-    assert_eq!(i["digest"], g.a.digest.as_str());
+    assert_eq!(i["digest"], g.sc.a.digest.as_str());
 }
 
 #[test]
@@ -148,7 +93,7 @@ fn ghcr_deletes_versions_only_and_says_why_not_tags() {
     assert_ne!(r.code(), 0);
     assert!(r.stderr().contains("no tag-only delete"), "{}", r.stderr());
 
-    let reference = format!("octo/app@{}", g.b.digest);
+    let reference = format!("octo/app@{}", g.sc.b.digest);
     let r = run(&g, Some(READ_TOKEN), &["rm", &reference, "--yes"]);
     assert_ne!(r.code(), 0);
     assert!(
@@ -165,11 +110,12 @@ fn ghcr_deletes_versions_only_and_says_why_not_tags() {
     let mut gone: Vec<String> = serde_json::from_value(done["removed_tags"].clone()).unwrap();
     gone.sort();
     assert_eq!(gone, ["latest", "v2"]);
-    let state = g.state.lock().unwrap().clone();
+    let state = g.sc.state.lock().unwrap().clone();
     let ids: Vec<u64> = state[0].versions.iter().map(|v| v.id).collect();
     assert_eq!(ids, [11], "version 12 deleted through the API");
     assert!(
-        g.fx.seen()
+        g.sc.fx
+            .seen()
             .iter()
             .any(|s| s == "DELETE /users/octo/packages/container/app/versions/12")
     );
@@ -177,7 +123,7 @@ fn ghcr_deletes_versions_only_and_says_why_not_tags() {
         serde_json::from_value(run(&g, Some(READ_TOKEN), &["tags", "octo/app", "--json"]).json())
             .unwrap();
     assert_eq!(t, ["v1"]);
-    drop(g.reg);
+    drop(g);
 }
 
 #[test]
@@ -195,84 +141,25 @@ fn ghcr_without_a_token_explains_the_scopes() {
 }
 
 struct Hub {
-    _reg: Registry,
-    fx: support::fixture::Fixture,
-    a: Image,
-    b: Image,
+    sc: support::hub::Scenario,
     _dir: tempfile::TempDir,
     cfg: String,
 }
 
-fn hub_tag(name: &str, i: &Image, full_size: u64, pushed: &str) -> support::hub::Tag {
-    support::hub::Tag {
-        name: name.into(),
-        digest: i.digest.clone(),
-        full_size,
-        pushed: pushed.into(),
-        images: vec![(
-            "linux".into(),
-            "amd64".into(),
-            None,
-            i.digest.clone(),
-            full_size,
-        )],
-    }
-}
-
 fn hub() -> Hub {
-    let reg = Registry::start(Options::default());
-    let a = img("hub-a", "2024-01-02T00:00:00Z", &[1500, 700]);
-    let b = img("hub-b", "2024-05-06T00:00:00Z", &[1600, 800]);
-    let c = img("hub-c", "2024-02-01T00:00:00Z", &[900]);
-    let url = reg.url.clone();
-    let (a2, b2, c2) = (a.clone(), b.clone(), c.clone());
-    block_on(async move {
-        let p = Pusher::new(&url);
-        p.image("acme/app", "v1", &a2).await;
-        p.image("acme/app", "v2", &b2).await;
-        p.image("acme/app", "latest", &b2).await;
-        p.image("acme/tool", "1.0", &c2).await;
-        p.image("acme/db", "x", &c2).await;
-    });
-    let (fx, _state) = support::hub::start(
-        "acme",
-        vec![
-            (
-                "app".into(),
-                vec![
-                    hub_tag("v1", &a, 111_111, "2024-01-02T10:00:00Z"),
-                    hub_tag("v2", &b, 222_222, "2024-05-01T10:00:00Z"),
-                    hub_tag("latest", &b, 222_222, "2024-05-02T10:00:00Z"),
-                ],
-            ),
-            (
-                "db".into(),
-                vec![hub_tag("x", &c, 5, "2024-02-01T10:00:00Z")],
-            ),
-            (
-                "tool".into(),
-                vec![hub_tag("1.0", &c, 5, "2024-02-01T10:00:00Z")],
-            ),
-        ],
-        reg.port,
-    );
+    let sc = support::hub::scenario();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
         dir.path(),
-        &format!(
-            "[profiles.hub]\nkind = \"dockerhub\"\nnamespace = \"acme\"\nregistry = \"{0}\"\napi_url = \"{0}\"\nusername = \"{1}\"\npassword_env = \"HUB_PAT\"\n",
-            fx.url,
-            support::hub::USER
+        &sc.profile_toml(
+            "hub",
+            &format!(
+                "username = \"{}\"\npassword_env = \"HUB_PAT\"",
+                support::hub::USER
+            ),
         ),
     );
-    Hub {
-        _reg: reg,
-        fx,
-        a,
-        b,
-        _dir: dir,
-        cfg,
-    }
+    Hub { sc, _dir: dir, cfg }
 }
 
 fn hub_run(h: &Hub, pat: &str, args: &[&str]) -> support::bin::Run {
@@ -289,23 +176,24 @@ fn dockerhub_lists_with_sizes_and_dates_from_the_api_and_reads_v2() {
         serde_json::from_value(hub_run(&h, pat, &["repos", "--json"]).json()).unwrap();
     assert_eq!(repos, ["acme/app", "acme/db", "acme/tool"]);
     let pages =
-        h.fx.seen()
+        h.sc.fx
+            .seen()
             .iter()
             .filter(|s| s.starts_with("GET /v2/namespaces/acme/repositories?"))
             .count();
-    assert_eq!(pages, 2, "{:?}", h.fx.seen());
+    assert_eq!(pages, 2, "{:?}", h.sc.fx.seen());
 
-    let before = h.fx.seen().len();
+    let before = h.sc.fx.seen().len();
     let rows = hub_run(&h, pat, &["tags", "acme/app", "--long", "--json"]).json();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 3);
     let v1 = rows.iter().find(|r| r["tag"] == "v1").unwrap();
     assert_eq!(v1["size"], 111_111, "full_size from the Hub API");
     assert_eq!(v1["pushed"], "2024-01-02T10:00:00Z");
-    assert_eq!(v1["digest"], h.a.digest.as_str());
+    assert_eq!(v1["digest"], h.sc.a.digest.as_str());
     assert_eq!(v1["platforms"][0]["platform"], "linux/amd64");
     // One API listing, no manifest per tag.
-    let during: Vec<String> = h.fx.seen()[before..].to_vec();
+    let during: Vec<String> = h.sc.fx.seen()[before..].to_vec();
     assert!(
         !during.iter().any(|s| s.contains("/manifests/")),
         "{during:?}"
@@ -313,7 +201,7 @@ fn dockerhub_lists_with_sizes_and_dates_from_the_api_and_reads_v2() {
 
     let r = hub_run(&h, pat, &["inspect", "acme/app:v2", "--json"]);
     let i = r.json();
-    assert_eq!(i["digest"], h.b.digest.as_str());
+    assert_eq!(i["digest"], h.sc.b.digest.as_str());
     assert!(
         r.stderr().contains("pulls left 76/100 per 6 h"),
         "{}",
@@ -329,7 +217,7 @@ fn dockerhub_lists_with_sizes_and_dates_from_the_api_and_reads_v2() {
 fn dockerhub_deletes_tags_and_explains_digest_deletes() {
     let h = hub();
     let pat = support::hub::PAT;
-    let reference = format!("acme/app@{}", h.b.digest);
+    let reference = format!("acme/app@{}", h.sc.b.digest);
     let r = hub_run(&h, pat, &["rm", &reference, "--yes"]);
     assert_ne!(r.code(), 0);
     assert!(
@@ -340,7 +228,8 @@ fn dockerhub_deletes_tags_and_explains_digest_deletes() {
     let done = hub_run(&h, pat, &["rm", "acme/app:v1", "--yes", "--json"]).json();
     assert_eq!(done["method"], "oci-tag-delete");
     assert!(
-        h.fx.seen()
+        h.sc.fx
+            .seen()
             .iter()
             .any(|s| s == "DELETE /v2/acme/app/manifests/v1")
     );

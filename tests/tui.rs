@@ -709,6 +709,122 @@ async fn the_demo_cannot_clean_up() {
     assert!(h.app.toast.as_deref().unwrap().contains("cannot delete"));
 }
 
+// ---------- providers ----------
+
+fn provider_spec(name: &str, toml: &str) -> ProfileSpec {
+    let mut cfg = regtui::config::parse(toml, std::path::Path::new("/test/config.toml")).unwrap();
+    let profile = cfg.profiles.remove(name).unwrap();
+    ProfileSpec {
+        name: name.into(),
+        registry: name.into(),
+        source: ProfileSource::Registry {
+            profile: Box::new(profile),
+            base_dir: PathBuf::from("."),
+        },
+        concurrency: 4,
+    }
+}
+
+#[tokio::test]
+async fn providers_offer_only_what_they_can_and_say_why() {
+    let gh = support::github::scenario();
+    let hub = support::hub::scenario();
+    // Credentials through commands: no environment changes inside a threaded test.
+    let specs = vec![
+        provider_spec(
+            "gh",
+            &gh.profile_toml(
+                "gh",
+                &format!(
+                    "password_command = \"echo {}\"",
+                    support::github::READ_TOKEN
+                ),
+            ),
+        ),
+        provider_spec(
+            "hub",
+            &hub.profile_toml(
+                "hub",
+                &format!(
+                    "username = \"{}\"\npassword_command = \"echo {}\"",
+                    support::hub::USER,
+                    support::hub::PAT
+                ),
+            ),
+        ),
+    ];
+    let mut h = Harness::new(specs, &["ghcr.test", "hub.test"], (160, 48));
+    h.settle().await;
+    assert_eq!(
+        h.app.view().repos.names,
+        ["octo/app", "octo/tools/cli", "octo/web"]
+    );
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert_eq!(h.app.view().tags.selected(), Some("latest"));
+    h.press(vec![key('d')]).await;
+    let Overlay::ConfirmDelete(c) = &h.app.overlay else {
+        panic!("no dialog: {:?}", h.app.overlay)
+    };
+    // GitHub: no tag-only delete; the dialog says so and names the tags that go.
+    assert_eq!(
+        c.choices(),
+        [
+            regtui::app::overlay::DeleteChoice::Cancel,
+            regtui::app::overlay::DeleteChoice::All
+        ]
+    );
+    assert_eq!(c.siblings, ["v2"]);
+    assert!(c.limits[0].contains("no tag-only delete"), "{:?}", c.limits);
+    let s = h.screen();
+    assert!(s.contains("GitHub has no tag-only delete"), "{s}");
+    assert!(s.contains("Delete manifest and all 2 tags"), "{s}");
+
+    h.press(vec![code(KeyCode::Esc)]).await;
+    h.press(
+        ":profile hub"
+            .chars()
+            .map(key)
+            .chain([code(KeyCode::Enter)])
+            .collect(),
+    )
+    .await;
+    assert_eq!(
+        h.app.view().repos.names,
+        ["acme/app", "acme/db", "acme/tool"]
+    );
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let t = &h.app.view().tags;
+    assert_eq!(t.row("v1").unwrap().size, 111_111, "size from the Hub API");
+    let s = h.screen();
+    assert!(s.contains("PUSHED") && s.contains("8 months ago"), "{s}");
+    h.press(vec![key('d')]).await;
+    let Overlay::ConfirmDelete(c) = &h.app.overlay else {
+        panic!("no dialog")
+    };
+    // Docker Hub: tag deletes only.
+    assert_eq!(
+        c.choices(),
+        [
+            regtui::app::overlay::DeleteChoice::Cancel,
+            regtui::app::overlay::DeleteChoice::ThisTag
+        ]
+    );
+    assert!(c.limits[0].contains("only once no tag points at it"));
+    // Reading a manifest through v2 brings Hub's rate limit into the status bar.
+    h.press(vec![code(KeyCode::Esc), code(KeyCode::Enter)])
+        .await;
+    assert!(
+        h.screen().contains("pulls left 76/100 per 6 h"),
+        "{}",
+        h.screen()
+    );
+    // The GHCR profile kept its state.
+    h.press(vec![key('P'), key('k'), code(KeyCode::Enter)])
+        .await;
+    assert_eq!(h.app.profile(), "gh");
+    assert_eq!(h.app.view().tags.repo.as_deref(), Some("octo/app"));
+}
+
 // ---------- end to end in tmux ----------
 
 struct Tmux {

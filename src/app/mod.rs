@@ -350,6 +350,12 @@ impl App {
                 repo,
                 result,
             } => self.on_deleted(req, profile, repo, result),
+            Event::Note { profile, text } => {
+                if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
+                    self.views[i].note = Some(text);
+                }
+                vec![]
+            }
             ev
             @ (Event::Planned { .. } | Event::PruneProgress { .. } | Event::PruneDone { .. }) => {
                 self.on_prune_event(ev)

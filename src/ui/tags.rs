@@ -1,4 +1,4 @@
-//! The tags pane: name, short digest, size, created, platforms; only the visible rows are built.
+//! The tags pane: name, short digest, size, created (pushed for providers), platforms; only the visible rows are built.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -9,7 +9,7 @@ use super::theme::Theme;
 use crate::app::App;
 use crate::app::panes::{LoadState, RowState};
 use crate::registry::digest::short;
-use crate::registry::model::{relative_time, unix_seconds};
+use crate::registry::model::relative_time;
 use crate::sanitize::clean;
 
 fn arches(row: &crate::registry::model::TagRow) -> String {
@@ -106,10 +106,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                         cells[0] = Cell::from(Line::from(vec![Span::raw(label), mark]));
                     }
                     cells.push(Cell::from(crate::registry::model::human_size(r.size)));
+                    // The date rules and the sort use: pushed where the provider records it.
                     let created = r
-                        .created
-                        .as_deref()
-                        .and_then(unix_seconds)
+                        .date()
                         .map(|s| relative_time(s, app.now))
                         .unwrap_or_else(|| "-".into());
                     cells.push(Cell::from(created));
@@ -132,7 +131,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         header.push("DIGEST");
     }
     widths.extend([Constraint::Length(10), Constraint::Length(14)]);
-    header.extend(["SIZE", "CREATED"]);
+    let provider = app
+        .view()
+        .info
+        .as_ref()
+        .is_some_and(|i| matches!(i.kind, "ecr" | "ghcr" | "dockerhub"));
+    header.extend(["SIZE", if provider { "PUSHED" } else { "CREATED" }]);
     if wide {
         widths.push(Constraint::Length(16));
         header.push("PLATFORMS");

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 
 use super::fixture::{Fixture, Request, Response, serve};
+use super::oci::{Image, Pusher, simple as img};
+use super::{Options, Registry, block_on};
 
 /// A token allowed to read packages.
 pub const READ_TOKEN: &str = "ghp_read_only_fixture";
@@ -177,4 +179,78 @@ pub fn start(owner: &'static str, packages: Vec<Package>) -> (Fixture, State) {
     });
     *base.lock().unwrap() = fx.url.clone();
     (fx, state)
+}
+
+/// The real registry holding `octo/app` (v1; v2 and latest on one digest), `octo/tools/cli` and
+/// `octo/web`, and the API fixture describing them as packages of user `octo` (3 packages: 2 pages).
+pub struct Scenario {
+    pub reg: Registry,
+    pub fx: Fixture,
+    pub state: State,
+    /// `octo/app:v1`.
+    pub a: Image,
+    /// `octo/app:v2` and `:latest`.
+    pub b: Image,
+}
+
+/// Starts the GHCR scenario.
+pub fn scenario() -> Scenario {
+    let reg = Registry::start(Options::default());
+    let a = img("gh-a", "2024-01-02T00:00:00Z", &[1500, 700]);
+    let b = img("gh-b", "2024-05-06T00:00:00Z", &[1600, 800]);
+    let c = img("gh-c", "2024-02-01T00:00:00Z", &[900]);
+    let d = img("gh-d", "2024-03-01T00:00:00Z", &[500]);
+    let url = reg.url.clone();
+    let (a2, b2, c2, d2) = (a.clone(), b.clone(), c.clone(), d.clone());
+    block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("octo/app", "v1", &a2).await;
+        p.image("octo/app", "v2", &b2).await;
+        p.image("octo/app", "latest", &b2).await;
+        p.image("octo/tools/cli", "1.0", &c2).await;
+        p.image("octo/web", "x", &d2).await;
+    });
+    let v = |id, i: &Image, tags: &[&str], created: &str| Version {
+        id,
+        digest: i.digest.clone(),
+        tags: tags.iter().map(|s| s.to_string()).collect(),
+        created_at: created.into(),
+    };
+    let (fx, state) = start(
+        "octo",
+        vec![
+            Package {
+                name: "app".into(),
+                versions: vec![
+                    v(11, &a, &["v1"], "2024-01-02T10:00:00Z"),
+                    v(12, &b, &["v2", "latest"], "2024-05-06T10:00:00Z"),
+                ],
+            },
+            Package {
+                name: "tools/cli".into(),
+                versions: vec![v(21, &c, &["1.0"], "2024-02-01T10:00:00Z")],
+            },
+            Package {
+                name: "web".into(),
+                versions: vec![v(31, &d, &["x"], "2024-03-01T10:00:00Z")],
+            },
+        ],
+    );
+    Scenario {
+        reg,
+        fx,
+        state,
+        a,
+        b,
+    }
+}
+
+impl Scenario {
+    /// A ghcr profile `name` for this scenario; `auth` is the token line(s).
+    pub fn profile_toml(&self, name: &str, auth: &str) -> String {
+        format!(
+            "[profiles.{name}]\nkind = \"ghcr\"\nowner = \"octo\"\nregistry = \"{}\"\napi_url = \"{}\"\n{auth}\n",
+            self.reg.url, self.fx.url
+        )
+    }
 }

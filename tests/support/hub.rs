@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 
 use super::fixture::{Fixture, Response, forward, serve};
+use super::oci::{Image, Pusher, simple as img};
+use super::{Options, Registry, block_on};
 
 /// The personal access token the fixture accepts for `USER`.
 pub const PAT: &str = "dckr_pat_fixture";
@@ -147,4 +149,79 @@ pub fn start(
     });
     *base.lock().unwrap() = fx.url.clone();
     (fx, state)
+}
+
+fn tag(name: &str, i: &Image, full_size: u64, pushed: &str) -> Tag {
+    Tag {
+        name: name.into(),
+        digest: i.digest.clone(),
+        full_size,
+        pushed: pushed.into(),
+        images: vec![(
+            "linux".into(),
+            "amd64".into(),
+            None,
+            i.digest.clone(),
+            full_size,
+        )],
+    }
+}
+
+/// The real registry holding `acme/app` (v1; v2 and latest on one digest), `acme/tool` and
+/// `acme/db`, and the Hub fixture in front of it (3 repositories: 2 pages).
+pub struct Scenario {
+    pub reg: Registry,
+    pub fx: Fixture,
+    /// `acme/app:v1` (full_size 111111 in the Hub API).
+    pub a: Image,
+    /// `acme/app:v2` and `:latest`.
+    pub b: Image,
+}
+
+/// Starts the Docker Hub scenario.
+pub fn scenario() -> Scenario {
+    let reg = Registry::start(Options::default());
+    let a = img("hub-a", "2024-01-02T00:00:00Z", &[1500, 700]);
+    let b = img("hub-b", "2024-05-06T00:00:00Z", &[1600, 800]);
+    let c = img("hub-c", "2024-02-01T00:00:00Z", &[900]);
+    let url = reg.url.clone();
+    let (a2, b2, c2) = (a.clone(), b.clone(), c.clone());
+    block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("acme/app", "v1", &a2).await;
+        p.image("acme/app", "v2", &b2).await;
+        p.image("acme/app", "latest", &b2).await;
+        p.image("acme/tool", "1.0", &c2).await;
+        p.image("acme/db", "x", &c2).await;
+    });
+    let (fx, _state) = start(
+        "acme",
+        vec![
+            (
+                "app".into(),
+                vec![
+                    tag("v1", &a, 111_111, "2024-01-02T10:00:00Z"),
+                    tag("v2", &b, 222_222, "2024-05-01T10:00:00Z"),
+                    tag("latest", &b, 222_222, "2024-05-02T10:00:00Z"),
+                ],
+            ),
+            ("db".into(), vec![tag("x", &c, 5, "2024-02-01T10:00:00Z")]),
+            (
+                "tool".into(),
+                vec![tag("1.0", &c, 5, "2024-02-01T10:00:00Z")],
+            ),
+        ],
+        reg.port,
+    );
+    Scenario { reg, fx, a, b }
+}
+
+impl Scenario {
+    /// A dockerhub profile `name` for this scenario; `auth` holds the credential lines.
+    pub fn profile_toml(&self, name: &str, auth: &str) -> String {
+        format!(
+            "[profiles.{name}]\nkind = \"dockerhub\"\nnamespace = \"acme\"\nregistry = \"{0}\"\napi_url = \"{0}\"\n{auth}\n",
+            self.fx.url
+        )
+    }
 }
