@@ -576,7 +576,7 @@ async fn rm(cli: &Cli, reference: &str, dry_run: bool, yes: bool, as_json: bool)
     let repo = r.repository.as_str();
     let mut report = if let Some(d) = &r.digest {
         if !caps.delete_digest {
-            return Err(Error::Unsupported(b.why_no_digest_delete()));
+            return Err(Error::Unsupported(b.info().why_no_digest_delete()));
         }
         let tags = ops::tags_on_digest(b, repo, d, s.concurrency).await?;
         RmReport {
@@ -592,7 +592,7 @@ async fn rm(cli: &Cli, reference: &str, dry_run: bool, yes: bool, as_json: bool)
     } else {
         let tag = r.target().to_string();
         if !caps.delete_tag {
-            return Err(Error::Unsupported(b.why_no_tag_delete()));
+            return Err(Error::Unsupported(b.info().why_no_tag_delete()));
         }
         let d = b.head_manifest(repo, &tag).await?.digest;
         let mut kept = ops::tags_on_digest(b, repo, &d, s.concurrency).await?;

@@ -152,7 +152,7 @@ pub enum Deleted {
 pub enum Event {
     Connected {
         profile: String,
-        info: BackendInfo,
+        info: Box<BackendInfo>,
     },
     Repos {
         req: ReqId,
@@ -186,7 +186,7 @@ pub enum Event {
     LoggedIn {
         req: ReqId,
         profile: String,
-        result: Result<(BackendInfo, Option<String>), Error>,
+        result: Result<(Box<BackendInfo>, Option<String>), Error>,
     },
     Failed {
         req: ReqId,
@@ -252,7 +252,7 @@ impl Shared {
             .events
             .send(Event::Connected {
                 profile: profile.to_string(),
-                info: b.info(),
+                info: Box::new(b.info()),
             })
             .await;
         Ok(b)
@@ -626,7 +626,7 @@ async fn run(sh: &Shared, cmd: Command) {
                 } else {
                     None
                 };
-                let info = b.info();
+                let info = Box::new(b.info());
                 sh.backends.lock().unwrap().insert(profile.clone(), b);
                 Ok((info, saved))
             }

@@ -323,7 +323,7 @@ impl App {
                     if let Some(w) = &info.warning {
                         self.toast = Some(format!("warning: {w}"));
                     }
-                    self.views[i].info = Some(info);
+                    self.views[i].info = Some(*info);
                 }
                 vec![]
             }
@@ -376,7 +376,7 @@ impl App {
                     Ok((info, saved)) => {
                         let who = info.auth.clone();
                         if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
-                            self.views[i].info = Some(info);
+                            self.views[i].info = Some(*info);
                         }
                         self.overlay = Overlay::None;
                         self.toast = Some(match saved {
@@ -971,7 +971,7 @@ impl App {
                 .view()
                 .info
                 .as_ref()
-                .map(|i| i.limits.clone())
+                .map(|i| i.limits())
                 .unwrap_or_default(),
             running: None,
         });

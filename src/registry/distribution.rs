@@ -527,7 +527,8 @@ impl Backend for Distribution {
                 .opts
                 .insecure
                 .then(|| "TLS verification is off for this registry (insecure = true)".to_string()),
-            limits: Vec::new(),
+            no_tag_delete: None,
+            no_digest_delete: None,
         }
     }
 

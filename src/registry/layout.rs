@@ -188,7 +188,8 @@ impl Backend for Layout {
                 delete_tag: false,
             },
             warning: None,
-            limits: Vec::new(),
+            no_tag_delete: None,
+            no_digest_delete: None,
         }
     }
 

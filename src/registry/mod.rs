@@ -53,8 +53,35 @@ pub struct BackendInfo {
     pub capabilities: Capabilities,
     /// Something the user should see (e.g. TLS verification off).
     pub warning: Option<String>,
-    /// Why actions the capabilities rule out are unavailable, in the user's words.
-    pub limits: Vec<String>,
+    /// Why removing one tag alone is unavailable, in the user's words (when it is).
+    pub no_tag_delete: Option<String>,
+    /// Why deleting a manifest by digest is unavailable, in the user's words (when it is).
+    pub no_digest_delete: Option<String>,
+}
+
+impl BackendInfo {
+    /// Why `rm repo:tag` is refused here.
+    pub fn why_no_tag_delete(&self) -> String {
+        self.no_tag_delete
+            .clone()
+            .unwrap_or_else(|| format!("{} cannot remove a single tag", self.registry))
+    }
+
+    /// Why `rm repo@digest` is refused here.
+    pub fn why_no_digest_delete(&self) -> String {
+        self.no_digest_delete
+            .clone()
+            .unwrap_or_else(|| format!("{} cannot delete manifests by digest", self.registry))
+    }
+
+    /// The explanations of what this backend cannot do, for dialogs.
+    pub fn limits(&self) -> Vec<String> {
+        [&self.no_tag_delete, &self.no_digest_delete]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
 }
 
 /// One registry, whatever its kind. All methods are cancel-safe reads except the deletes.
@@ -89,13 +116,5 @@ pub trait Backend: Send + Sync {
     /// A short line for the status bar (e.g. Docker Hub's pull rate limit), if any.
     fn status_note(&self) -> Option<String> {
         None
-    }
-    /// Why `rm repo@digest` / deleting a manifest is not offered (when `delete_digest` is false).
-    fn why_no_digest_delete(&self) -> String {
-        format!("{} cannot delete manifests by digest", self.info().registry)
-    }
-    /// Why removing one tag alone is not offered (when `delete_tag` is false).
-    fn why_no_tag_delete(&self) -> String {
-        format!("{} cannot remove a single tag", self.info().registry)
     }
 }

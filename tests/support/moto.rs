@@ -47,8 +47,16 @@ impl Drop for Moto {
 impl Moto {
     /// Starts moto; `env` goes to the server (e.g. `INITIAL_NO_AUTH_ACTION_COUNT=0` for IAM checks).
     pub fn start(env: &[(&str, &str)]) -> Moto {
-        // scripts/test.sh points this at its virtualenv when the system python has no moto.
-        let python = std::env::var("REGTUI_MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
+        // scripts/test.sh points this at its virtualenv when the system python has no moto;
+        // a plain `cargo test` after it finds the virtualenv too.
+        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/moto-venv/bin/python");
+        let python = std::env::var("REGTUI_MOTO_PYTHON").unwrap_or_else(|_| {
+            if std::path::Path::new(venv).exists() {
+                venv.to_string()
+            } else {
+                "python3".to_string()
+            }
+        });
         let ok = Command::new(&python)
             .args(["-c", "import moto.server"])
             .stdout(Stdio::null())

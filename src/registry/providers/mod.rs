@@ -111,17 +111,10 @@ impl<A: ProviderApi> Backend for Provider<A> {
             auth: self.api.auth(),
             capabilities: self.api.capabilities(),
             warning: None,
-            limits: {
-                let c = self.api.capabilities();
-                let mut v = Vec::new();
-                if !c.delete_tag {
-                    v.push(self.api.why_no_tag_delete());
-                }
-                if !c.delete_digest {
-                    v.push(self.api.why_no_digest_delete());
-                }
-                v
-            },
+            no_tag_delete: (!self.api.capabilities().delete_tag)
+                .then(|| self.api.why_no_tag_delete()),
+            no_digest_delete: (!self.api.capabilities().delete_digest)
+                .then(|| self.api.why_no_digest_delete()),
         }
     }
 
@@ -210,14 +203,6 @@ impl<A: ProviderApi> Backend for Provider<A> {
 
     fn status_note(&self) -> Option<String> {
         self.last_v2.lock().unwrap().as_ref()?.rate_limit()
-    }
-
-    fn why_no_digest_delete(&self) -> String {
-        self.api.why_no_digest_delete()
-    }
-
-    fn why_no_tag_delete(&self) -> String {
-        self.api.why_no_tag_delete()
     }
 }
 
