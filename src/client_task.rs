@@ -233,6 +233,8 @@ struct Shared {
     backends: Mutex<HashMap<String, Arc<dyn Backend>>>,
     events: mpsc::Sender<Event>,
     in_flight: Arc<AtomicUsize>,
+    /// The backend info last sent per profile (a provider learns its host on first use).
+    sent: Mutex<HashMap<String, BackendInfo>>,
 }
 
 impl Shared {
@@ -248,11 +250,16 @@ impl Shared {
             .entry(profile.to_string())
             .or_insert(b)
             .clone();
+        let info = b.info();
+        self.sent
+            .lock()
+            .unwrap()
+            .insert(profile.to_string(), info.clone());
         let _ = self
             .events
             .send(Event::Connected {
                 profile: profile.to_string(),
-                info: Box::new(b.info()),
+                info: Box::new(info),
             })
             .await;
         Ok(b)
@@ -281,10 +288,28 @@ impl Shared {
         .map_err(|e| Error::Config(format!("connecting failed: {e}")))?
     }
 
-    /// Sends the backend's status note, if it has one.
+    /// Sends the backend's info when it changed since last sent, and its status note if any.
     async fn note(&self, profile: &str) {
         let b = self.backends.lock().unwrap().get(profile).cloned();
-        if let Some(text) = b.and_then(|b| b.status_note()) {
+        let Some(b) = b else {
+            return;
+        };
+        let info = b.info();
+        let changed = self.sent.lock().unwrap().get(profile) != Some(&info);
+        if changed {
+            self.sent
+                .lock()
+                .unwrap()
+                .insert(profile.to_string(), info.clone());
+            let _ = self
+                .events
+                .send(Event::Connected {
+                    profile: profile.to_string(),
+                    info: Box::new(info),
+                })
+                .await;
+        }
+        if let Some(text) = b.status_note() {
             let _ = self
                 .events
                 .send(Event::Note {
@@ -324,6 +349,7 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
         backends: Mutex::new(HashMap::new()),
         events,
         in_flight: Arc::new(AtomicUsize::new(0)),
+        sent: Mutex::new(HashMap::new()),
     });
     let in_flight = shared.in_flight.clone();
     tokio::spawn(async move {

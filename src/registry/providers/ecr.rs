@@ -243,7 +243,12 @@ impl ProviderApi for Ecr {
     }
 
     fn label(&self) -> String {
-        format!("{} (ECR)", self.host.lock().unwrap())
+        let host = self.host.lock().unwrap().clone();
+        match (host.is_empty(), &self.settings.region) {
+            (false, _) => format!("{host} (ECR)"),
+            (true, Some(r)) => format!("AWS ECR ({r})"),
+            (true, None) => "AWS ECR".into(),
+        }
     }
 
     fn host(&self) -> String {
