@@ -28,6 +28,9 @@ fn setup(v2_password: &str) -> Setup {
     ecr.put("team/api", "latest", &b);
     ecr.put("team/web", "1.0", &c);
     ecr.put("tools/x", "t", &c);
+    // Three images in one repository: DescribeImages spans two pages of the proxy.
+    ecr.put("tools/x", "a", &a);
+    ecr.put("tools/x", "b", &b);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &ecr.profile_toml("ecr", ""));
     Setup {
@@ -116,6 +119,21 @@ fn ecr_lists_across_pages_with_sizes_and_push_dates_and_reads_v2() {
         describe, 1,
         "one DescribeImages gives names, sizes and dates of every tag"
     );
+    // Three images, two per page: the listing follows nextToken.
+    let before = s.ecr.proxy.seen().len();
+    let rows = run(&s, &["tags", "tools/x", "--long", "--json"]).json();
+    let tags: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["a", "b", "t"]);
+    let pages = s.ecr.proxy.seen()[before..]
+        .iter()
+        .filter(|r| r.ends_with(" DescribeImages"))
+        .count();
+    assert_eq!(pages, 2, "3 images at 2 per page");
     // Manifests and configs through v2 with the token from GetAuthorizationToken.
     let i = run(&s, &["inspect", "team/api:v1", "--json"]).json();
     assert_eq!(i["digest"], s.a.digest.as_str());
