@@ -276,7 +276,7 @@ fn rules_match_exclude_older_than_and_protected_globs() {
 }
 
 #[test]
-fn a_tag_moved_after_the_preview_is_skipped_not_deleted() {
+fn a_tag_moved_or_added_after_the_preview_is_skipped_not_deleted() {
     let reg = Registry::start(Options::default());
     let f = fixture();
     let url = reg.url.clone();
@@ -285,38 +285,44 @@ fn a_tag_moved_after_the_preview_is_skipped_not_deleted() {
         push_all(&url, &f).await;
         let caps = c.info().capabilities;
         let survey = prune::survey(&c, REPO, 4).await.unwrap();
-        let rules = Rules::parse(None, None, Some("^build-(9|10)$"), None).unwrap();
+        let rules = Rules::parse(None, None, Some("^build-(8|9|10)$"), None).unwrap();
         let marked = rules.select(&survey.dates(), &Protected::default(), 0);
-        assert_eq!(marked, ["build-9", "build-10"]);
+        assert_eq!(marked, ["build-8", "build-9", "build-10"]);
         let plan = prune::plan(&survey, &marked, &Protected::default(), caps);
-        assert_eq!(plan.delete.len(), 2);
-        // Someone pushes build-10 anew (another image) between preview and execution.
+        assert_eq!(plan.delete.len(), 3);
+        // Between preview and execution: build-10 is pushed anew (another image), and a new tag
+        // lands on build-8's manifest.
         let moved_to = &f.images[4].1;
-        Pusher::new(&url).image(REPO, "build-10", moved_to).await;
+        let p = Pusher::new(&url);
+        p.image(REPO, "build-10", moved_to).await;
+        p.image(REPO, "hotfix", digest_of(&f, "build-8")).await;
         let mut seen = Vec::new();
         let results = prune::execute(&c, &plan, caps, 4, |done, total, o| {
             seen.push((done, total, o.clone()))
         })
         .await;
-        assert_eq!(seen.len(), 2);
-        assert_eq!(seen.last().unwrap().0, 2);
-        let skipped: Vec<&Outcome> = results
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen.last().unwrap().0, 3);
+        let reasons: Vec<&str> = results
             .iter()
-            .filter(|o| matches!(o, Outcome::Skipped { .. }))
+            .filter_map(|o| match o {
+                Outcome::Skipped { reason, .. } => Some(reason.as_str()),
+                _ => None,
+            })
             .collect();
-        assert_eq!(skipped.len(), 1, "{results:?}");
-        let Outcome::Skipped { reason, .. } = skipped[0] else {
-            unreachable!()
-        };
-        assert!(reason.contains("moved"), "{reason}");
+        assert_eq!(reasons.len(), 2, "{results:?}");
+        assert!(reasons.iter().any(|r| r.contains("moved")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("hotfix")), "{reasons:?}");
         assert!(
             results
                 .iter()
                 .any(|o| matches!(o, Outcome::Deleted { tags, .. } if tags == &["build-9"]))
         );
-        // build-10 survives on its new digest; build-9 is gone.
+        // build-10 survives on its new digest, build-8 and hotfix survive; build-9 is gone.
         let tags = ops::all_tags(&c, REPO).await.unwrap();
-        assert!(tags.contains(&"build-10".to_string()));
+        for t in ["build-10", "build-8", "hotfix"] {
+            assert!(tags.contains(&t.to_string()), "{t}: {tags:?}");
+        }
         assert!(!tags.contains(&"build-9".to_string()));
         let d = c.head_manifest(REPO, "build-10").await.unwrap();
         assert_eq!(d.digest, moved_to.digest);

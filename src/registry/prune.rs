@@ -494,7 +494,72 @@ async fn untag_one(b: &dyn Backend, repo: &str, u: &Untag) -> Outcome {
     }
 }
 
-async fn remove_one(b: &dyn Backend, repo: &str, r: &Removal, caps: Capabilities) -> Outcome {
+/// Tags outside `going` that point now at one of the `digests`, by digest: a digest delete would
+/// take them too. Every other tag of the repository is resolved again (HEAD), `n` at a time.
+async fn others_on(
+    b: &dyn Backend,
+    repo: &str,
+    going: &BTreeSet<&str>,
+    digests: &BTreeSet<&str>,
+    n: usize,
+) -> Result<HashMap<String, Vec<String>>> {
+    let others: Vec<String> = all_tags(b, repo)
+        .await?
+        .into_iter()
+        .filter(|t| !going.contains(t.as_str()))
+        .collect();
+    let found: Vec<(String, Result<Desc>)> = stream::iter(others)
+        .map(|t| async move {
+            let r = b.head_manifest(repo, &t).await;
+            (t, r)
+        })
+        .buffer_unordered(n)
+        .collect()
+        .await;
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (t, r) in found {
+        match r {
+            Ok(d) if digests.contains(d.digest.as_str()) => {
+                out.entry(d.digest).or_default().push(t)
+            }
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+async fn remove_one(
+    b: &dyn Backend,
+    repo: &str,
+    r: &Removal,
+    caps: Capabilities,
+    guard: &std::result::Result<HashMap<String, Vec<String>>, String>,
+) -> Outcome {
+    let what = format!(
+        "{} ({})",
+        super::digest::short(&r.digest),
+        r.tags.join(", ")
+    );
+    match guard {
+        Err(e) => {
+            return Outcome::Failed {
+                what,
+                error: format!("could not check the repository's other tags again: {e}"),
+            };
+        }
+        Ok(g) => {
+            if let Some(tags) = g.get(&r.digest) {
+                return Outcome::Skipped {
+                    what,
+                    reason: format!(
+                        "tag(s) {} point at this manifest since the preview",
+                        tags.join(", ")
+                    ),
+                };
+            }
+        }
+    }
     let mut tags = Vec::new();
     let mut moved = Vec::new();
     for t in &r.tags {
@@ -503,11 +568,6 @@ async fn remove_one(b: &dyn Backend, repo: &str, r: &Removal, caps: Capabilities
             Err(reason) => moved.push(reason),
         }
     }
-    let what = format!(
-        "{} ({})",
-        super::digest::short(&r.digest),
-        r.tags.join(", ")
-    );
     if !moved.is_empty() {
         // Something changed under this manifest: leave it alone rather than guess.
         return Outcome::Skipped {
@@ -543,9 +603,10 @@ async fn remove_one(b: &dyn Backend, repo: &str, r: &Removal, caps: Capabilities
 }
 
 /// Carries out a plan: untags first, then manifest deletes, at most `concurrency` at a time.
-/// Each tag is resolved again just before its delete; one that moved is skipped. A failure does
-/// not stop the rest; nothing is retried. `on_item(done, total, outcome)` reports each item as it
-/// finishes.
+/// Each tag is resolved again just before its delete; one that moved is skipped. Before digest
+/// deletes, every other tag is resolved again too, and a manifest that one of them now points at
+/// is skipped. A failure does not stop the rest; nothing is retried. `on_item(done, total,
+/// outcome)` reports each item as it finishes.
 pub async fn execute(
     b: &dyn Backend,
     p: &Plan,
@@ -564,8 +625,23 @@ pub async fn execute(
         out.push(o);
         on_item(out.len(), total, out.last().unwrap());
     }
+    let guard = if caps.delete_digest && !p.delete.is_empty() {
+        let going: BTreeSet<&str> = p
+            .delete
+            .iter()
+            .flat_map(|r| r.tags.iter().map(String::as_str))
+            .collect();
+        let digests: BTreeSet<&str> = p.delete.iter().map(|r| r.digest.as_str()).collect();
+        others_on(b, repo, &going, &digests, n)
+            .await
+            .map_err(|e| e.to_string())
+    } else {
+        // Tag deletes only touch the tags named; nothing else can go with them.
+        Ok(HashMap::new())
+    };
+    let guard = &guard;
     let mut removals = stream::iter(p.delete.iter().cloned())
-        .map(|r| async move { remove_one(b, repo, &r, caps).await })
+        .map(|r| async move { remove_one(b, repo, &r, caps, guard).await })
         .buffer_unordered(n);
     while let Some(o) = removals.next().await {
         out.push(o);
