@@ -702,11 +702,7 @@ pub fn preview_text(p: &Plan) -> String {
         ]);
     }
     for u in &p.untag {
-        let why = if u.kept_by.is_empty() {
-            "manifest stays (used by an index)".to_string()
-        } else {
-            format!("manifest stays with {}", u.kept_by.join(", "))
-        };
+        let why = u.why();
         rows.push(vec![
             "untag".into(),
             u.tag.clone(),

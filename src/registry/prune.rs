@@ -259,6 +259,17 @@ pub struct Untag {
     pub kept_by: Vec<String>,
 }
 
+impl Untag {
+    /// Why the manifest stays, as the previews say it.
+    pub fn why(&self) -> String {
+        if self.kept_by.is_empty() {
+            "manifest stays (used by an index)".to_string()
+        } else {
+            format!("manifest stays with {}", self.kept_by.join(", "))
+        }
+    }
+}
+
 /// A manifest that disappears with all its tags.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Removal {

@@ -97,11 +97,7 @@ fn plan_lines(p: &Plan, t: Theme) -> Vec<Line<'static>> {
         ]));
     }
     for u in &p.untag {
-        let why = if u.kept_by.is_empty() {
-            "manifest stays (used by an index)".to_string()
-        } else {
-            format!("manifest stays with {}", u.kept_by.join(", "))
-        };
+        let why = u.why();
         out.push(Line::from(vec![
             Span::styled("untag  ", t.warn()),
             Span::raw(format!("{}  ({})", clean(&u.tag), clean(&why))),

@@ -100,14 +100,8 @@ impl DockerHub {
 
     /// The Hub API with a fresh token when we have credentials (anonymous sees public repos).
     async fn api(&self) -> Result<Rest> {
-        let mut api = Rest {
-            http: self.api.http.clone(),
-            service: self.api.service,
-            base: self.api.base.clone(),
-            token: None,
-            headers: self.api.headers.clone(),
-            auth_hint: self.api.auth_hint,
-        };
+        let mut api = self.api.clone();
+        api.token = None;
         let Some((user, secret)) = &self.login else {
             return Ok(api);
         };
@@ -277,10 +271,6 @@ impl ProviderApi for DockerHub {
 
     fn has_sizes(&self) -> bool {
         true
-    }
-
-    fn delete_manifest<'a>(&'a self, _repo: &'a str, _digest: &'a str) -> BoxFut<'a, ()> {
-        Box::pin(async move { Err(Error::Unsupported(self.why_no_digest_delete())) })
     }
 
     fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{ProviderApi, Rest, encode_segment};
 use crate::registry::distribution::Distribution;
-use crate::registry::model::{TagDeleteMethod, TagRow};
+use crate::registry::model::TagRow;
 use crate::registry::ops::natural_cmp;
 use crate::registry::{BoxFut, Capabilities, Error, PageSink, Result};
 
@@ -285,10 +285,6 @@ impl ProviderApi for Ghcr {
                 .remove(&(repo.to_string(), digest.to_string()));
             Ok(())
         })
-    }
-
-    fn delete_tag<'a>(&'a self, _repo: &'a str, _tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
-        Box::pin(async move { Err(Error::Unsupported(self.why_no_tag_delete())) })
     }
 
     fn why_no_tag_delete(&self) -> String {

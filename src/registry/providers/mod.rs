@@ -38,8 +38,14 @@ pub trait ProviderApi: Send + Sync {
     fn tags<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Vec<TagRow>>;
     /// True when [`ProviderApi::tags`] gives sizes, so v2 need not be asked tag by tag.
     fn has_sizes(&self) -> bool;
-    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()>;
-    fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod>;
+    /// Deletes a manifest with its tags (only called when `capabilities().delete_digest`).
+    fn delete_manifest<'a>(&'a self, _repo: &'a str, _digest: &'a str) -> BoxFut<'a, ()> {
+        Box::pin(async move { Err(Error::Unsupported(self.why_no_digest_delete())) })
+    }
+    /// Removes one tag (only called when `capabilities().delete_tag`).
+    fn delete_tag<'a>(&'a self, _repo: &'a str, _tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
+        Box::pin(async move { Err(Error::Unsupported(self.why_no_tag_delete())) })
+    }
     /// Rewrites a v2 error in the provider's terms (e.g. a refused ECR token).
     fn v2_error(&self, e: Error) -> Error {
         e
@@ -57,11 +63,10 @@ pub trait ProviderApi: Send + Sync {
 /// A provider: its API plus v2, as one [`Backend`].
 pub struct Provider<A> {
     pub api: A,
-    /// Push dates from the last tag listing: (repo, tag) → RFC 3339.
-    pushed: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
     /// The v2 client of the last call, for the status note.
     last_v2: std::sync::Mutex<Option<Arc<Distribution>>>,
-    /// The last tag listing per repository, reused for details right after a listing.
+    /// The last tag listing per repository: reused for details right after a listing, and the
+    /// source of push dates for rows v2 fills in.
     recent: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<TagRow>)>>,
 }
 
@@ -73,7 +78,6 @@ impl<A: ProviderApi> Provider<A> {
     pub fn new(api: A) -> Self {
         Provider {
             api,
-            pushed: Default::default(),
             last_v2: Default::default(),
             recent: Default::default(),
         }
@@ -91,13 +95,6 @@ impl<A: ProviderApi> Provider<A> {
             .lock()
             .unwrap()
             .insert(repo.to_string(), (std::time::Instant::now(), rows.clone()));
-        let mut pushed = self.pushed.lock().unwrap();
-        pushed.retain(|(r, _), _| r != repo);
-        for r in &rows {
-            if let Some(p) = &r.pushed {
-                pushed.insert((repo.to_string(), r.tag.clone()), p.clone());
-            }
-        }
         Ok(rows)
     }
 }
@@ -194,11 +191,9 @@ impl<A: ProviderApi> Backend for Provider<A> {
     }
 
     fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
-        self.pushed
-            .lock()
-            .unwrap()
-            .get(&(repo.to_string(), tag.to_string()))
-            .cloned()
+        let recent = self.recent.lock().unwrap();
+        let (_, rows) = recent.get(repo)?;
+        rows.iter().find(|r| r.tag == tag)?.pushed.clone()
     }
 
     fn status_note(&self) -> Option<String> {
@@ -207,6 +202,7 @@ impl<A: ProviderApi> Backend for Provider<A> {
 }
 
 /// A JSON REST API with bearer auth, `Link` pagination, bounded bodies and user-facing errors.
+#[derive(Clone)]
 pub struct Rest {
     pub http: reqwest::Client,
     /// `GitHub API`, `Docker Hub API`: names the service in errors.
