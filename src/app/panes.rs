@@ -189,7 +189,8 @@ impl TagsPane {
     pub fn selected(&self) -> Option<&str> {
         self.view
             .get(self.nav.selected)
-            .map(|i| self.names[*i].as_str())
+            .and_then(|i| self.names.get(*i))
+            .map(String::as_str)
     }
 
     /// Other loaded tags on the same digest as `tag`.
@@ -216,22 +217,31 @@ impl TagsPane {
         }
         self.rows
             .retain(|k, _| names.binary_search_by(|n| natural_cmp(n, k)).is_ok());
+        self.marked.retain(|t| self.rows.contains_key(t));
         self.names = names;
         self.reindex();
         self.recount();
         self.resort(height);
     }
 
-    /// Drops tags (after a delete) and re-sorts.
+    /// Drops tags (after a delete) and re-sorts. The selection stays on its tag when that tag
+    /// stays, else on the row that takes its place (the last row when the list got shorter).
     pub fn remove(&mut self, gone: &[String], height: usize) {
-        self.names.retain(|t| !gone.contains(t));
-        for t in gone {
-            self.rows.remove(t);
-            self.marked.remove(t);
+        let keep = self.selected().map(str::to_string);
+        let gone: std::collections::HashSet<&str> = gone.iter().map(String::as_str).collect();
+        self.names.retain(|t| !gone.contains(t.as_str()));
+        for t in &gone {
+            self.rows.remove(*t);
+            self.marked.remove(*t);
         }
+        if self.anchor.as_deref().is_some_and(|a| gone.contains(a)) {
+            self.anchor = None;
+        }
+        // The old view holds indices into the old names: drop it before anything reads it.
+        self.view.clear();
         self.reindex();
         self.recount();
-        self.resort(height);
+        self.resort_keeping(keep, height);
     }
 
     fn key_of(row: &RowState) -> (Option<i64>, Option<u64>) {
@@ -365,7 +375,12 @@ impl TagsPane {
     /// Re-sorts and re-filters, keeping the selected tag selected.
     pub fn resort(&mut self, height: usize) {
         let keep = self.selected().map(str::to_string);
-        if self.keys.len() != self.names.len() {
+        self.resort_keeping(keep, height);
+    }
+
+    /// Re-sorts and re-filters, selecting `keep` when it is still shown.
+    fn resort_keeping(&mut self, keep: Option<String>, height: usize) {
+        if self.keys.len() != self.names.len() || self.index.len() != self.names.len() {
             self.reindex();
         }
         let mut idx = filter_indices(self.names.iter().map(String::as_str), &self.filter);
@@ -379,6 +394,44 @@ impl TagsPane {
             }
         }
         self.nav.clamp(self.view.len(), height);
+    }
+
+    /// Checks the pane's invariants (used by tests after every step): the view holds distinct
+    /// indices of existing names, the selection and offset lie inside it, and the index maps agree.
+    pub fn check_invariants(&self, height: usize) -> Result<(), String> {
+        let n = self.names.len();
+        if let Some(i) = self.view.iter().find(|i| **i >= n) {
+            return Err(format!("view index {i} outside {n} names"));
+        }
+        let distinct: std::collections::HashSet<&usize> = self.view.iter().collect();
+        if distinct.len() != self.view.len() {
+            return Err("view lists a row twice".into());
+        }
+        if self.view.is_empty() {
+            if self.nav != ListNav::default() {
+                return Err(format!("empty view but nav {:?}", self.nav));
+            }
+        } else {
+            if self.nav.selected >= self.view.len() {
+                return Err(format!(
+                    "selected {} outside {} rows",
+                    self.nav.selected,
+                    self.view.len()
+                ));
+            }
+            if self.nav.selected < self.nav.offset
+                || self.nav.selected >= self.nav.offset + height.max(1)
+            {
+                return Err(format!("selection not visible: {:?}", self.nav));
+            }
+        }
+        if self.keys.len() != n || self.index.len() != n {
+            return Err("sort keys or index out of step with names".into());
+        }
+        if self.marked.iter().any(|t| !self.rows.contains_key(t)) {
+            return Err("a marked tag is not in the list".into());
+        }
+        Ok(())
     }
 
     /// Tags still without details: those in view (from `offset`, `height` rows) first, then the rest.
@@ -478,6 +531,143 @@ mod tests {
             .map(|i| p.row(&p.names[*i]).unwrap().size)
             .collect();
         assert!(sizes.windows(2).all(|w| w[0] >= w[1]));
+    }
+
+    /// A small deterministic generator (xorshift), so the property test needs no extra crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    fn row(tag: &str, i: u64) -> TagRow {
+        TagRow {
+            tag: tag.to_string(),
+            digest: format!("sha256:{:064x}", i % 7),
+            media_type: String::new(),
+            size: (i * 31) % 17,
+            created: (i % 3 != 0).then(|| format!("2024-01-{:02}T00:00:00Z", 1 + i % 28)),
+            pushed: None,
+            platforms: vec![],
+        }
+    }
+
+    #[test]
+    fn deleting_the_selected_last_row_keeps_the_selection_inside() {
+        // The crash of issue #9: the only tag removed, and the last row removed while selected.
+        let mut p = TagsPane::default();
+        p.set_names(vec!["only".into()], 10);
+        p.remove(&["only".to_string()], 10);
+        assert_eq!(p.selected(), None);
+        p.check_invariants(10).unwrap();
+        let names: Vec<String> = (0..5).map(|i| format!("t{i}")).collect();
+        p.set_names(names.clone(), 3);
+        p.sort = SortKey::Name;
+        p.resort(3);
+        p.nav.move_by(10, 5, 3);
+        assert_eq!(p.selected(), Some("t4"));
+        p.remove(&["t3".to_string(), "t4".to_string()], 3);
+        assert_eq!(p.selected(), Some("t2"), "the row that takes its place");
+        p.check_invariants(3).unwrap();
+        p.marked = names
+            .iter()
+            .cloned()
+            .filter(|t| *t != "t3" && *t != "t4")
+            .collect();
+        p.remove(&names, 3);
+        p.check_invariants(3).unwrap();
+        assert!(p.view.is_empty() && p.marked.is_empty());
+    }
+
+    #[test]
+    fn selection_never_leaves_the_rows_under_random_steps() {
+        let pool: Vec<String> = (0..40)
+            .map(|i| match i % 4 {
+                0 => format!("v1.{i}"),
+                1 => format!("build-{i}"),
+                2 => format!("nightly-{i}"),
+                _ => format!("pr-{i}"),
+            })
+            .collect();
+        let filters = ["", "v1", "build", "1", "zz", "n"];
+        for seed in 1..=60u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut p = TagsPane::default();
+            let mut height = 1 + rng.below(12);
+            for step in 0..300 {
+                match rng.below(9) {
+                    0 => {
+                        let n = rng.below(pool.len());
+                        let names = (0..n)
+                            .map(|_| pool[rng.below(pool.len())].clone())
+                            .collect();
+                        p.set_names(names, height);
+                    }
+                    1 => {
+                        if !p.names.is_empty() {
+                            let t = p.names[rng.below(p.names.len())].clone();
+                            let r = if rng.below(4) == 0 {
+                                RowState::Failed("x".into())
+                            } else {
+                                RowState::Loaded(row(&t, rng.next() % 1000))
+                            };
+                            p.set_row(&t, r, height);
+                        }
+                    }
+                    2 => {
+                        p.filter = filters[rng.below(filters.len())].to_string();
+                        p.resort(height);
+                    }
+                    3 => {
+                        p.sort = p.sort.next();
+                        p.resort(height);
+                    }
+                    4 => {
+                        let d = rng.below(30) as isize - 15;
+                        p.nav.move_by(d, p.view.len(), height);
+                    }
+                    5 | 6 => {
+                        // Removal of a random subset, often including the selection.
+                        let mut gone: Vec<String> = p
+                            .names
+                            .iter()
+                            .filter(|_| rng.below(3) == 0)
+                            .cloned()
+                            .collect();
+                        if let Some(s) = p.selected() {
+                            if rng.below(2) == 0 {
+                                gone.push(s.to_string());
+                            }
+                        }
+                        p.remove(&gone, height);
+                    }
+                    7 => {
+                        if let Some(s) = p.selected().map(str::to_string) {
+                            let _ = p.toggle_mark(&s, &Protected::default());
+                        }
+                        if rng.below(2) == 0 {
+                            p.invert_marks(&Protected(vec!["pr-*".into()]));
+                        }
+                        p.mark_range(&Protected::default());
+                    }
+                    _ => {
+                        height = 1 + rng.below(12);
+                        p.nav.clamp(p.view.len(), height);
+                    }
+                }
+                if let Err(e) = p.check_invariants(height) {
+                    panic!("seed {seed} step {step}: {e}");
+                }
+                let _ = p.pending_in_view_order(height);
+            }
+        }
     }
 
     #[test]
