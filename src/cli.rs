@@ -10,7 +10,7 @@ use crate::config::{self, Config, Profile};
 use crate::registry::layout::Layout;
 use crate::registry::model::{GC_REMINDER, TagDeleteMethod, TagRow};
 use crate::registry::prune::{self as pr, Outcome, Plan, Protected, Rules};
-use crate::registry::reference::{Reference, RegistryAddr};
+use crate::registry::reference::Reference;
 use crate::registry::{Backend, Error, Result, digest, ops};
 use crate::sanitize::clean;
 
@@ -75,6 +75,10 @@ pub enum Cmd {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Delete a manifest even though tagged indexes list it (they break); without it, such a
+        /// delete asks a second time on a terminal and is refused elsewhere.
+        #[arg(long)]
+        break_index: bool,
     },
     /// Delete stale tags by rules, after a preview of what goes and the bytes freed.
     ///
@@ -191,8 +195,19 @@ impl Cli {
     }
 
     /// Picks and connects the backend: --demo, --registry, -p, default_profile, the only profile.
+    ///
+    /// A reference that names a registry host decides: it selects that host's profile, and when
+    /// `--registry` or `-p` names a different registry the command is refused, naming both, so
+    /// nothing ever acts on a registry the user did not name.
     pub fn session(&self, reference_host: Option<&str>) -> Result<Session> {
         if self.demo {
+            if let Some(h) = reference_host {
+                return Err(Error::Config(format!(
+                    "the reference names the registry {}, but --demo browses the bundled demo; \
+                     drop --demo or the host",
+                    clean(h)
+                )));
+            }
             return Ok(Session {
                 profile: "demo".into(),
                 backend: Arc::new(Layout::open(demo_dir())?),
@@ -202,13 +217,42 @@ impl Cli {
         }
         if let Some(r) = &self.registry {
             let p = Profile::ad_hoc(r)?;
+            if let Some(h) = reference_host {
+                if p.serves_host(h) != Some(true) {
+                    return Err(Error::Config(format!(
+                        "the reference names the registry {}, but --registry names {}; refusing \
+                         to act on a registry you did not name (drop one of them, or make them agree)",
+                        clean(h),
+                        clean(r)
+                    )));
+                }
+            }
             return connect("(ad hoc)", &p, &PathBuf::from("."));
         }
         let cfg = self.load_config()?;
+        if let (Some(host), Some(name)) = (reference_host, &self.profile) {
+            let p = cfg
+                .profiles
+                .get(name)
+                .ok_or_else(|| no_profile(&cfg, name))?;
+            if p.serves_host(host) == Some(false) {
+                return Err(Error::Config(format!(
+                    "the reference names the registry {}, but profile {} is {}; refusing to act on \
+                     a registry you did not name (drop -p, or the host from the reference)",
+                    clean(host),
+                    clean(name),
+                    clean(
+                        p.registry
+                            .as_deref()
+                            .unwrap_or(&format!("{:?}", p.kind).to_lowercase())
+                    )
+                )));
+            }
+            return connect(name, p, &cfg.base_dir);
+        }
         let chosen = cfg.pick(self.profile.as_deref());
         if let Some(host) = reference_host {
-            let wanted = RegistryAddr::parse(host)?;
-            let matches = |p: &Profile| p.addr().map(|a| a.host == wanted.host).unwrap_or(false);
+            let matches = |p: &Profile| p.serves_host(host) == Some(true);
             if let Some(name) = chosen
                 .as_ref()
                 .filter(|n| cfg.profiles.get(*n).is_some_and(matches))
@@ -234,15 +278,48 @@ impl Cli {
                 }
             )));
         };
-        let p = cfg.profiles.get(&name).ok_or_else(|| {
-            Error::Config(format!(
-                "no profile named {name:?} in {} (profiles: {})",
-                cfg.source,
-                cfg.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-        })?;
+        let p = cfg
+            .profiles
+            .get(&name)
+            .ok_or_else(|| no_profile(&cfg, &name))?;
         connect(&name, p, &cfg.base_dir)
     }
+
+    /// The session for repository arguments that may name a host (`host/team/app`, globs too):
+    /// the host decides as in [`Cli::session`]; every argument must name the same one (or none).
+    /// Returns the session and the arguments without the host.
+    pub fn session_for_repos(&self, args: &[String]) -> Result<(Session, Vec<String>)> {
+        use crate::registry::reference::{RegistryAddr, split_host};
+        let split: Vec<(Option<&str>, &str)> = args.iter().map(|a| split_host(a)).collect();
+        let mut hosts: Vec<String> = Vec::new();
+        for (h, _) in &split {
+            let h = h
+                .map(|h| RegistryAddr::parse(h).map(|a| a.host))
+                .transpose()?;
+            if let Some(h) = h.filter(|h| !hosts.contains(h)) {
+                hosts.push(h);
+            }
+        }
+        let named = split.iter().filter(|(h, _)| h.is_some()).count();
+        if hosts.len() > 1 || (named > 0 && named < split.len()) {
+            return Err(Error::Config(format!(
+                "the repositories name different registries ({}); give them all with the same \
+                 host, or none",
+                clean(&args.join(", "))
+            )));
+        }
+        let repos = split.iter().map(|(_, r)| r.to_string()).collect();
+        Ok((self.session(hosts.first().map(String::as_str))?, repos))
+    }
+}
+
+fn no_profile(cfg: &Config, name: &str) -> Error {
+    Error::Config(format!(
+        "no profile named {:?} in {} (profiles: {})",
+        clean(name),
+        cfg.source,
+        cfg.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+    ))
 }
 
 fn connect(name: &str, p: &Profile, base: &std::path::Path) -> Result<Session> {
@@ -303,7 +380,16 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             dry_run,
             yes,
             json: as_json,
-        }) => rm(cli, reference, *dry_run, *yes, *as_json).await,
+            break_index,
+        }) => {
+            let opts = RmOptions {
+                dry_run: *dry_run,
+                yes: *yes,
+                json: *as_json,
+                break_index: *break_index,
+            };
+            rm(cli, reference, opts).await
+        }
         Some(Cmd::Prune {
             repos,
             keep,
@@ -402,8 +488,9 @@ fn profiles(cli: &Cli, as_json: bool) -> Result<i32> {
 }
 
 async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
+    let (s, repos) = cli.session_for_repos(&[repo.to_string()])?;
+    let repo = repos[0].as_str();
     crate::registry::reference::validate_repository(repo)?;
-    let s = cli.session(None)?;
     let b = s.backend.as_ref();
     let names = ops::all_tags(b, repo).await?;
     if !long {
@@ -557,12 +644,66 @@ struct RmReport {
     digest: String,
     removed_tags: Vec<String>,
     kept_tags: Vec<String>,
+    /// Tagged indexes that list the manifest (a digest delete breaks them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    indexes: Vec<String>,
     method: Option<TagDeleteMethod>,
     dry_run: bool,
     note: Option<&'static str>,
 }
 
-async fn rm(cli: &Cli, reference: &str, dry_run: bool, yes: bool, as_json: bool) -> Result<i32> {
+impl RmReport {
+    /// What the delete will do, as the prompt and the dry run say it.
+    fn plan(&self) -> String {
+        if self.action == "untag" {
+            return format!(
+                "remove tag {}:{} ({}); the manifest stays{}",
+                self.repository,
+                self.removed_tags[0],
+                self.digest,
+                if self.kept_tags.is_empty() {
+                    " (untagged)".to_string()
+                } else {
+                    format!(" with tags: {}", self.kept_tags.join(", "))
+                }
+            );
+        }
+        let mut s = format!(
+            "delete manifest {}@{} and its {} tag(s): {}",
+            self.repository,
+            self.digest,
+            self.removed_tags.len(),
+            if self.removed_tags.is_empty() {
+                "(none)".to_string()
+            } else {
+                self.removed_tags.join(", ")
+            }
+        );
+        if !self.indexes.is_empty() {
+            s.push_str(&format!(
+                "; WARNING: it is a platform of the tagged index(es) {}, which break without it",
+                self.indexes.join(", ")
+            ));
+        }
+        s
+    }
+}
+
+/// Asks `question` on the terminal; true for y/yes.
+fn ask(question: &str) -> bool {
+    eprint!("{}? [y/N] ", clean(question));
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
+    let RmOptions {
+        dry_run,
+        yes,
+        json: as_json,
+        break_index,
+    } = opts;
     let r = Reference::parse(reference)?;
     if r.tag.is_some() && r.digest.is_some() {
         return Err(Error::Config(
@@ -574,16 +715,18 @@ async fn rm(cli: &Cli, reference: &str, dry_run: bool, yes: bool, as_json: bool)
     let b = s.backend.as_ref();
     let caps = b.info().capabilities;
     let repo = r.repository.as_str();
+    let interactive = std::io::stdin().is_terminal();
     let mut report = if let Some(d) = &r.digest {
         if !caps.delete_digest {
             return Err(Error::Unsupported(b.info().why_no_digest_delete()));
         }
-        let tags = ops::tags_on_digest(b, repo, d, s.concurrency).await?;
+        let users = ops::users_of_one(b, repo, d, s.concurrency).await?;
         RmReport {
             repository: repo.into(),
             action: "delete-manifest",
             digest: d.clone(),
-            removed_tags: tags,
+            indexes: users.index_names(),
+            removed_tags: users.tags,
             kept_tags: vec![],
             method: None,
             dry_run,
@@ -603,72 +746,118 @@ async fn rm(cli: &Cli, reference: &str, dry_run: bool, yes: bool, as_json: bool)
             digest: d,
             removed_tags: vec![tag],
             kept_tags: kept,
+            indexes: vec![],
             method: None,
             dry_run,
             note: None,
         }
     };
-    let plan = if report.action == "untag" {
-        format!(
-            "remove tag {}:{} ({}); the manifest stays{}",
-            report.repository,
-            report.removed_tags[0],
-            report.digest,
-            if report.kept_tags.is_empty() {
-                " (untagged)".to_string()
-            } else {
-                format!(" with tags: {}", report.kept_tags.join(", "))
-            }
-        )
-    } else {
-        format!(
-            "delete manifest {}@{} and its {} tag(s): {}",
-            report.repository,
-            report.digest,
-            report.removed_tags.len(),
-            if report.removed_tags.is_empty() {
-                "(none)".to_string()
-            } else {
-                report.removed_tags.join(", ")
-            }
-        )
-    };
     if dry_run {
         if as_json {
             emit(&json(&report));
         } else {
-            emit(&format!("would {}\n", clean(&plan)));
+            emit(&format!("would {}\n", clean(&report.plan())));
         }
         return Ok(0);
     }
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            eprintln!(
-                "error: refusing to delete without --yes: standard input is not a terminal\nplan: {}",
-                clean(&plan)
-            );
-            return Ok(2);
+    // The index tags the user agreed to break.
+    let index_tags = |rep: &RmReport| -> Vec<String> {
+        rep.indexes
+            .iter()
+            .map(|i| i.split(" (index ").next().unwrap_or(i).to_string())
+            .collect()
+    };
+    let confirm = |rep: &RmReport| -> std::result::Result<(), i32> {
+        if !yes {
+            if !interactive {
+                eprintln!(
+                    "error: refusing to delete without --yes: standard input is not a terminal\nplan: {}",
+                    clean(&rep.plan())
+                );
+                return Err(2);
+            }
+            if !ask(&rep.plan()) {
+                eprintln!("nothing deleted");
+                return Err(1);
+            }
         }
-        eprint!("{}? [y/N] ", clean(&plan));
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("nothing deleted");
-            return Ok(1);
+        if !rep.indexes.is_empty() && !break_index {
+            if !interactive {
+                eprintln!(
+                    "error: nothing deleted: {} is a platform of the tagged index(es) {}; pass \
+                     --break-index as well to delete it anyway",
+                    digest::short(&rep.digest),
+                    clean(&rep.indexes.join(", "))
+                );
+                return Err(2);
+            }
+            if !ask(&format!(
+                "really break the index(es) {}",
+                rep.indexes.join(", ")
+            )) {
+                eprintln!("nothing deleted");
+                return Err(1);
+            }
         }
+        Ok(())
+    };
+    if let Err(code) = confirm(&report) {
+        return Ok(code);
     }
     if report.action == "untag" {
-        report.method = Some(b.delete_tag(repo, &report.removed_tags[0]).await?);
+        // Refused when the tag moved since the plan was shown.
+        report.method =
+            Some(ops::untag_checked(b, repo, &report.removed_tags[0], &report.digest).await?);
     } else {
-        b.delete_manifest(repo, &report.digest).await?;
+        // Between the prompt and the delete, tags or indexes may have appeared on the manifest:
+        // then ask again (a script with --yes is refused).
+        let mut tries = 0;
+        loop {
+            let confirmed = ops::Confirmed {
+                tags: report.removed_tags.clone(),
+                indexes: index_tags(&report),
+            };
+            match ops::delete_manifest_checked(b, repo, &report.digest, &confirmed, s.concurrency)
+                .await
+            {
+                Ok(tags) => {
+                    report.removed_tags = tags;
+                    break;
+                }
+                Err(e @ (Error::NewTags { .. } | Error::UsedByIndex { .. }))
+                    if interactive && !yes && tries < 3 =>
+                {
+                    tries += 1;
+                    eprintln!("{e}");
+                    let users = ops::users_of_one(b, repo, &report.digest, s.concurrency).await?;
+                    report.indexes = users.index_names();
+                    report.removed_tags = users.tags;
+                    if let Err(code) = confirm(&report) {
+                        return Ok(code);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
     report.note = Some(GC_REMINDER);
     if as_json {
         emit(&json(&report));
     } else {
-        emit(&format!("done: {}\nnote: {GC_REMINDER}\n", clean(&plan)));
+        emit(&format!(
+            "done: {}\nnote: {GC_REMINDER}\n",
+            clean(&report.plan())
+        ));
     }
     Ok(0)
+}
+
+/// The flags of `rm`.
+struct RmOptions {
+    dry_run: bool,
+    yes: bool,
+    json: bool,
+    break_index: bool,
 }
 
 /// One repository's part of `regtui prune` output.
@@ -680,6 +869,10 @@ struct PruneReport {
     /// What each deletion did (absent in a preview).
     #[serde(skip_serializing_if = "Option::is_none")]
     results: Option<Vec<Outcome>>,
+    /// Bytes freed by what was really deleted (absent in a preview); `bytes_freed` is the
+    /// preview's promise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_deleted: Option<u64>,
 }
 
 /// The preview of one plan as text (the same facts the TUI's preview dialog shows).
@@ -762,7 +955,7 @@ async fn prune(
     yes: bool,
     as_json: bool,
 ) -> Result<i32> {
-    let s = cli.session(None)?;
+    let (s, patterns) = cli.session_for_repos(patterns)?;
     let b = s.backend.as_ref();
     let info = b.info();
     let caps = info.capabilities;
@@ -774,7 +967,7 @@ async fn prune(
     }
     let now = crate::registry::model::now_unix();
     let mut plans = Vec::new();
-    for repo in expand_repos(b, patterns).await? {
+    for repo in expand_repos(b, &patterns).await? {
         let survey = pr::survey(b, &repo, s.concurrency).await?;
         let marked = rules.select(&survey.dates(), &s.protected, now);
         plans.push(pr::plan(&survey, &marked, &s.protected, caps));
@@ -789,10 +982,14 @@ async fn prune(
         let mut results = results.map(|r| r.into_iter());
         plans
             .into_iter()
-            .map(|plan| PruneReport {
-                plan,
-                dry_run: results.is_none(),
-                results: results.as_mut().and_then(|r| r.next()),
+            .map(|plan| {
+                let results = results.as_mut().and_then(|r| r.next());
+                PruneReport {
+                    bytes_deleted: results.as_ref().map(|r| plan.bytes_deleted(r)),
+                    plan,
+                    dry_run: results.is_none(),
+                    results,
+                }
             })
             .collect()
     };
@@ -835,6 +1032,7 @@ async fn prune(
                     }
                     Outcome::Skipped { what, reason } => format!("skipped {what}: {reason}"),
                     Outcome::Failed { what, error } => format!("FAILED {what}: {error}"),
+                    Outcome::Unknown { what, error } => format!("UNKNOWN {what}: {error}"),
                 };
                 eprintln!("[{done}/{total}] {}: {}", clean(&p.repo), clean(&line));
             }
@@ -846,7 +1044,10 @@ async fn prune(
     if as_json {
         emit(&json(&report(plans, Some(all))));
     } else {
-        let freed: u64 = plans.iter().map(|p| p.bytes_freed).sum();
+        // What was really deleted, not the preview's figure: skipped and failed items keep theirs.
+        let freed = crate::registry::model::sum_sizes(
+            plans.iter().zip(&all).map(|(p, r)| p.bytes_deleted(r)),
+        );
         let done: usize = all.iter().flatten().filter(|o| o.ok()).count();
         emit(&format!(
             "done: {done} of {total} deletion(s); {failures} skipped or failed; {} to be freed\n",

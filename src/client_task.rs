@@ -77,20 +77,23 @@ pub enum Command {
         repo: String,
         digest: String,
     },
-    /// Remove one tag, keeping its siblings.
+    /// Remove one tag, keeping its siblings, if it still points at `digest` (what the user saw).
     DeleteTag {
         req: ReqId,
         profile: String,
         repo: String,
         tag: String,
+        digest: String,
     },
-    /// Delete a manifest and every tag on it (`tags` is what the user confirmed).
+    /// Delete a manifest and every tag on it, if nothing beyond what the user confirmed (`tags`,
+    /// and the index tags `indexes` they agreed to break) uses it now.
     DeleteManifest {
         req: ReqId,
         profile: String,
         repo: String,
         digest: String,
         tags: Vec<String>,
+        indexes: Vec<String>,
     },
     /// Survey `repo` and work out what removing `marked` does (the cleanup preview).
     PlanPrune {
@@ -173,9 +176,10 @@ pub enum Event {
         req: ReqId,
         result: Box<Result<Inspection, Error>>,
     },
+    /// Who uses a manifest now (tags and tagged indexes), for the delete dialog.
     Siblings {
         req: ReqId,
-        result: Result<Vec<String>, Error>,
+        result: Result<ops::Users, Error>,
     },
     Deleted {
         req: ReqId,
@@ -524,7 +528,7 @@ async fn run(sh: &Shared, cmd: Command) {
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                ops::tags_on_digest(b.as_ref(), &repo, &digest, sh.concurrency(&profile)).await
+                ops::users_of_one(b.as_ref(), &repo, &digest, sh.concurrency(&profile)).await
             }
             .await;
             let _ = ev.send(Event::Siblings { req, result: r }).await;
@@ -534,10 +538,11 @@ async fn run(sh: &Shared, cmd: Command) {
             profile,
             repo,
             tag,
+            digest,
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                let method = b.delete_tag(&repo, &tag).await?;
+                let method = ops::untag_checked(b.as_ref(), &repo, &tag, &digest).await?;
                 Ok(Deleted::Tag { tag, method })
             }
             .await;
@@ -549,10 +554,14 @@ async fn run(sh: &Shared, cmd: Command) {
             repo,
             digest,
             tags,
+            indexes,
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                b.delete_manifest(&repo, &digest).await?;
+                let confirmed = ops::Confirmed { tags, indexes };
+                let n = sh.concurrency(&profile);
+                let tags =
+                    ops::delete_manifest_checked(b.as_ref(), &repo, &digest, &confirmed, n).await?;
                 Ok(Deleted::Manifest { digest, tags })
             }
             .await;

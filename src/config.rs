@@ -364,6 +364,28 @@ impl Profile {
         RegistryAddr::parse(self.registry.as_deref().unwrap_or(""))
     }
 
+    /// Whether this profile's v2 endpoint is `host` (`host[:port]`, Docker Hub's aliases mapped):
+    /// `None` when it is not known before connecting (ECR without `registry`).
+    pub fn serves_host(&self, host: &str) -> Option<bool> {
+        let wanted = RegistryAddr::parse(host).ok()?.host;
+        let own = match (&self.registry, self.kind) {
+            (Some(r), _) => RegistryAddr::parse(r).ok()?.host,
+            (None, Kind::Ghcr) => "ghcr.io".to_string(),
+            (None, Kind::Dockerhub) => crate::registry::reference::HUB_HOST.to_string(),
+            (None, Kind::Ecr) => {
+                // `<account>.dkr.ecr.<region>.amazonaws.com`
+                let ecr = wanted.contains(".dkr.ecr.")
+                    && self
+                        .registry_id
+                        .as_deref()
+                        .is_none_or(|id| wanted.starts_with(&format!("{id}.")));
+                return if ecr { None } else { Some(false) };
+            }
+            (None, Kind::Distribution) => return Some(false),
+        };
+        Some(own == wanted)
+    }
+
     /// Requests in flight at most.
     pub fn concurrency(&self) -> usize {
         self.concurrency.map(|c| c.0).unwrap_or(DEFAULT_CONCURRENCY)

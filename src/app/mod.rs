@@ -331,9 +331,11 @@ impl App {
                 if let Overlay::ConfirmDelete(c) = &mut self.overlay {
                     if c.siblings_req == Some(req) {
                         match result {
-                            Ok(mut tags) => {
+                            Ok(users) => {
+                                let mut tags = users.tags;
                                 tags.retain(|t| *t != c.tag);
                                 c.siblings = tags;
+                                c.indexes = users.indexes;
                                 c.checked = true;
                             }
                             Err(e) => {
@@ -533,8 +535,26 @@ impl App {
         repo: String,
         result: Result<Deleted, Error>,
     ) -> Vec<Effect> {
-        if let Overlay::ConfirmDelete(c) = &self.overlay {
+        if let Overlay::ConfirmDelete(c) = &mut self.overlay {
             if c.running == Some(req) {
+                // The manifest gained users since the confirmation: nothing was deleted; show the
+                // dialog again with a fresh check, saying why.
+                if let Err(e @ (Error::NewTags { .. } | Error::UsedByIndex { .. })) = &result {
+                    let check = ReqId(self.next_req + 1);
+                    self.next_req += 1;
+                    c.running = None;
+                    c.checked = false;
+                    c.index_warned = false;
+                    c.choice = DeleteChoice::Cancel;
+                    c.notice = Some(e.to_string());
+                    c.siblings_req = Some(check);
+                    return vec![Effect::Send(Command::TagsOnDigest {
+                        req: check,
+                        profile,
+                        repo,
+                        digest: c.digest.clone(),
+                    })];
+                }
                 self.overlay = Overlay::None;
             }
         }
@@ -967,6 +987,9 @@ impl App {
             choice: DeleteChoice::Cancel,
             can_untag,
             can_delete_digest: can_digest,
+            indexes: Vec::new(),
+            index_warned: false,
+            notice: None,
             limits: self
                 .view()
                 .info
@@ -1085,10 +1108,12 @@ impl App {
                 match k.code {
                     KeyCode::Left | KeyCode::Char('h') | KeyCode::BackTab => {
                         c.choice = choices[pos.saturating_sub(1)];
+                        c.index_warned = false;
                         vec![]
                     }
                     KeyCode::Right | KeyCode::Char('l') | KeyCode::Tab => {
                         c.choice = choices[(pos + 1).min(choices.len() - 1)];
+                        c.index_warned = false;
                         vec![]
                     }
                     KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('n') => {
@@ -1109,12 +1134,18 @@ impl App {
                                 profile: self.profiles[self.current].name.clone(),
                                 repo: c.repo.clone(),
                                 tag: c.tag.clone(),
+                                digest: c.digest.clone(),
                             })]
                         }
                         DeleteChoice::All => {
                             if !c.checked {
                                 self.toast =
                                     Some("still checking which tags share this digest…".into());
+                                return vec![];
+                            }
+                            if !c.indexes.is_empty() && !c.index_warned {
+                                // A second, explicit confirmation that names the indexes.
+                                c.index_warned = true;
                                 return vec![];
                             }
                             self.next_req += 1;
@@ -1128,6 +1159,7 @@ impl App {
                                 repo: c.repo.clone(),
                                 digest: c.digest.clone(),
                                 tags,
+                                indexes: c.indexes.iter().map(|(t, _)| t.clone()).collect(),
                             })]
                         }
                     },

@@ -35,9 +35,24 @@ pub struct ConfirmDelete {
     pub limits: Vec<String>,
     /// Set while the delete runs.
     pub running: Option<ReqId>,
+    /// `(tag, index digest)` of tagged indexes that list this manifest (from the full check).
+    pub indexes: Vec<(String, String)>,
+    /// Set once the user chose "delete manifest" and was warned that it breaks `indexes`: the
+    /// next Enter confirms that too.
+    pub index_warned: bool,
+    /// Why the dialog asks again (the registry changed since the first confirmation).
+    pub notice: Option<String>,
 }
 
 impl ConfirmDelete {
+    /// `tag (index 1a2b…)` of each index that lists this manifest.
+    pub fn index_names(&self) -> Vec<String> {
+        self.indexes
+            .iter()
+            .map(|(t, d)| format!("{t} (index {})", crate::registry::digest::short(d)))
+            .collect()
+    }
+
     /// The choices offered, in order.
     pub fn choices(&self) -> Vec<DeleteChoice> {
         let mut v = vec![DeleteChoice::Cancel];

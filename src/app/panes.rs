@@ -311,7 +311,7 @@ impl TagsPane {
             .iter()
             .filter_map(|t| self.row(t))
             .map(|r| r.size)
-            .sum()
+            .fold(0u64, u64::saturating_add)
     }
 
     /// `(tag, date)` of every tag, for retention rules (unknown while details load).
@@ -578,8 +578,8 @@ mod tests {
         p.check_invariants(3).unwrap();
         p.marked = names
             .iter()
-            .cloned()
             .filter(|t| *t != "t3" && *t != "t4")
+            .cloned()
             .collect();
         p.remove(&names, 3);
         p.check_invariants(3).unwrap();

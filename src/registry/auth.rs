@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 
 use super::error::{Error, Result};
 
@@ -154,6 +154,8 @@ pub struct Authenticator {
     scheme: Mutex<Scheme>,
     tokens: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<CachedToken>>>>>,
     token_requests: std::sync::atomic::AtomicU64,
+    /// Whether credentials may go to a plain-HTTP token realm (plain-HTTP registry or insecure).
+    plain_http_realm: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -165,6 +167,22 @@ struct TokenReply {
 
 /// Largest token-endpoint reply we read.
 const TOKEN_REPLY_LIMIT: usize = 1024 * 1024;
+/// Longest token lifetime believed, whatever the server says.
+const MAX_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
+/// Lifetime assumed when the server names none (the distribution spec's default).
+const DEFAULT_TOKEN_LIFE: Duration = Duration::from_secs(60);
+
+/// How long a token is valid from `started`, renewed a little early; server numbers are clamped
+/// so no arithmetic can overflow.
+fn valid_until(started: Instant, expires_in: Option<i64>) -> Instant {
+    let life = match expires_in {
+        Some(s) if s > 0 => Duration::from_secs(s as u64).min(MAX_TOKEN_LIFE),
+        _ => DEFAULT_TOKEN_LIFE,
+    };
+    // Renew a little early so a token does not expire in flight.
+    let margin = (life / 10).min(Duration::from_secs(10));
+    started.checked_add(life - margin).unwrap_or(started)
+}
 
 impl Authenticator {
     /// Creates an authenticator; `http` is the profile's pooled client.
@@ -176,7 +194,15 @@ impl Authenticator {
             scheme: Mutex::new(Scheme::Unknown),
             tokens: Mutex::new(HashMap::new()),
             token_requests: Default::default(),
+            plain_http_realm: true,
         }
+    }
+
+    /// Whether credentials may be sent to a token realm over plain HTTP (only for a plain-HTTP
+    /// registry, or a profile with `insecure = true`).
+    pub fn allow_plain_http_realm(mut self, allow: bool) -> Self {
+        self.plain_http_realm = allow;
+        self
     }
 
     /// The credential in use.
@@ -251,6 +277,7 @@ impl Authenticator {
                 });
             };
             let service = c.params.get("service").cloned();
+            self.check_realm(&realm)?;
             *self.scheme.lock().unwrap() = Scheme::Bearer {
                 realm: realm.clone(),
                 service: service.clone(),
@@ -273,6 +300,31 @@ impl Authenticator {
             return Ok(h);
         }
         Ok(None)
+    }
+
+    /// Refuses a realm that would carry credentials in the clear, or is not a web address.
+    fn check_realm(&self, realm: &str) -> Result<()> {
+        let plain = realm
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"));
+        let tls = realm
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"));
+        if !plain && !tls {
+            return Err(Error::Invalid {
+                what: "WWW-Authenticate header".into(),
+                detail: "the token realm is not an http(s) address".into(),
+            });
+        }
+        if plain && !self.plain_http_realm && !self.credential.is_anonymous() {
+            return Err(Error::Config(format!(
+                "{} asks for its credentials to be sent in the clear to {} (plain http); refused. \
+                 Set insecure = true in the profile only if you trust that network",
+                self.registry,
+                super::http::host_of(realm)
+            )));
+        }
+        Ok(())
     }
 
     /// A valid token for `key`, fetching one for `wanted` scope when missing, expired, or equal to `rejected`.
@@ -314,35 +366,53 @@ impl Authenticator {
         for s in scope.split(' ').filter(|s| !s.is_empty()) {
             params.push(("scope", s));
         }
-        let req = match &self.credential {
+        self.check_realm(realm)?;
+        // Redirects are followed for the GET only, and the Basic header only on the realm's origin.
+        let resp = match &self.credential {
             Credential::IdentityToken { token, .. } => {
                 let mut form = params.clone();
                 form.push(("grant_type", "refresh_token"));
                 form.push(("refresh_token", token.expose()));
                 form.push(("client_id", "regtui"));
                 let body = form_encode(&form);
-                self.http
-                    .post(realm)
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/x-www-form-urlencoded",
-                    )
-                    .body(body)
+                super::http::send_following(
+                    &self.http,
+                    reqwest::Method::POST,
+                    realm,
+                    None,
+                    realm,
+                    &self.registry,
+                    &|rb| {
+                        rb.header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/x-www-form-urlencoded",
+                        )
+                        .body(body.clone())
+                    },
+                )
+                .await?
             }
             _ => {
-                let mut rb = self.http.get(realm).query(&params);
-                if let Some(h) = self.basic_header() {
-                    rb = rb.header(AUTHORIZATION, h);
-                }
-                rb
+                let url = reqwest::Url::parse_with_params(realm, &params).map_err(|_| {
+                    Error::Invalid {
+                        what: "WWW-Authenticate header".into(),
+                        detail: "the token realm is not a valid URL".into(),
+                    }
+                })?;
+                super::http::send_following(
+                    &self.http,
+                    reqwest::Method::GET,
+                    url.as_str(),
+                    self.basic_header().as_ref(),
+                    realm,
+                    &self.registry,
+                    &|rb| rb,
+                )
+                .await?
             }
         };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| Error::from_transport(&self.registry, &e))?;
         let status = resp.status().as_u16();
-        let body = super::distribution::read_limited(
+        let body = super::http::read_limited(
             resp,
             TOKEN_REPLY_LIMIT as u64,
             "token reply",
@@ -379,13 +449,9 @@ impl Authenticator {
                 detail: "the token has characters not allowed in a header".into(),
             });
         }
-        let secs = reply.expires_in.filter(|s| *s > 0).unwrap_or(60) as u64;
-        let life = Duration::from_secs(secs);
-        // Renew a little early so a token does not expire in flight.
-        let margin = (life / 10).min(Duration::from_secs(10));
         Ok(CachedToken {
             value: Secret::new(value),
-            valid_until: started + life - margin,
+            valid_until: valid_until(started, reply.expires_in),
         })
     }
 }
@@ -495,6 +561,43 @@ mod tests {
         let r = redact("GET /v2/\nAuthorization: Bearer abc.def\nx: bearer zzz\n");
         assert!(!r.contains("abc.def") && !r.contains("zzz"), "{r}");
         assert!(r.contains("Authorization: <redacted>"));
+    }
+
+    #[test]
+    fn server_lifetimes_never_overflow() {
+        let now = Instant::now();
+        for s in [i64::MAX, i64::MIN, 0, -1, 1, 60, 86_400 * 365] {
+            let until = valid_until(now, Some(s));
+            assert!(until >= now && until <= now + MAX_TOKEN_LIFE, "{s}");
+        }
+        assert_eq!(valid_until(now, None), now + Duration::from_secs(54));
+        assert_eq!(
+            valid_until(now, Some(i64::MAX)),
+            now + MAX_TOKEN_LIFE - Duration::from_secs(10),
+            "clamped to a day"
+        );
+    }
+
+    #[test]
+    fn credentials_never_go_to_a_plain_http_realm_of_an_https_registry() {
+        let cred = Credential::Basic {
+            username: "u".into(),
+            password: Secret::new("p"),
+        };
+        let a = Authenticator::new("r.example".into(), cred.clone(), reqwest::Client::new())
+            .allow_plain_http_realm(false);
+        let e = a.check_realm("http://auth.example/token").unwrap_err();
+        assert!(
+            e.to_string().contains("in the clear to auth.example"),
+            "{e}"
+        );
+        assert!(a.check_realm("https://other.example/token").is_ok());
+        assert!(a.check_realm("file:///etc/passwd").is_err());
+        let insecure = Authenticator::new("r.example".into(), cred, reqwest::Client::new());
+        assert!(insecure.check_realm("http://auth.example/token").is_ok());
+        let anon = Authenticator::new("r".into(), Credential::Anonymous, reqwest::Client::new())
+            .allow_plain_http_realm(false);
+        assert!(anon.check_realm("http://auth.example/token").is_ok());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LINK, LOCATION, RETRY_AFTER,
+    ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LINK, LOCATION, RETRY_AFTER,
     WWW_AUTHENTICATE,
 };
 use reqwest::{Method, Response, StatusCode};
@@ -74,59 +74,8 @@ pub struct Distribution {
     rate_limit: std::sync::Mutex<Option<(String, String)>>,
 }
 
-/// Reads a response body, refusing more than `limit` bytes.
-pub(crate) async fn read_limited(
-    mut resp: Response,
-    limit: u64,
-    what: &str,
-    registry: &str,
-) -> Result<Vec<u8>> {
-    if let Some(len) = resp.content_length() {
-        if len > limit {
-            return Err(Error::TooLarge {
-                what: what.to_string(),
-                limit,
-            });
-        }
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| Error::from_transport(registry, &e))?
-    {
-        if body.len() as u64 + chunk.len() as u64 > limit {
-            return Err(Error::TooLarge {
-                what: what.to_string(),
-                limit,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-fn header_str(h: &HeaderMap, name: impl reqwest::header::AsHeaderName) -> Option<&str> {
-    h.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// Extracts the `rel="next"` target of a `Link` header.
-pub fn next_link(link: &str) -> Option<String> {
-    for part in link.split(',') {
-        let part = part.trim();
-        let (url, params) = part.split_once(';').unwrap_or((part, ""));
-        let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
-        if params.split(';').any(|p| {
-            matches!(
-                p.trim().replace(' ', "").as_str(),
-                "rel=\"next\"" | "rel=next"
-            )
-        }) {
-            return Some(url.to_string());
-        }
-    }
-    None
-}
+use super::http::{self, header_str};
+pub use super::http::{next_link, read_limited};
 
 #[derive(serde::Deserialize)]
 struct CatalogPage {
@@ -148,7 +97,9 @@ impl Distribution {
             .connect_timeout(Duration::from_secs(10))
             .timeout(opts.timeout)
             .pool_max_idle_per_host(opts.concurrency.max(1))
-            .redirect(reqwest::redirect::Policy::limited(5));
+            // Redirects are followed by hand (http::send_following): reads only, and credentials
+            // only to the registry's own origin.
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = &opts.ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
                 Error::Config(format!("ca_cert: not a PEM certificate bundle: {e}"))
@@ -167,7 +118,10 @@ impl Distribution {
             .build()
             .map_err(|e| Error::Config(format!("cannot set up HTTP client: {e}")))?;
         let name = opts.addr.to_string();
-        let auth = Authenticator::new(name.clone(), opts.credential.clone(), http.clone());
+        // Plain-HTTP token realms are fine for a plain-HTTP registry or an insecure profile only.
+        let plain_ok = opts.addr.plain_http || opts.insecure;
+        let auth = Authenticator::new(name.clone(), opts.credential.clone(), http.clone())
+            .allow_plain_http_realm(plain_ok);
         Ok(Distribution {
             base: opts.addr.base_url(),
             name,
@@ -218,7 +172,9 @@ impl Distribution {
 
     /// Sends a request with auth. A 401 is answered with new credentials at most twice (first the
     /// challenge, then a renewed token if the registry rejected the one we sent); the request is
-    /// never repeated for any other reason, so a DELETE runs at most once on the server.
+    /// never repeated for any other reason, so a DELETE runs at most once on the server. Reads
+    /// follow redirects without credentials to other hosts; a 401/403 from such a host is its
+    /// own error and never teaches us a challenge.
     async fn send(
         &self,
         method: Method,
@@ -229,15 +185,25 @@ impl Distribution {
         let mut header = self.auth.header_for(scope).await?;
         let mut answered = 0;
         loop {
-            let mut rb = build(self.http.request(method.clone(), url));
-            if let Some(h) = &header {
-                rb = rb.header(AUTHORIZATION, h.clone());
+            let resp = http::send_following(
+                &self.http,
+                method.clone(),
+                url,
+                header.as_ref(),
+                &self.base,
+                &self.name,
+                build,
+            )
+            .await?;
+            let own = http::same_origin(resp.url().as_str(), &self.base);
+            if !own && matches!(resp.status().as_u16(), 401 | 403 | 407) {
+                return Err(Error::Foreign {
+                    registry: self.name.clone(),
+                    host: http::host_of(resp.url().as_str()),
+                    status: resp.status().as_u16(),
+                });
             }
-            let resp = rb
-                .send()
-                .await
-                .map_err(|e| Error::from_transport(&self.name, &e))?;
-            if let Some(left) = header_str(resp.headers(), "ratelimit-remaining") {
+            if let Some(left) = header_str(resp.headers(), "ratelimit-remaining").filter(|_| own) {
                 let limit = header_str(resp.headers(), "ratelimit-limit").unwrap_or("");
                 *self.rate_limit.lock().unwrap() = Some((left.to_string(), limit.to_string()));
             }
@@ -300,6 +266,7 @@ impl Distribution {
     ) -> Result<()> {
         let mut url = first;
         let mut seen = std::collections::HashSet::new();
+        let mut budget = http::PageBudget::new(what);
         loop {
             if !seen.insert(url.clone()) {
                 return Err(Error::Invalid {
@@ -313,7 +280,9 @@ impl Distribution {
             }
             let next = header_str(resp.headers(), LINK).and_then(next_link);
             let body = read_limited(resp, LIST_LIMIT, what, &self.name).await?;
-            sink(extract(&body)?);
+            let page = extract(&body)?;
+            budget.take(page.len(), body.len())?;
+            sink(page);
             match next {
                 Some(n) => url = self.resolve_link(&n)?,
                 None => return Ok(()),
@@ -336,7 +305,7 @@ impl Distribution {
                 rb.header(ACCEPT, MANIFEST_ACCEPT)
             })
             .await?;
-        let what = format!("{repo}:{reference}");
+        let what = shown(repo, reference);
         if !resp.status().is_success() {
             return Err(self.fail(resp, &what, false).await);
         }
@@ -428,7 +397,7 @@ impl Distribution {
             )
             .await?;
         if resp.status() != StatusCode::CREATED {
-            return Err(self.fail(resp, &format!("{repo}:{reference}"), false).await);
+            return Err(self.fail(resp, &shown(repo, reference), false).await);
         }
         Ok(d)
     }
@@ -448,12 +417,15 @@ impl Distribution {
             self.cache.forget(reference);
             Ok(())
         } else {
-            Err(self.fail(resp, &format!("{repo}:{reference}"), true).await)
+            Err(self.fail(resp, &shown(repo, reference), true).await)
         }
     }
 
     /// Untags by pushing a unique dummy image to the tag and deleting it by digest (as regctl does).
+    /// Once the placeholder's PUT was sent, any failure reports where the tag points now and how
+    /// to finish or undo.
     async fn untag_with_dummy(&self, repo: &str, tag: &str) -> Result<()> {
+        let original = Backend::head_manifest(self, repo, tag).await?.digest;
         // An empty tar archive: two zero blocks.
         let layer = vec![0u8; 1024];
         let layer_digest = self.push_blob(repo, layer.clone()).await?;
@@ -478,11 +450,54 @@ impl Distribution {
             "annotations": {"org.opencontainers.image.description": "regtui tag-delete placeholder"},
         });
         let manifest = serde_json::to_vec(&manifest).unwrap_or_default();
-        let dummy = self.put_manifest(repo, tag, OCI_MANIFEST, manifest).await?;
-        self.delete_reference(repo, &dummy).await.map_err(|e| {
-            Error::Unsupported(format!(
-                "the tag {tag} now points at a placeholder manifest {dummy} that could not be deleted: {e}"
-            ))
+        let dummy = digest::sha256(&manifest);
+        let swap = async {
+            self.put_manifest(repo, tag, OCI_MANIFEST, manifest).await?;
+            self.delete_reference(repo, &dummy).await
+        };
+        let Err(e) = swap.await else {
+            return Ok(());
+        };
+        let host = &self.opts.addr.host;
+        let (state, next) = match Backend::head_manifest(self, repo, tag).await {
+            Ok(d) if d.digest == dummy => (
+                format!("{tag} now points at the placeholder {dummy}"),
+                format!(
+                    "to finish: regtui rm {host}/{repo}@{dummy} --yes; to undo: crane tag \
+                     {host}/{repo}@{original} {tag}"
+                ),
+            ),
+            Ok(d) if d.digest == original => (
+                format!("{tag} still points at its manifest {original}"),
+                "nothing changed; try again".to_string(),
+            ),
+            Ok(d) => (
+                format!(
+                    "{tag} now points at {} (neither its manifest nor the placeholder)",
+                    d.digest
+                ),
+                "someone else pushed it meanwhile; check it before trying again".to_string(),
+            ),
+            Err(Error::NotFound { .. }) => (
+                format!("{tag} is gone"),
+                format!(
+                    "its manifest {original} stays; the placeholder {dummy} may remain untagged \
+                     until garbage collection"
+                ),
+            ),
+            Err(check) => (
+                format!("where {tag} points now is unknown ({check})"),
+                format!(
+                    "check with: regtui inspect {host}/{repo}:{tag}; it was {original}, the \
+                     placeholder is {dummy}"
+                ),
+            ),
+        };
+        Err(Error::Placeholder {
+            tag: tag.to_string(),
+            error: e.to_string(),
+            state,
+            next,
         })
     }
 }
@@ -490,6 +505,15 @@ impl Distribution {
 /// A shared buffer, so the request can be rebuilt after an auth challenge.
 fn bytes_of(v: Vec<u8>) -> bytes::Bytes {
     bytes::Bytes::from(v)
+}
+
+/// `repo@digest` or `repo:tag`, as a user writes it.
+pub fn shown(repo: &str, reference: &str) -> String {
+    if digest::is_digest(reference) {
+        format!("{repo}@{reference}")
+    } else {
+        format!("{repo}:{reference}")
+    }
 }
 
 fn check_reference(reference: &str) -> Result<()> {
@@ -604,14 +628,17 @@ impl Backend for Distribution {
                 })
                 .await?;
             if !resp.status().is_success() {
-                return Err(self.fail(resp, &format!("{repo}:{reference}"), false).await);
+                return Err(self.fail(resp, &shown(repo, reference), false).await);
             }
             let h = resp.headers();
             match header_str(h, "docker-content-digest") {
                 Some(d) if digest::validate(d).is_ok() => Ok(Desc {
                     digest: d.to_string(),
                     media_type: header_str(h, CONTENT_TYPE).unwrap_or("").to_string(),
-                    size: resp.content_length().unwrap_or(0),
+                    // reqwest reports no body length for HEAD: the header says it.
+                    size: header_str(h, CONTENT_LENGTH)
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0),
                 }),
                 _ => {
                     let m = self.get_manifest(repo, reference).await?;
@@ -675,23 +702,5 @@ impl Backend for Distribution {
                 Err(e) => Err(e),
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::next_link;
-
-    #[test]
-    fn parses_link_headers() {
-        assert_eq!(
-            next_link(r#"</v2/_catalog?last=b&n=10>; rel="next""#).as_deref(),
-            Some("/v2/_catalog?last=b&n=10")
-        );
-        assert_eq!(
-            next_link(r#"<https://x/a>; rel="prev", <https://x/b>; rel=next"#).as_deref(),
-            Some("https://x/b")
-        );
-        assert_eq!(next_link("garbage"), None);
     }
 }

@@ -90,6 +90,49 @@ pub enum Error {
     Unsupported(String),
     /// Configuration or credential problems found before any request.
     Config(String),
+    /// A host the registry redirected to answered with a status of its own (401/403/…): an
+    /// error of that host; the registry's credentials are never offered to it.
+    Foreign {
+        registry: String,
+        host: String,
+        status: u16,
+    },
+    /// The registry answered a request that changes something (DELETE, PUT, POST) with a redirect,
+    /// which is never followed.
+    Redirected { what: String, to: String },
+    /// The registry accepted a delete, but what it was asked to delete is still there.
+    StillPresent { what: String, detail: String },
+    /// A delete whose answer never came (timeout, dropped connection); `after` says what a check
+    /// found afterwards.
+    OutcomeUnknown {
+        what: String,
+        cause: String,
+        after: String,
+    },
+    /// A tag no longer points at the manifest the user saw: nothing was deleted.
+    Moved {
+        repo: String,
+        tag: String,
+        seen: String,
+        now: String,
+    },
+    /// Since the confirmation, more tags point at the manifest: nothing was deleted; ask again.
+    NewTags { digest: String, tags: Vec<String> },
+    /// The manifest is a platform of a tagged index: nothing was deleted without a confirmation
+    /// that names the index.
+    UsedByIndex {
+        digest: String,
+        /// `tag (index digest)` of every tagged index that lists it.
+        indexes: Vec<String>,
+    },
+    /// A tag-only delete stopped after it pushed its placeholder: the tag's state and how to
+    /// finish or undo.
+    Placeholder {
+        tag: String,
+        error: String,
+        state: String,
+        next: String,
+    },
     /// A provider API (ECR, GitHub, Docker Hub) refused or failed; `hint` says what to do.
     Provider {
         service: String,
@@ -232,6 +275,79 @@ impl fmt::Display for Error {
             ),
             Error::Unsupported(what) => write!(f, "{}", clean(what)),
             Error::Config(what) => write!(f, "{what}"),
+            Error::Foreign {
+                registry,
+                host,
+                status,
+            } => write!(
+                f,
+                "{} (where {registry} redirected the request) answered {status}; regtui sends \
+                 credentials only to {registry} itself",
+                clean(host)
+            ),
+            Error::Redirected { what, to } => write!(
+                f,
+                "the registry redirected {} to {}; a request that changes something is never \
+                 sent to another address, so nothing was done",
+                clean(what),
+                clean(to)
+            ),
+            Error::StillPresent { what, detail } => write!(
+                f,
+                "the registry accepted the delete but {} is still present{}",
+                clean(what),
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", clean(detail))
+                }
+            ),
+            Error::OutcomeUnknown { what, cause, after } => write!(
+                f,
+                "outcome unknown: the delete of {} got no answer ({}); {}",
+                clean(what),
+                clean(cause),
+                clean(after)
+            ),
+            Error::Moved {
+                repo,
+                tag,
+                seen,
+                now,
+            } => write!(
+                f,
+                "nothing deleted: {}:{} now points at {} (it was {} when you chose it); reload",
+                clean(repo),
+                clean(tag),
+                super::digest::short(now),
+                super::digest::short(seen)
+            ),
+            Error::NewTags { digest, tags } => write!(
+                f,
+                "nothing deleted: since you confirmed, {} also point(s) at {}; confirm again",
+                clean(&tags.join(", ")),
+                super::digest::short(digest)
+            ),
+            Error::UsedByIndex { digest, indexes } => write!(
+                f,
+                "nothing deleted: {} is a platform of the tagged index(es) {}; deleting it breaks \
+                 them, so it needs a confirmation that names them",
+                super::digest::short(digest),
+                clean(&indexes.join(", "))
+            ),
+            Error::Placeholder {
+                tag,
+                error,
+                state,
+                next,
+            } => write!(
+                f,
+                "removing tag {} stopped half-way: {}; {}; {}",
+                clean(tag),
+                clean(error),
+                clean(state),
+                clean(next)
+            ),
             Error::Provider {
                 service,
                 status,

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod digest;
 pub mod distribution;
 pub mod error;
+pub mod http;
 pub mod layout;
 pub mod model;
 pub mod ops;
@@ -104,6 +105,17 @@ pub trait Backend: Send + Sync {
     fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()>;
     /// Removes one tag, keeping other tags on the same digest. Never retried.
     fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod>;
+    /// The digest `reference` (a tag or a digest) resolves to now, `None` when it is gone; asked of
+    /// whoever deletes (v2 HEAD by default, a provider's own listing), to verify deletes.
+    fn exists<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Option<String>> {
+        Box::pin(async move {
+            match self.head_manifest(repo, reference).await {
+                Ok(d) => Ok(Some(d.digest)),
+                Err(Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
     /// Details of every tag of `repo` from one provider API call (ECR DescribeImages, Docker Hub's
     /// tag list), when the provider has them; `None` means "ask v2 tag by tag".
     fn bulk_rows<'a>(&'a self, _repo: &'a str) -> BoxFut<'a, Option<Vec<TagRow>>> {

@@ -250,6 +250,11 @@ pub fn unix_seconds(rfc3339: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
 }
 
+/// Adds sizes a server reported, saturating at `u64::MAX` instead of wrapping.
+pub fn sum_sizes(sizes: impl IntoIterator<Item = u64>) -> u64 {
+    sizes.into_iter().fold(0u64, u64::saturating_add)
+}
+
 /// Sizes as people read them: `6.35 KiB`, `77.62 MiB`.
 pub fn human_size(bytes: u64) -> String {
     humansize::format_size(bytes, humansize::BINARY)
@@ -257,7 +262,7 @@ pub fn human_size(bytes: u64) -> String {
 
 /// "3 days ago", "2 months ago", "just now"; "in the future" for times ahead of `now`.
 pub fn relative_time(then: i64, now: i64) -> String {
-    let d = now - then;
+    let d = now.saturating_sub(then);
     if d < -60 {
         return "in the future".into();
     }

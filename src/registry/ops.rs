@@ -1,7 +1,7 @@
 //! Operations composed from [`Backend`] calls: tag details with sizes, inspection, deletes with their effects.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures_util::stream::{self, StreamExt};
 
@@ -60,7 +60,7 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 
 /// Sum of the config and layers of an image manifest.
 fn image_size(config: &Desc, layers: &[Desc]) -> u64 {
-    config.size + layers.iter().map(|l| l.size).sum::<u64>()
+    sum_sizes(std::iter::once(config.size).chain(layers.iter().map(|l| l.size)))
 }
 
 async fn config_of(b: &dyn Backend, repo: &str, config: &Desc) -> Result<Option<ConfigSummary>> {
@@ -142,7 +142,7 @@ pub async fn describe(
                 None => None,
             };
             Ok((
-                blobs.values().sum(),
+                sum_sizes(blobs.values().copied()),
                 cfg.as_ref().and_then(|c| c.created.clone()),
                 platforms,
                 cfg,
@@ -230,6 +230,114 @@ pub async fn inspect(
     })
 }
 
+/// Who uses a manifest right now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Users {
+    /// Tags pointing at it.
+    pub tags: Vec<String>,
+    /// `(tag, index digest)` of every tagged index that lists it as one of its manifests.
+    pub indexes: Vec<(String, String)>,
+}
+
+impl Users {
+    /// `tag (index 1a2b3c…)` of each index, for messages and confirmations.
+    pub fn index_names(&self) -> Vec<String> {
+        self.indexes
+            .iter()
+            .map(|(t, d)| format!("{t} (index {})", super::digest::short(d)))
+            .collect()
+    }
+}
+
+/// Whether a media type names an index (or a Docker manifest list).
+fn is_index_type(media_type: &str) -> bool {
+    matches!(media_type, OCI_INDEX | DOCKER_LIST)
+}
+
+/// For each of `digests`, who uses it now. Every tag of `repo` not in `skip` is resolved again
+/// (HEAD, `n` at a time) and every index they point at is read for its manifests. A tag deleted
+/// meanwhile uses nothing; any other failure is an error, since an unknown tag could use one.
+pub async fn users_of(
+    b: &dyn Backend,
+    repo: &str,
+    digests: &BTreeSet<String>,
+    skip: &BTreeSet<String>,
+    n: usize,
+) -> Result<HashMap<String, Users>> {
+    let tags: Vec<String> = all_tags(b, repo)
+        .await?
+        .into_iter()
+        .filter(|t| !skip.contains(t))
+        .collect();
+    /// A tag's manifest now and, for an index, the manifests it lists; `None` when it is gone.
+    type Resolved = Option<(Desc, Vec<String>)>;
+    let found: Vec<(String, Result<Resolved>)> = stream::iter(tags)
+        .map(|t| async move {
+            let r = async {
+                let d = match b.head_manifest(repo, &t).await {
+                    Ok(d) => d,
+                    Err(Error::NotFound { .. }) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                let children = if is_index_type(&d.media_type) || d.media_type.is_empty() {
+                    match &b.get_manifest(repo, &d.digest).await?.kind {
+                        ManifestKind::Index { children } => {
+                            children.iter().map(|c| c.digest.clone()).collect()
+                        }
+                        ManifestKind::Image { .. } => Vec::new(),
+                    }
+                } else {
+                    Vec::new()
+                };
+                Ok(Some((d, children)))
+            }
+            .await;
+            (t, r)
+        })
+        .buffer_unordered(n.max(1))
+        .collect()
+        .await;
+    let mut out: HashMap<String, Users> = HashMap::new();
+    for (t, r) in found {
+        let Some((d, children)) = r.map_err(|e| Error::Invalid {
+            what: format!("tag {t}"),
+            detail: format!("could not resolve it again: {e}"),
+        })?
+        else {
+            continue;
+        };
+        if digests.contains(&d.digest) {
+            out.entry(d.digest.clone())
+                .or_default()
+                .tags
+                .push(t.clone());
+        }
+        for c in children.iter().filter(|c| digests.contains(*c)) {
+            out.entry(c.clone())
+                .or_default()
+                .indexes
+                .push((t.clone(), d.digest.clone()));
+        }
+    }
+    for u in out.values_mut() {
+        u.tags.sort_by(|a, b| natural_cmp(a, b));
+        u.indexes.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+    }
+    Ok(out)
+}
+
+/// Who uses the manifest `digest` of `repo` now (tags and tagged indexes).
+pub async fn users_of_one(
+    b: &dyn Backend,
+    repo: &str,
+    digest: &str,
+    concurrency: usize,
+) -> Result<Users> {
+    let digests = BTreeSet::from([digest.to_string()]);
+    let mut m = users_of(b, repo, &digests, &BTreeSet::new(), concurrency).await?;
+    Ok(m.remove(digest).unwrap_or_default())
+}
+
 /// Tags of `repo` whose manifest digest is `digest` (HEAD requests, `concurrency` at a time).
 pub async fn tags_on_digest(
     b: &dyn Backend,
@@ -237,27 +345,138 @@ pub async fn tags_on_digest(
     digest: &str,
     concurrency: usize,
 ) -> Result<Vec<String>> {
-    let tags = all_tags(b, repo).await?;
-    let results: Vec<(String, Result<Desc>)> = stream::iter(tags)
-        .map(|t| async move {
-            let r = b.head_manifest(repo, &t).await;
-            (t, r)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    let mut out = Vec::new();
-    for (t, r) in results {
-        match r {
-            Ok(d) if d.digest == digest => out.push(t),
-            Ok(_) => {}
-            // A tag deleted meanwhile is simply not on the digest.
-            Err(Error::NotFound { .. }) => {}
-            Err(e) => return Err(e),
-        }
+    Ok(users_of_one(b, repo, digest, concurrency).await?.tags)
+}
+
+/// Whether an error means the request may have reached the server without its answer reaching
+/// us (a timeout or a dropped connection), so the outcome of a delete is unknown.
+fn answer_lost(e: &Error) -> bool {
+    matches!(e, Error::Timeout { .. } | Error::Network { .. })
+}
+
+/// After a delete the registry accepted (or whose answer was lost): checks that `reference` is
+/// gone, asking whoever deleted it ([`Backend::exists`]).
+async fn verify_gone(
+    b: &dyn Backend,
+    repo: &str,
+    reference: &str,
+    lost: Option<&Error>,
+) -> Result<()> {
+    let what = super::distribution::shown(repo, reference);
+    let check = b.exists(repo, reference).await;
+    match (lost, check) {
+        (_, Ok(None)) => Ok(()),
+        (None, Ok(Some(now))) => Err(Error::StillPresent {
+            what,
+            detail: if now == reference {
+                String::new()
+            } else {
+                format!("it points at {}", super::digest::short(&now))
+            },
+        }),
+        (None, Err(e)) => Err(Error::OutcomeUnknown {
+            what,
+            cause: "the registry accepted it".into(),
+            after: format!("checking afterwards failed: {e}"),
+        }),
+        (Some(lost), Ok(Some(_))) => Err(Error::OutcomeUnknown {
+            what: what.clone(),
+            cause: format!("no answer: {lost}"),
+            after: format!("{what} is still present now; check again before retrying"),
+        }),
+        (Some(lost), Err(e)) => Err(Error::OutcomeUnknown {
+            what,
+            cause: format!("no answer: {lost}"),
+            after: format!("checking afterwards failed too: {e}"),
+        }),
     }
-    out.sort_by(|a, b| natural_cmp(a, b));
-    Ok(out)
+}
+
+/// Removes `tag` alone if it still points at `seen`, the digest the user confirmed; then checks
+/// that it is gone. A tag that moved is refused ([`Error::Moved`]); the DELETE is never retried.
+pub async fn untag_checked(
+    b: &dyn Backend,
+    repo: &str,
+    tag: &str,
+    seen: &str,
+) -> Result<TagDeleteMethod> {
+    let now = b.head_manifest(repo, tag).await?.digest;
+    if now != seen {
+        return Err(Error::Moved {
+            repo: repo.to_string(),
+            tag: tag.to_string(),
+            seen: seen.to_string(),
+            now,
+        });
+    }
+    match b.delete_tag(repo, tag).await {
+        Ok(method) => verify_gone(b, repo, tag, None).await.map(|()| method),
+        Err(e) if answer_lost(&e) => {
+            verify_gone(b, repo, tag, Some(&e)).await?;
+            // The check found the tag gone: the delete went through.
+            Ok(TagDeleteMethod::OciTagDelete)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What the user confirmed before deleting a manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Confirmed {
+    /// The tags they were shown (all go with the manifest).
+    pub tags: Vec<String>,
+    /// Index tags they agreed to break (the manifest is one of their platforms).
+    pub indexes: Vec<String>,
+}
+
+/// Deletes manifest `digest` with every tag on it, if nothing beyond what the user confirmed uses
+/// it now: a new tag on it ([`Error::NewTags`]) or a tagged index that lists it and was not
+/// confirmed ([`Error::UsedByIndex`]) refuse the delete. Then checks that it is gone. Returns the
+/// tags that went. The DELETE is never retried.
+pub async fn delete_manifest_checked(
+    b: &dyn Backend,
+    repo: &str,
+    digest: &str,
+    confirmed: &Confirmed,
+    concurrency: usize,
+) -> Result<Vec<String>> {
+    let users = users_of_one(b, repo, digest, concurrency).await?;
+    let added: Vec<String> = users
+        .tags
+        .iter()
+        .filter(|t| !confirmed.tags.contains(t))
+        .cloned()
+        .collect();
+    if !added.is_empty() {
+        return Err(Error::NewTags {
+            digest: digest.to_string(),
+            tags: added,
+        });
+    }
+    let unconfirmed: Vec<String> = users
+        .indexes
+        .iter()
+        .filter(|(t, _)| !confirmed.indexes.contains(t))
+        .map(|(t, d)| format!("{t} (index {})", super::digest::short(d)))
+        .collect();
+    if !unconfirmed.is_empty() {
+        return Err(Error::UsedByIndex {
+            digest: digest.to_string(),
+            indexes: unconfirmed,
+        });
+    }
+    delete_manifest_verified(b, repo, digest).await?;
+    Ok(users.tags)
+}
+
+/// Deletes manifest `digest` (never retried) and checks that it is gone; a lost answer is
+/// reported as an unknown outcome unless the check finds it gone.
+pub async fn delete_manifest_verified(b: &dyn Backend, repo: &str, digest: &str) -> Result<()> {
+    match b.delete_manifest(repo, digest).await {
+        Ok(()) => verify_gone(b, repo, digest, None).await,
+        Err(e) if answer_lost(&e) => verify_gone(b, repo, digest, Some(&e)).await,
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

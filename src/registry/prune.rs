@@ -9,7 +9,7 @@ use regex_lite::Regex;
 use serde::Serialize;
 
 use super::model::{Desc, ManifestKind, TagDeleteMethod, TagRow};
-use super::ops::{all_tags, natural_cmp, tag_rows};
+use super::ops::{Users, all_tags, natural_cmp, tag_rows, users_of};
 use super::{Backend, Capabilities, Error, Result};
 
 /// Seconds in a day.
@@ -213,14 +213,16 @@ pub async fn footprint(b: &dyn Backend, repo: &str, digest: &str) -> Result<Foot
 
 /// Lists every tag of `repo` with its details and the footprint of every manifest,
 /// `concurrency` requests at a time. A tag deleted meanwhile is left out; any other error fails
-/// the survey (a tag of unknown digest could share blobs with what would be deleted).
+/// the survey (a tag of unknown digest could share blobs with what would be deleted), and so does
+/// a tag that exists but references something missing.
 pub async fn survey(b: &dyn Backend, repo: &str, concurrency: usize) -> Result<Survey> {
     let tags = all_tags(b, repo).await?;
     let mut rows = Vec::with_capacity(tags.len());
     let mut first_err: Option<Error> = None;
-    tag_rows(b, repo, &tags, concurrency, |_, r| match r {
+    let mut not_found: Vec<(String, Error)> = Vec::new();
+    tag_rows(b, repo, &tags, concurrency, |t, r| match r {
         Ok(row) => rows.push(row),
-        Err(Error::NotFound { .. }) => {}
+        Err(e @ Error::NotFound { .. }) => not_found.push((t.to_string(), e)),
         Err(e) => {
             first_err.get_or_insert(e);
         }
@@ -228,6 +230,24 @@ pub async fn survey(b: &dyn Backend, repo: &str, concurrency: usize) -> Result<S
     .await;
     if let Some(e) = first_err {
         return Err(e);
+    }
+    // Only a tag that is itself gone was deleted meanwhile. A 404 on something it references
+    // (an index's child, a config) fails the survey: dropping the tag would plan deletes of
+    // manifests it still holds on to.
+    for (t, e) in not_found {
+        match b.head_manifest(repo, &t).await {
+            Err(Error::NotFound { .. }) => {}
+            Ok(_) => {
+                return Err(Error::Invalid {
+                    what: format!("tag {repo}:{t}"),
+                    detail: format!(
+                        "{e}; the tag exists but something it references is missing, so \
+                         nothing was planned"
+                    ),
+                });
+            }
+            Err(e) => return Err(e),
+        }
     }
     rows.sort_by(|a, b| natural_cmp(&a.tag, &b.tag));
     let digests: BTreeSet<String> = rows.iter().map(|r| r.digest.clone()).collect();
@@ -302,6 +322,12 @@ pub struct Plan {
     pub bytes_freed: u64,
     /// Bytes of the deleted manifests' blobs that stay because remaining manifests share them.
     pub bytes_shared: u64,
+    /// The blobs (digest → size) each removal holds, for the bytes of what was really deleted.
+    #[serde(skip)]
+    pub removal_blobs: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Blobs of the manifests that stay.
+    #[serde(skip)]
+    pub staying_blobs: BTreeSet<String>,
 }
 
 impl Plan {
@@ -313,6 +339,32 @@ impl Plan {
     /// True when nothing would be deleted.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Bytes freed by what `outcomes` report as deleted: blobs of deleted manifests that neither a
+    /// staying manifest nor a removal that did not happen still references, each counted once.
+    pub fn bytes_deleted(&self, outcomes: &[Outcome]) -> u64 {
+        let deleted: BTreeSet<&str> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Deleted { digest, .. } => Some(digest.as_str()),
+                _ => None,
+            })
+            .collect();
+        let mut kept: BTreeSet<&str> = self.staying_blobs.iter().map(String::as_str).collect();
+        let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
+        for (d, blobs) in &self.removal_blobs {
+            if deleted.contains(d.as_str()) {
+                gone.extend(blobs.iter().map(|(k, v)| (k.as_str(), *v)));
+            } else {
+                kept.extend(blobs.keys().map(String::as_str));
+            }
+        }
+        super::model::sum_sizes(
+            gone.iter()
+                .filter(|(k, _)| !kept.contains(*k))
+                .map(|(_, v)| *v),
+        )
     }
 
     /// Every tag that goes.
@@ -407,17 +459,19 @@ pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabili
         }
     }
     let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut removal_blobs = BTreeMap::new();
     for d in removals.keys() {
         if let Some(fp) = s.footprints.get(*d) {
             gone.extend(fp.blobs.iter().map(|(k, v)| (k.as_str(), *v)));
+            removal_blobs.insert(d.to_string(), fp.blobs.clone());
         }
     }
     let (mut bytes_freed, mut bytes_shared) = (0, 0);
     for (k, v) in &gone {
         if remaining.contains_key(k) {
-            bytes_shared += v;
+            bytes_shared = u64::saturating_add(bytes_shared, *v);
         } else {
-            bytes_freed += v;
+            bytes_freed = u64::saturating_add(bytes_freed, *v);
         }
     }
     let size_of: HashMap<&str, u64> = s.rows.iter().map(|r| (r.digest.as_str(), r.size)).collect();
@@ -441,6 +495,8 @@ pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabili
         skipped,
         bytes_freed,
         bytes_shared,
+        removal_blobs,
+        staying_blobs: remaining.keys().map(|k| k.to_string()).collect(),
     }
 }
 
@@ -457,8 +513,11 @@ pub enum Outcome {
     Deleted { digest: String, tags: Vec<String> },
     /// Not done: the registry changed since the preview.
     Skipped { what: String, reason: String },
-    /// The registry refused or the request failed.
+    /// The registry refused or the request failed (including a delete it accepted while the
+    /// manifest or tag is still there).
     Failed { what: String, error: String },
+    /// The delete got no answer and a check afterwards could not settle what happened.
+    Unknown { what: String, error: String },
 }
 
 impl Outcome {
@@ -482,7 +541,22 @@ async fn still_on(
             super::digest::short(&d.digest)
         )),
         Err(Error::NotFound { .. }) => Err(format!("tag {tag} is already gone")),
+        // A tag whose state cannot be read is not deleted.
         Err(e) => Err(format!("could not resolve tag {tag} again: {e}")),
+    }
+}
+
+/// The outcome of a delete that returned `e`.
+fn failed(what: String, e: Error) -> Outcome {
+    match e {
+        Error::OutcomeUnknown { .. } => Outcome::Unknown {
+            what,
+            error: e.to_string(),
+        },
+        e => Outcome::Failed {
+            what,
+            error: e.to_string(),
+        },
     }
 }
 
@@ -493,51 +567,21 @@ async fn untag_one(b: &dyn Backend, repo: &str, u: &Untag) -> Outcome {
             reason,
         };
     }
-    match b.delete_tag(repo, &u.tag).await {
+    match super::ops::untag_checked(b, repo, &u.tag, &u.digest).await {
         Ok(method) => Outcome::Untagged {
             tag: u.tag.clone(),
             method,
         },
-        Err(e) => Outcome::Failed {
+        Err(Error::Moved { now, .. }) => Outcome::Skipped {
             what: u.tag.clone(),
-            error: e.to_string(),
+            reason: format!(
+                "tag {} moved to {} since the preview",
+                u.tag,
+                super::digest::short(&now)
+            ),
         },
+        Err(e) => failed(u.tag.clone(), e),
     }
-}
-
-/// Tags outside `going` that point now at one of the `digests`, by digest: a digest delete would
-/// take them too. Every other tag of the repository is resolved again (HEAD), `n` at a time.
-async fn others_on(
-    b: &dyn Backend,
-    repo: &str,
-    going: &BTreeSet<&str>,
-    digests: &BTreeSet<&str>,
-    n: usize,
-) -> Result<HashMap<String, Vec<String>>> {
-    let others: Vec<String> = all_tags(b, repo)
-        .await?
-        .into_iter()
-        .filter(|t| !going.contains(t.as_str()))
-        .collect();
-    let found: Vec<(String, Result<Desc>)> = stream::iter(others)
-        .map(|t| async move {
-            let r = b.head_manifest(repo, &t).await;
-            (t, r)
-        })
-        .buffer_unordered(n)
-        .collect()
-        .await;
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (t, r) in found {
-        match r {
-            Ok(d) if digests.contains(d.digest.as_str()) => {
-                out.entry(d.digest).or_default().push(t)
-            }
-            Ok(_) | Err(Error::NotFound { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
 }
 
 async fn remove_one(
@@ -545,7 +589,7 @@ async fn remove_one(
     repo: &str,
     r: &Removal,
     caps: Capabilities,
-    guard: &std::result::Result<HashMap<String, Vec<String>>, String>,
+    guard: &std::result::Result<HashMap<String, Users>, String>,
 ) -> Outcome {
     let what = format!(
         "{} ({})",
@@ -560,13 +604,20 @@ async fn remove_one(
             };
         }
         Ok(g) => {
-            if let Some(tags) = g.get(&r.digest) {
+            if let Some(u) = g.get(&r.digest) {
+                let mut users = Vec::new();
+                if !u.tags.is_empty() {
+                    users.push(format!("tag(s) {} point at it", u.tags.join(", ")));
+                }
+                if !u.indexes.is_empty() {
+                    users.push(format!(
+                        "the index(es) {} list it",
+                        u.index_names().join(", ")
+                    ));
+                }
                 return Outcome::Skipped {
                     what,
-                    reason: format!(
-                        "tag(s) {} point at this manifest since the preview",
-                        tags.join(", ")
-                    ),
+                    reason: format!("{} since the preview", users.join(" and ")),
                 };
             }
         }
@@ -587,24 +638,18 @@ async fn remove_one(
         };
     }
     if caps.delete_digest {
-        return match b.delete_manifest(repo, &r.digest).await {
+        return match super::ops::delete_manifest_verified(b, repo, &r.digest).await {
             Ok(()) => Outcome::Deleted {
                 digest: r.digest.clone(),
                 tags,
             },
-            Err(e) => Outcome::Failed {
-                what,
-                error: e.to_string(),
-            },
+            Err(e) => failed(what, e),
         };
     }
     // Tag deletes only (Docker Hub, ECR by tag): the image goes with its last tag.
     for t in &tags {
-        if let Err(e) = b.delete_tag(repo, t).await {
-            return Outcome::Failed {
-                what,
-                error: format!("tag {t}: {e}"),
-            };
+        if let Err(e) = super::ops::untag_checked(b, repo, t, &r.digest).await {
+            return failed(format!("{what}, tag {t}"), e);
         }
     }
     Outcome::Deleted {
@@ -637,13 +682,13 @@ pub async fn execute(
         on_item(out.len(), total, out.last().unwrap());
     }
     let guard = if caps.delete_digest && !p.delete.is_empty() {
-        let going: BTreeSet<&str> = p
+        let going: BTreeSet<String> = p
             .delete
             .iter()
-            .flat_map(|r| r.tags.iter().map(String::as_str))
+            .flat_map(|r| r.tags.iter().cloned())
             .collect();
-        let digests: BTreeSet<&str> = p.delete.iter().map(|r| r.digest.as_str()).collect();
-        others_on(b, repo, &going, &digests, n)
+        let digests: BTreeSet<String> = p.delete.iter().map(|r| r.digest.clone()).collect();
+        users_of(b, repo, &digests, &going, n)
             .await
             .map_err(|e| e.to_string())
     } else {

@@ -153,6 +153,20 @@ pub fn validate_tag(tag: &str) -> Result<()> {
     }
 }
 
+/// Splits a leading registry host off a repository argument (`host[:port]/team/app` →
+/// `(Some(host), team/app)`), by docker's rule: the first component names a host when it contains
+/// `.` or `:` or is `localhost`.
+pub fn split_host(arg: &str) -> (Option<&str>, &str) {
+    match arg.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, arg),
+    }
+}
+
 impl Reference {
     /// Parses `[host/]repo[:tag][@digest]`.
     pub fn parse(s: &str) -> Result<Self> {
@@ -163,14 +177,8 @@ impl Reference {
             }
             None => (s, None),
         };
-        let (registry, rest) = match name.split_once('/') {
-            Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
-                (Some(first.to_string()), rest)
-            }
-            _ => (None, name),
-        };
+        let (registry, rest) = split_host(name);
+        let registry = registry.map(str::to_string);
         let (repository, tag) = match rest.rsplit_once(':') {
             Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
             _ => (rest.to_string(), None),

@@ -122,6 +122,7 @@ fn outcome_line(o: &Outcome, t: Theme) -> Line<'static> {
         ),
         Outcome::Skipped { what, reason } => ("– skipped  ", t.warn(), format!("{what}: {reason}")),
         Outcome::Failed { what, error } => ("✗ failed   ", t.error(), format!("{what}: {error}")),
+        Outcome::Unknown { what, error } => ("? unknown  ", t.warn(), format!("{what}: {error}")),
     };
     Line::from(vec![
         Span::styled(mark, style),
@@ -210,7 +211,7 @@ pub fn prune(d: &PruneDialog, f: &mut Frame, area: Rect, t: Theme) {
                     "done: {ok} of {} succeeded; {} skipped or failed; {} to be freed",
                     results.len(),
                     results.len() - ok,
-                    human_size(plan.bytes_freed)
+                    human_size(plan.bytes_deleted(results))
                 ),
                 if ok == results.len() {
                     t.ok()

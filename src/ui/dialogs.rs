@@ -45,7 +45,11 @@ pub fn button(label: &str, on: bool, t: Theme) -> Span<'static> {
 
 /// The delete confirmation: tag, digest, size, every sibling tag, and the choices.
 pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
-    let r = centered(area, 78, 11 + 2 * c.limits.len() as u16);
+    let extra = 2 * c.limits.len()
+        + 2 * usize::from(!c.indexes.is_empty())
+        + 2 * usize::from(c.notice.is_some())
+        + 2 * usize::from(c.index_warned);
+    let r = centered(area, 78, 11 + extra as u16);
     let inner = frame(f, r, "Delete", t);
     let mut lines = vec![
         Line::from(vec![
@@ -75,7 +79,25 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
         Span::styled(others, t.warn()),
         Span::styled(if c.checked { "" } else { " (checking…)" }, t.dim()),
     ]));
+    if !c.indexes.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled("platform of the tagged index(es): ", t.dim()),
+            Span::styled(clean(&c.index_names().join(", ")).into_owned(), t.warn()),
+        ]));
+    }
+    if let Some(n) = &c.notice {
+        lines.push(Line::styled(clean(n).into_owned(), t.error()));
+    }
     lines.push(Line::raw(""));
+    if c.index_warned {
+        lines.push(Line::styled(
+            format!(
+                "Deleting this manifest breaks {}: Enter again to delete it anyway",
+                clean(&c.index_names().join(", "))
+            ),
+            t.error(),
+        ));
+    }
     if c.running.is_some() {
         lines.push(Line::styled("deleting…", t.accent()));
     } else {
@@ -85,6 +107,7 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
             let label = match ch {
                 DeleteChoice::Cancel => "Cancel".to_string(),
                 DeleteChoice::ThisTag => "Remove this tag only".to_string(),
+                DeleteChoice::All if n == 1 => "Delete manifest and its tag".to_string(),
                 DeleteChoice::All => format!("Delete manifest and all {n} tags"),
             };
             spans.push(button(&label, c.choice == ch, t));

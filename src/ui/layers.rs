@@ -78,7 +78,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         ));
     }
     if !d.layers.is_empty() {
-        let total: u64 = d.layers.iter().map(|l| l.size).sum::<u64>().max(1);
+        let total: u64 = crate::registry::model::sum_sizes(d.layers.iter().map(|l| l.size)).max(1);
         lines.push(Line::raw(""));
         lines.push(Line::styled(
             format!("{} layers", d.layers.len()),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{ProviderApi, Rest, encode_segment};
+use super::{PageBudget, ProviderApi, Rest, encode_segment};
 use crate::registry::auth::Secret;
 use crate::registry::distribution::{Distribution, read_limited};
 use crate::registry::model::{PlatformEntry, TagDeleteMethod, TagRow, platform_string};
@@ -183,7 +183,7 @@ fn row(t: Tag) -> TagRow {
     TagRow {
         size: t
             .full_size
-            .unwrap_or_else(|| t.images.iter().map(|i| i.size).sum()),
+            .unwrap_or_else(|| crate::registry::model::sum_sizes(t.images.iter().map(|i| i.size))),
         tag: t.name,
         digest,
         media_type: t.media_type.unwrap_or_default(),
@@ -229,8 +229,11 @@ impl ProviderApi for DockerHub {
                 "/v2/namespaces/{}/repositories?page_size=100",
                 encode_segment(&self.namespace)
             ))?;
-            for _ in 0..10_000 {
-                let (page, _): (Page<Repo>, _) = api.get_page(&url, "repositories").await?;
+            let mut budget = PageBudget::new("repositories");
+            loop {
+                let (page, _): (Page<Repo>, _) =
+                    api.get_page(&url, "repositories", &mut budget).await?;
+                budget.add_entries(page.results.len())?;
                 sink(
                     page.results
                         .into_iter()
@@ -255,9 +258,11 @@ impl ProviderApi for DockerHub {
                 encode_segment(self.short(repo))
             ))?;
             let mut rows = Vec::new();
-            for _ in 0..10_000 {
-                let (page, _): (Page<Tag>, _) =
-                    api.get_page(&url, &format!("tags of {repo}")).await?;
+            let what = format!("tags of {repo}");
+            let mut budget = PageBudget::new(&what);
+            loop {
+                let (page, _): (Page<Tag>, _) = api.get_page(&url, &what, &mut budget).await?;
+                budget.add_entries(page.results.len())?;
                 rows.extend(page.results.into_iter().map(row));
                 match page.next.filter(|n| !n.is_empty()) {
                     Some(n) => url = api.url(&n)?,

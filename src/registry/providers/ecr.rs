@@ -11,7 +11,7 @@ use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, TagStatus};
 use base64::Engine as _;
 use tokio::sync::{Mutex, OnceCell};
 
-use super::ProviderApi;
+use super::{PageBudget, ProviderApi};
 use crate::registry::auth::{Credential, Secret};
 use crate::registry::distribution::{Distribution, DistributionOptions};
 use crate::registry::model::{TagDeleteMethod, TagRow};
@@ -317,6 +317,7 @@ impl ProviderApi for Ecr {
         Box::pin(async move {
             let client = self.client().await?;
             let mut next: Option<String> = None;
+            let mut budget = PageBudget::new("repositories");
             loop {
                 let out = client
                     .describe_repositories()
@@ -326,6 +327,7 @@ impl ProviderApi for Ecr {
                     .send()
                     .await
                     .map_err(|e| sdk_error("DescribeRepositories", e))?;
+                budget.take(out.repositories().len(), 0)?;
                 sink(
                     out.repositories()
                         .iter()
@@ -345,6 +347,7 @@ impl ProviderApi for Ecr {
             let client = self.client().await?;
             let mut rows = Vec::new();
             let mut next: Option<String> = None;
+            let mut budget = PageBudget::new(format!("images of {repo}"));
             loop {
                 let out = client
                     .describe_images()
@@ -360,6 +363,7 @@ impl ProviderApi for Ecr {
                     .send()
                     .await
                     .map_err(|e| sdk_error(&format!("DescribeImages {repo}"), e))?;
+                budget.take(out.image_details().len(), 0)?;
                 for img in out.image_details() {
                     for tag in img.image_tags() {
                         rows.push(TagRow {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 
-use super::{ProviderApi, Rest, encode_segment};
+use super::{PageBudget, ProviderApi, Rest, encode_segment};
 use crate::registry::distribution::Distribution;
 use crate::registry::model::TagRow;
 use crate::registry::ops::natural_cmp;
@@ -114,17 +114,16 @@ impl Ghcr {
             encode_segment(&self.package(repo))
         ))?;
         let mut out = Vec::new();
-        let mut pages = 0;
+        let what = format!("versions of package {repo}");
+        let mut budget = PageBudget::new(&what);
         loop {
-            let (page, next): (Vec<Version>, _) = self
-                .api
-                .get_page(&url, &format!("versions of package {repo}"))
-                .await?;
+            let (page, next): (Vec<Version>, _) =
+                self.api.get_page(&url, &what, &mut budget).await?;
+            budget.add_entries(page.len())?;
             out.extend(page);
-            pages += 1;
             match next {
-                Some(n) if pages < 10_000 => url = self.api.url(&n)?,
-                _ => break,
+                Some(n) => url = self.api.url(&n)?,
+                None => break,
             }
         }
         let mut ids = self.versions.lock().unwrap();
@@ -175,10 +174,13 @@ impl ProviderApi for Ghcr {
                 "{}/packages?package_type=container&per_page=100",
                 self.owner.prefix()
             ))?;
-            let mut pages = 0;
+            let mut budget = PageBudget::new("container packages");
             loop {
-                let (page, next): (Vec<Package>, _) =
-                    self.api.get_page(&url, "container packages").await?;
+                let (page, next): (Vec<Package>, _) = self
+                    .api
+                    .get_page(&url, "container packages", &mut budget)
+                    .await?;
+                budget.add_entries(page.len())?;
                 let names = page
                     .into_iter()
                     .map(|p| {
@@ -191,10 +193,9 @@ impl ProviderApi for Ghcr {
                     })
                     .collect();
                 sink(names);
-                pages += 1;
                 match next {
-                    Some(n) if pages < 10_000 => url = self.api.url(&n)?,
-                    _ => return Ok(()),
+                    Some(n) => url = self.api.url(&n)?,
+                    None => return Ok(()),
                 }
             }
         })

@@ -12,7 +12,9 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::de::DeserializeOwned;
 
 use super::auth::Secret;
-use super::distribution::{Distribution, next_link, read_limited};
+use super::distribution::Distribution;
+pub use super::http::PageBudget;
+use super::http::{next_link, read_limited};
 use super::model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
 use super::{Backend, BackendInfo, BoxFut, Capabilities, Error, PageSink, Result};
 
@@ -171,6 +173,18 @@ impl<A: ProviderApi> Backend for Provider<A> {
         self.api.delete_tag(repo, tag)
     }
 
+    /// Asks the provider's own listing (fresh), which is what its deletes change: a tag by name,
+    /// a digest by any tag still on it.
+    fn exists<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Option<String>> {
+        Box::pin(async move {
+            let rows = self.rows(repo).await?;
+            Ok(rows
+                .into_iter()
+                .find(|r| r.tag == reference || r.digest == reference)
+                .map(|r| r.digest))
+        })
+    }
+
     fn bulk_rows<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Option<Vec<TagRow>>> {
         Box::pin(async move {
             if !self.api.has_sizes() {
@@ -297,11 +311,12 @@ impl Rest {
         })
     }
 
-    /// GETs one JSON page; returns it and the `Link: rel="next"` URL, if any.
+    /// GETs one JSON page, counted in `budget`; returns it and the `Link: rel="next"` URL, if any.
     pub async fn get_page<T: DeserializeOwned>(
         &self,
         url: &str,
         what: &str,
+        budget: &mut PageBudget,
     ) -> Result<(T, Option<String>)> {
         let resp = self.send(reqwest::Method::GET, url, what).await?;
         let next = resp
@@ -310,6 +325,7 @@ impl Rest {
             .and_then(|v| v.to_str().ok())
             .and_then(next_link);
         let body = read_limited(resp, API_BODY_LIMIT, what, self.service).await?;
+        budget.take(0, body.len())?;
         let v = serde_json::from_slice(&body).map_err(|e| Error::Invalid {
             what: format!("{} {what}", self.service),
             detail: e.to_string(),
