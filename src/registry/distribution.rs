@@ -266,7 +266,11 @@ impl Distribution {
     ) -> Result<()> {
         let mut url = first;
         let mut seen = std::collections::HashSet::new();
-        let mut budget = http::PageBudget::new(what);
+        let mut budget = http::PageBudget::new(if what == "catalog" {
+            "catalog".to_string()
+        } else {
+            format!("tags list of {what}")
+        });
         loop {
             if !seen.insert(url.clone()) {
                 return Err(Error::Invalid {

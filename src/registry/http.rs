@@ -49,7 +49,7 @@ impl PageBudget {
         self.entries = self.entries.saturating_add(n);
         if self.pages > MAX_PAGES || self.entries > MAX_ENTRIES || self.bytes > MAX_LISTING_BYTES {
             return Err(Error::Invalid {
-                what: format!("{} listing", self.what),
+                what: self.what.clone(),
                 detail: format!(
                     "more than {MAX_PAGES} pages, {MAX_ENTRIES} entries or {} MiB; stopped \
                      reading (the registry keeps sending more)",
@@ -231,7 +231,10 @@ mod tests {
         }
         b.take(10_000, 100_000).unwrap();
         let e = b.take(1, 10).unwrap_err().to_string();
-        assert!(e.contains("tags listing") && e.contains("stopped"), "{e}");
+        assert!(
+            e.contains("invalid tags: more than") && e.contains("stopped"),
+            "{e}"
+        );
         let mut b = PageBudget::new("x");
         assert!(b.take(0, usize::MAX).is_err(), "bytes count too");
     }

@@ -46,6 +46,9 @@ impl Request {
     }
 }
 
+/// A response status that makes the server close the connection without answering.
+pub const DROP: u16 = 0;
+
 /// A response to send.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -116,6 +119,11 @@ pub fn serve(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> 
                     .unwrap()
                     .push(format!("{} {}{op}", req.method, req.target));
                 let resp = h(&req);
+                if resp.status == DROP {
+                    // Close without answering: the client sees its request die unanswered.
+                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
                 let _ = write_response(stream, &req.method, &resp);
             });
         }
@@ -213,6 +221,8 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        307 => "Temporary Redirect",
+        500 => "Internal Server Error",
         405 => "Method Not Allowed",
         _ => "Status",
     }

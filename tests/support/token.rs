@@ -233,7 +233,8 @@ fn handle(stream: TcpStream, ctx: &Ctx) -> std::io::Result<()> {
     let exp = if expired {
         now - 600
     } else {
-        now + expires_in.max(1) + 5
+        // The JWT stays valid a year at most, whatever lifetime the reply claims.
+        now + expires_in.clamp(1, 365 * 86_400) + 5
     };
     let n = ctx.issued.fetch_add(1, Ordering::SeqCst);
     let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "kid": ctx.kid});

@@ -229,7 +229,7 @@ impl ProviderApi for DockerHub {
                 "/v2/namespaces/{}/repositories?page_size=100",
                 encode_segment(&self.namespace)
             ))?;
-            let mut budget = PageBudget::new("repositories");
+            let mut budget = PageBudget::new("repository list");
             loop {
                 let (page, _): (Page<Repo>, _) =
                     api.get_page(&url, "repositories", &mut budget).await?;

@@ -317,7 +317,7 @@ impl ProviderApi for Ecr {
         Box::pin(async move {
             let client = self.client().await?;
             let mut next: Option<String> = None;
-            let mut budget = PageBudget::new("repositories");
+            let mut budget = PageBudget::new("repository list");
             loop {
                 let out = client
                     .describe_repositories()

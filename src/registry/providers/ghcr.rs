@@ -174,7 +174,7 @@ impl ProviderApi for Ghcr {
                 "{}/packages?package_type=container&per_page=100",
                 self.owner.prefix()
             ))?;
-            let mut budget = PageBudget::new("container packages");
+            let mut budget = PageBudget::new("package list");
             loop {
                 let (page, next): (Vec<Package>, _) = self
                     .api
