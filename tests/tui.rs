@@ -134,6 +134,26 @@ impl Harness {
         }
     }
 
+    /// Moves the tags pane's selection to `tag` with the keys a user would press.
+    async fn select_tag(&mut self, tag: &str) {
+        let t = &self.app.view().tags;
+        let pos = t
+            .view
+            .iter()
+            .position(|i| t.names[*i] == tag)
+            .unwrap_or_else(|| panic!("{tag} not listed"));
+        let mut keys = vec![key('g')];
+        keys.extend((0..pos).map(|_| key('j')));
+        self.press(keys).await;
+        assert_eq!(self.app.view().tags.selected(), Some(tag));
+    }
+
+    /// Checks the tags pane's invariants for the current view.
+    fn view_invariants(&self) {
+        let t = &self.app.view().tags;
+        t.check_invariants(t.nav.offset.max(1) + 200).unwrap();
+    }
+
     fn buffer(&self) -> ratatui::buffer::Buffer {
         let (w, h) = self.app.size;
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -295,6 +315,147 @@ async fn delete_happens_only_after_confirm() {
     );
     let tags = reg.tags("team/app/api");
     assert_eq!(tags, ["stable", "v1.0.0", "v1.1.0", "v1.2.0"]);
+}
+
+#[tokio::test]
+async fn deleting_the_only_tag_or_the_last_row_keeps_the_app_alive() {
+    let reg = standard(Options::default());
+    let mut h = Harness::new(
+        vec![registry_spec("local", &reg.url)],
+        &["http://registry.test"],
+        (80, 24),
+    );
+    h.settle().await;
+    // repos: solo first; its only tag, removed alone (the placeholder way on distribution 2.x).
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert_eq!(h.app.view().tags.names, ["only"]);
+    h.press(vec![key('d')]).await;
+    h.app.update(code(KeyCode::Right));
+    let fx = h.app.update(code(KeyCode::Enter));
+    h.apply(fx);
+    h.settle().await;
+    assert!(h.app.view().tags.names.is_empty(), "{:?}", h.app.last_error);
+    assert_eq!(h.app.view().tags.selected(), None);
+    h.screen();
+    h.press(vec![key('j'), key('k'), key('G'), key('d'), key('r')])
+        .await;
+    h.screen();
+    // The last row selected, then every tag marked and deleted.
+    h.press(vec![code(KeyCode::Esc), key('j'), code(KeyCode::Enter)])
+        .await;
+    assert_eq!(h.app.view().tags.repo.as_deref(), Some("team/app/api"));
+    h.press(vec![key('G'), key('*'), key('d')]).await;
+    h.app.update(code(KeyCode::Right));
+    let fx = h.app.update(code(KeyCode::Enter));
+    h.apply(fx);
+    h.settle().await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert!(h.app.view().tags.names.is_empty(), "{:?}", h.app.last_error);
+    h.view_invariants();
+    h.screen();
+    assert!(reg.tags("team/app/api").is_empty());
+}
+
+#[tokio::test]
+async fn a_tag_moved_after_loading_is_not_untagged_and_new_tags_ask_again() {
+    let reg = standard(Options::default());
+    let mut h = Harness::new(
+        vec![registry_spec("local", &reg.url)],
+        &["http://registry.test"],
+        (160, 48),
+    );
+    h.settle().await;
+    h.press(vec![key('j'), code(KeyCode::Enter)]).await;
+    assert_eq!(h.app.view().tags.selected(), Some("latest"));
+    h.press(vec![key('d')]).await;
+    h.app.update(code(KeyCode::Right));
+    // Someone moves `latest` to v1.0.0 while the dialog is open.
+    let v100 = find("team/app/api", "v1.0.0");
+    let pusher = support::oci::Pusher::new(&reg.url);
+    pusher
+        .manifest("team/app/api", "latest", &v100.media_type, &v100.manifest)
+        .await;
+    let fx = h.app.update(code(KeyCode::Enter));
+    h.apply(fx);
+    h.settle().await;
+    let err = h.app.last_error.clone().unwrap_or_default();
+    assert!(err.contains("latest now points at"), "{err}");
+    assert!(reg.tags("team/app/api").contains(&"latest".into()));
+    // v1.2.0's manifest (stable, v1.2.0): "delete manifest and all 2 tags", but a tag lands first.
+    h.press(vec![key('r')]).await;
+    h.select_tag("stable").await;
+    h.press(vec![key('d')]).await;
+    h.app.update(code(KeyCode::Right));
+    h.app.update(code(KeyCode::Right));
+    let v120 = find("team/app/api", "v1.2.0");
+    pusher
+        .manifest("team/app/api", "hotfix", &v120.media_type, &v120.manifest)
+        .await;
+    let fx = h.app.update(code(KeyCode::Enter));
+    h.apply(fx);
+    h.settle().await;
+    let Overlay::ConfirmDelete(c) = &h.app.overlay else {
+        panic!("the dialog asks again: {:?}", h.app.last_error)
+    };
+    assert!(
+        c.notice.as_deref().unwrap().contains("hotfix"),
+        "{:?}",
+        c.notice
+    );
+    assert!(
+        c.siblings.contains(&"hotfix".to_string()),
+        "{:?}",
+        c.siblings
+    );
+    assert!(h.screen().contains("confirm again"));
+    assert!(reg.tags("team/app/api").contains(&"hotfix".into()));
+    // Confirmed again with the new tag shown: all three go.
+    h.app.update(code(KeyCode::Right));
+    h.app.update(code(KeyCode::Right));
+    let fx = h.app.update(code(KeyCode::Enter));
+    h.apply(fx);
+    h.settle().await;
+    assert_eq!(reg.tags("team/app/api"), ["latest", "v1.0.0", "v1.1.0"]);
+}
+
+#[tokio::test]
+async fn deleting_a_platform_of_a_tagged_index_asks_a_second_time_naming_it() {
+    let reg = standard(Options::default());
+    // A tag on the amd64 platform of tools/multi:1.0.
+    let idx = find("tools/multi", "1.0");
+    let amd = idx.children[0].clone();
+    support::oci::Pusher::new(&reg.url)
+        .manifest("tools/multi", "amd", &amd.media_type, &amd.manifest)
+        .await;
+    let mut h = Harness::new(
+        vec![registry_spec("local", &reg.url)],
+        &["http://registry.test"],
+        (160, 48),
+    );
+    h.settle().await;
+    // repos: solo, team/app/api, team/app/web, tools/multi
+    h.press(vec![key('G'), code(KeyCode::Enter)]).await;
+    h.select_tag("amd").await;
+    h.press(vec![key('d')]).await;
+    let Overlay::ConfirmDelete(c) = &h.app.overlay else {
+        panic!("no dialog")
+    };
+    assert_eq!(c.indexes.len(), 1, "{:?}", c.indexes);
+    assert_eq!(c.indexes[0].0, "1.0");
+    h.app.update(code(KeyCode::Right));
+    h.app.update(code(KeyCode::Right));
+    // The first Enter only warns.
+    let fx = h.app.update(code(KeyCode::Enter));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(h.screen().contains("breaks 1.0 (index"), "{}", h.screen());
+    let fx = h.app.update(code(KeyCode::Enter));
+    assert!(
+        matches!(&fx[..], [Effect::Send(Command::DeleteManifest { indexes, .. })] if indexes == &["1.0"]),
+        "{fx:?}"
+    );
+    h.apply(fx);
+    h.settle().await;
+    assert_eq!(reg.tags("tools/multi"), ["1.0", "2.0"]);
 }
 
 #[tokio::test]
