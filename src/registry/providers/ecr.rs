@@ -210,6 +210,8 @@ impl Ecr {
             .expires_at()
             .and_then(|t| SystemTime::try_from(*t).ok())
             .filter(|t| *t > now)
+            // Never believed beyond the documented 12 h.
+            .map(|t| t.min(now + TOKEN_LIFETIME))
             .unwrap_or(now + TOKEN_LIFETIME);
         // The token works for every registry the caller may access; another account's
         // registry is addressed by its id.
