@@ -175,6 +175,17 @@ impl Harness {
     }
 }
 
+/// A settled harness on one registry profile `local` at `url`.
+async fn local(url: &str, size: (u16, u16)) -> Harness {
+    let mut h = Harness::new(
+        vec![registry_spec("local", url)],
+        &["http://registry.test"],
+        size,
+    );
+    h.settle().await;
+    h
+}
+
 async fn demo(size: (u16, u16)) -> Harness {
     let mut h = Harness::new(vec![demo_spec()], &["demo"], size);
     h.settle().await;
@@ -266,12 +277,7 @@ async fn replies_reach_the_profile_that_asked_after_a_switch() {
 #[tokio::test]
 async fn delete_happens_only_after_confirm() {
     let reg = standard(Options::default());
-    let mut h = Harness::new(
-        vec![registry_spec("local", &reg.url)],
-        &["http://registry.test"],
-        (160, 48),
-    );
-    h.settle().await;
+    let mut h = local(&reg.url, (160, 48)).await;
     // repos: solo, team/app/api, …
     h.press(vec![key('j'), code(KeyCode::Enter)]).await;
     assert_eq!(h.app.view().tags.names.len(), 5);
@@ -320,12 +326,7 @@ async fn delete_happens_only_after_confirm() {
 #[tokio::test]
 async fn deleting_the_only_tag_or_the_last_row_keeps_the_app_alive() {
     let reg = standard(Options::default());
-    let mut h = Harness::new(
-        vec![registry_spec("local", &reg.url)],
-        &["http://registry.test"],
-        (80, 24),
-    );
-    h.settle().await;
+    let mut h = local(&reg.url, (80, 24)).await;
     // repos: solo first; its only tag, removed alone (the placeholder way on distribution 2.x).
     h.press(vec![code(KeyCode::Enter)]).await;
     assert_eq!(h.app.view().tags.names, ["only"]);
@@ -359,12 +360,7 @@ async fn deleting_the_only_tag_or_the_last_row_keeps_the_app_alive() {
 #[tokio::test]
 async fn a_tag_moved_after_loading_is_not_untagged_and_new_tags_ask_again() {
     let reg = standard(Options::default());
-    let mut h = Harness::new(
-        vec![registry_spec("local", &reg.url)],
-        &["http://registry.test"],
-        (160, 48),
-    );
-    h.settle().await;
+    let mut h = local(&reg.url, (160, 48)).await;
     h.press(vec![key('j'), code(KeyCode::Enter)]).await;
     assert_eq!(h.app.view().tags.selected(), Some("latest"));
     h.press(vec![key('d')]).await;
@@ -427,12 +423,7 @@ async fn deleting_a_platform_of_a_tagged_index_asks_a_second_time_naming_it() {
     support::oci::Pusher::new(&reg.url)
         .manifest("tools/multi", "amd", &amd.media_type, &amd.manifest)
         .await;
-    let mut h = Harness::new(
-        vec![registry_spec("local", &reg.url)],
-        &["http://registry.test"],
-        (160, 48),
-    );
-    h.settle().await;
+    let mut h = local(&reg.url, (160, 48)).await;
     // repos: solo, team/app/api, team/app/web, tools/multi
     h.press(vec![key('G'), code(KeyCode::Enter)]).await;
     h.select_tag("amd").await;
@@ -630,12 +621,7 @@ async fn registry_strings_are_sanitized_on_screen() {
         .image("evil/app", "v1", &img)
         .await;
     // 80x24: the layers pane is the wide one once focused.
-    let mut h = Harness::new(
-        vec![registry_spec("local", &reg.url)],
-        &["http://registry.test"],
-        (80, 24),
-    );
-    h.settle().await;
+    let mut h = local(&reg.url, (80, 24)).await;
     h.press(vec![
         code(KeyCode::Enter),
         code(KeyCode::Enter),

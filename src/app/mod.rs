@@ -581,9 +581,28 @@ impl App {
                 });
             }
             Err(e) => {
-                let t = format!("delete failed: {e}");
+                // These say themselves what happened (nothing, or something uncertain).
+                let unsure = matches!(
+                    e,
+                    Error::OutcomeUnknown { .. }
+                        | Error::StillPresent { .. }
+                        | Error::Placeholder { .. }
+                );
+                let t = match e {
+                    Error::OutcomeUnknown { .. }
+                    | Error::StillPresent { .. }
+                    | Error::Placeholder { .. }
+                    | Error::Moved { .. }
+                    | Error::NewTags { .. }
+                    | Error::UsedByIndex { .. } => e.to_string(),
+                    e => format!("delete failed: {e}"),
+                };
                 self.toast = Some(t.clone());
                 self.last_error = Some(t);
+                // The registry may have changed in ways we cannot tell: show it as it is now.
+                if unsure && i == self.current && self.view().tags.repo.as_deref() == Some(&repo) {
+                    return self.open_repo(repo);
+                }
             }
         }
         vec![]
