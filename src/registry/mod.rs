@@ -9,6 +9,7 @@ pub mod digest;
 pub mod distribution;
 pub mod error;
 pub mod layout;
+pub mod localfs;
 pub mod model;
 pub mod ops;
 pub mod parse;

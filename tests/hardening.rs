@@ -1,0 +1,150 @@
+//! Trust (issue #9): hostile local files and helpers, and the terminal on every way out.
+//!
+//! Each test runs the real binary with a deadline, so a hang shows up as a failure, not a stuck run.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a run printed and how it ended.
+struct Ended {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// Runs regtui with a clean environment (as `support::bin::regtui`) plus `env`, killing it and
+/// failing the test when it takes longer than `limit`.
+fn regtui_within(limit: Duration, args: &[&str], env: &[(&str, &str)]) -> Ended {
+    let home = tempfile::tempdir().unwrap();
+    let out_path = home.path().join("stdout");
+    let err_path = home.path().join("stderr");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_regtui"));
+    cmd.args(args)
+        .env_remove("REGTUI_CONFIG")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("DOCKER_CONFIG", home.path().join(".docker"))
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "regtui {args:?} still running after {limit:?}; stderr so far: {}",
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ended {
+        code: status.code().unwrap_or(-1),
+        stdout: std::fs::read_to_string(&out_path).unwrap(),
+        stderr: String::from_utf8_lossy(&std::fs::read(&err_path).unwrap()).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let st = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(st.success(), "mkfifo {}", path.display());
+}
+
+// ---------- OCI layouts ----------
+
+fn small_layout(dir: &Path) -> support::oci::Image {
+    let img = support::oci::image(&support::oci::ImageSpec {
+        seed: "hardening",
+        ..Default::default()
+    });
+    support::oci::write_layout(dir, &[("v1", &img)], false);
+    img
+}
+
+#[test]
+fn layout_index_on_dev_zero_fails_fast() {
+    let root = tempfile::tempdir().unwrap();
+    let layout = root.path().join("zero");
+    small_layout(&layout);
+    std::fs::remove_file(layout.join("index.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", layout.join("index.json")).unwrap();
+    let demo = root.path().display().to_string();
+    let r = regtui_within(
+        Duration::from_secs(20),
+        &["--demo", "tags", "zero"],
+        &[("REGTUI_DEMO_DIR", &demo)],
+    );
+    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    assert!(
+        r.stdout.is_empty() && r.took < Duration::from_secs(10),
+        "{:?}",
+        r.took
+    );
+    assert!(
+        r.stderr.contains("index.json") && r.stderr.contains("a device, not a regular file"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn layout_index_and_blob_fifos_fail_fast() {
+    let root = tempfile::tempdir().unwrap();
+    // index.json is a FIFO: opening it would wait for a writer forever.
+    let a = root.path().join("fifoindex");
+    small_layout(&a);
+    std::fs::remove_file(a.join("index.json")).unwrap();
+    mkfifo(&a.join("index.json"));
+    // The manifest blob is a FIFO.
+    let b = root.path().join("fifoblob");
+    let img = small_layout(&b);
+    let blob = b
+        .join("blobs/sha256")
+        .join(img.digest.trim_start_matches("sha256:"));
+    std::fs::remove_file(&blob).unwrap();
+    mkfifo(&blob);
+    let demo = root.path().display().to_string();
+    let env = [("REGTUI_DEMO_DIR", demo.as_str())];
+
+    let r = regtui_within(
+        Duration::from_secs(20),
+        &["--demo", "tags", "fifoindex"],
+        &env,
+    );
+    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    assert!(
+        r.stdout.is_empty() && r.took < Duration::from_secs(10),
+        "{:?}",
+        r.took
+    );
+    assert!(
+        r.stderr.contains("index.json") && r.stderr.contains("a FIFO, not a regular file"),
+        "{}",
+        r.stderr
+    );
+
+    let r = regtui_within(
+        Duration::from_secs(20),
+        &["--demo", "inspect", "fifoblob:v1"],
+        &env,
+    );
+    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    assert!(
+        r.stderr.contains(&img.digest[7..]) && r.stderr.contains("a FIFO, not a regular file"),
+        "{}",
+        r.stderr
+    );
+}
