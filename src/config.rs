@@ -9,8 +9,9 @@ use serde::Deserialize;
 use crate::registry::auth::Secret;
 use crate::registry::credentials::{self, ProfileSecrets};
 use crate::registry::distribution::{Distribution, DistributionOptions};
+use crate::registry::model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
 use crate::registry::reference::{RegistryAddr, validate_repository};
-use crate::registry::{Backend, Error, Result};
+use crate::registry::{Backend, BackendInfo, BoxFut, Error, PageSink, Result};
 
 /// Environment variable that overrides the config file location.
 pub const CONFIG_ENV: &str = "REGTUI_CONFIG";
@@ -389,22 +390,33 @@ impl Profile {
         base_dir: &Path,
         credential: Option<crate::registry::auth::Credential>,
     ) -> Result<Arc<dyn Backend>> {
-        match self.kind {
+        // What resolving credentials had to say (e.g. a broken docker config.json, skipped).
+        let mut warning = None;
+        let backend: Arc<dyn Backend> = match self.kind {
             Kind::Distribution => {
                 let addr = self.addr()?;
                 let credential = match credential {
                     Some(c) => c,
                     None => {
-                        credentials::resolve(&self.secrets(), &addr.credential_key())?.credential
+                        let r = credentials::resolve(&self.secrets(), &addr.credential_key())?;
+                        warning = r.warning;
+                        r.credential
                     }
                 };
                 let opts = self.v2_options(base_dir, addr, credential)?;
-                Ok(Arc::new(Distribution::new(opts)?))
+                Arc::new(Distribution::new(opts)?)
             }
-            Kind::Ghcr => self.connect_ghcr(base_dir, credential),
-            Kind::Dockerhub => self.connect_dockerhub(base_dir, credential),
-            Kind::Ecr => self.connect_ecr(base_dir),
-        }
+            Kind::Ghcr => self.connect_ghcr(base_dir, credential, &mut warning)?,
+            Kind::Dockerhub => self.connect_dockerhub(base_dir, credential, &mut warning)?,
+            Kind::Ecr => self.connect_ecr(base_dir)?,
+        };
+        Ok(match warning {
+            Some(warning) => Arc::new(Warned {
+                inner: backend,
+                warning,
+            }),
+            None => backend,
+        })
     }
 
     /// v2 options from the profile's TLS, concurrency and repository settings.
@@ -441,6 +453,7 @@ impl Profile {
         &self,
         base_dir: &Path,
         credential: Option<crate::registry::auth::Credential>,
+        warning: &mut Option<String>,
     ) -> Result<Arc<dyn Backend>> {
         use crate::registry::auth::Credential;
         use crate::registry::providers::ghcr::{Ghcr, Owner};
@@ -464,7 +477,9 @@ impl Profile {
                 if no_source && std::env::var_os(&env).is_some_and(|v| !v.is_empty()) {
                     secrets.password_env = Some(env);
                 }
-                credentials::resolve(&secrets, &addr.credential_key())?.credential
+                let r = credentials::resolve(&secrets, &addr.credential_key())?;
+                *warning = r.warning;
+                r.credential
             }
         };
         let token = match &credential {
@@ -507,6 +522,7 @@ impl Profile {
         &self,
         base_dir: &Path,
         credential: Option<crate::registry::auth::Credential>,
+        warning: &mut Option<String>,
     ) -> Result<Arc<dyn Backend>> {
         use crate::registry::auth::Credential;
         use crate::registry::providers::dockerhub::DockerHub;
@@ -519,7 +535,11 @@ impl Profile {
         };
         let credential = match credential {
             Some(c) => c,
-            None => credentials::resolve(&self.secrets(), &key)?.credential,
+            None => {
+                let r = credentials::resolve(&self.secrets(), &key)?;
+                *warning = r.warning;
+                r.credential
+            }
         };
         let login = match &credential {
             Credential::Basic { username, password } => Some((username.clone(), password.clone())),
@@ -576,6 +596,57 @@ impl Profile {
         Err(Error::Unsupported(
             "this regtui was built without the `ecr` feature".into(),
         ))
+    }
+}
+
+/// A backend whose info carries one more warning (e.g. a docker config.json that was skipped),
+/// after the backend's own; everything else goes to the backend.
+struct Warned {
+    inner: Arc<dyn Backend>,
+    warning: String,
+}
+
+impl Backend for Warned {
+    fn info(&self) -> BackendInfo {
+        let mut info = self.inner.info();
+        info.warning = Some(match info.warning.take() {
+            Some(own) => format!("{own}; {}", self.warning),
+            None => self.warning.clone(),
+        });
+        info
+    }
+    fn ping(&self) -> BoxFut<'_, ()> {
+        self.inner.ping()
+    }
+    fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        self.inner.list_repos(sink)
+    }
+    fn list_tags<'a>(&'a self, repo: &'a str, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        self.inner.list_tags(repo, sink)
+    }
+    fn get_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Arc<Manifest>> {
+        self.inner.get_manifest(repo, reference)
+    }
+    fn head_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Desc> {
+        self.inner.head_manifest(repo, reference)
+    }
+    fn get_config<'a>(&'a self, repo: &'a str, config: &'a Desc) -> BoxFut<'a, Arc<ConfigSummary>> {
+        self.inner.get_config(repo, config)
+    }
+    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
+        self.inner.delete_manifest(repo, digest)
+    }
+    fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
+        self.inner.delete_tag(repo, tag)
+    }
+    fn bulk_rows<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Option<Vec<TagRow>>> {
+        self.inner.bulk_rows(repo)
+    }
+    fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
+        self.inner.pushed_at(repo, tag)
+    }
+    fn status_note(&self) -> Option<String> {
+        self.inner.status_note()
     }
 }
 

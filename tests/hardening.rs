@@ -4,9 +4,12 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::{Options, Registry};
 
 /// What a run printed and how it ended.
 struct Ended {
@@ -147,4 +150,95 @@ fn layout_index_and_blob_fifos_fail_fast() {
         "{}",
         r.stderr
     );
+}
+
+// ---------- docker config.json ----------
+
+#[test]
+fn broken_docker_config_is_a_warning_for_anonymous_use() {
+    let reg = Registry::start(Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["garbage", "oversized", "fifo"] {
+        let docker = dir.path().join(name);
+        std::fs::create_dir_all(&docker).unwrap();
+        let file = docker.join("config.json");
+        match name {
+            "garbage" => std::fs::write(&file, b"{not json").unwrap(),
+            "oversized" => {
+                // Valid JSON, but over the 4 MiB bound.
+                let mut body = vec![b' '; 5 << 20];
+                body.extend_from_slice(b"{}");
+                std::fs::write(&file, body).unwrap()
+            }
+            _ => mkfifo(&file),
+        }
+        let dc = docker.display().to_string();
+        let r = regtui_within(
+            Duration::from_secs(20),
+            &["--registry", &reg.url, "repos", "--json"],
+            &[("DOCKER_CONFIG", &dc)],
+        );
+        assert_eq!(r.code, 0, "{name}: stderr: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert!(v.is_array(), "{name}: {}", r.stdout);
+        let warning = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("warning: "))
+            .unwrap_or_else(|| panic!("{name}: no warning in {:?}", r.stderr));
+        assert!(
+            warning.contains(&file.display().to_string()),
+            "{name}: {warning}"
+        );
+        let why = match name {
+            "garbage" => "not valid docker config JSON",
+            "oversized" => "byte limit",
+            _ => "a FIFO, not a regular file",
+        };
+        assert!(warning.contains(why), "{name}: {warning}");
+    }
+}
+
+// ---------- credential helpers ----------
+
+#[test]
+fn credential_helper_flooding_stdout_is_stopped_and_not_echoed() {
+    let reg = Registry::start(Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-flood");
+    // Endless output: before the bound, regtui waited for the end of it while its memory grew.
+    std::fs::write(&helper, "#!/bin/sh\nexec yes FLOODLINE\n").unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let docker = dir.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"flood"}}}}"#, reg.host),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let dc = docker.display().to_string();
+    let r = regtui_within(
+        Duration::from_secs(20),
+        &["--registry", &reg.url, "repos"],
+        &[("DOCKER_CONFIG", &dc), ("PATH", &path)],
+    );
+    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    assert!(
+        r.stderr.contains("docker-credential-flood") && r.stderr.contains("more than 1 MiB"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("FLOODLINE"),
+        "output echoed: {}",
+        r.stderr
+    );
+    assert!(r.took < Duration::from_secs(15), "took {:?}", r.took);
 }
