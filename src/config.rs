@@ -12,6 +12,7 @@ use crate::registry::distribution::{Distribution, DistributionOptions};
 use crate::registry::model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
 use crate::registry::reference::{RegistryAddr, validate_repository};
 use crate::registry::{Backend, BackendInfo, BoxFut, Error, PageSink, Result};
+use crate::sanitize::clean;
 
 /// Environment variable that overrides the config file location.
 pub const CONFIG_ENV: &str = "REGTUI_CONFIG";
@@ -199,15 +200,15 @@ pub fn load(flag: Option<&Path>) -> Result<Config> {
         }
     };
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::Config(format!("cannot read config file {}: {e}", path.display())))?;
+        .map_err(|e| config_err(format!("cannot read config file {}: {e}", path.display())))?;
     let mut cfg = parse(&text, &path)?;
     cfg.source = source;
     if cfg.profiles.values().any(|p| p.password.is_some()) && readable_by_others(&path) {
-        cfg.warnings.push(format!(
+        cfg.warnings.push(clean(&format!(
             "{} holds a plain-text password and is readable by other users; run `chmod 600 {}` or use password_env / password_command",
             path.display(),
             path.display()
-        ));
+        )).into_owned());
     }
     Ok(cfg)
 }
@@ -225,6 +226,12 @@ fn readable_by_others(_: &Path) -> bool {
     false
 }
 
+/// A configuration error: its text quotes the user's file (keys, names, values) and paths, so it
+/// is made inert before anyone prints it.
+fn config_err(msg: String) -> Error {
+    Error::Config(clean(&msg).into_owned())
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -236,7 +243,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
             .span()
             .map(|s| format!(" line {}", line_of(text, s.start)))
             .unwrap_or_default();
-        Error::Config(format!(
+        config_err(format!(
             "{}:{line}: {}",
             path.display(),
             e.message().trim_end()
@@ -247,7 +254,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let line = line_of(text, spanned.span().start);
         let p = spanned.into_inner();
         let err = |key: &str, msg: String| {
-            Error::Config(format!(
+            config_err(format!(
                 "{}: line {line}: profile {name:?}, key `{key}`: {msg}",
                 path.display()
             ))
@@ -333,7 +340,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
     }
     if let Some(d) = &file.default_profile {
         if !profiles.contains_key(d) {
-            return Err(Error::Config(format!(
+            return Err(config_err(format!(
                 "{}: key `default_profile`: no profile named {d:?} (profiles: {})",
                 path.display(),
                 profiles.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -438,7 +445,7 @@ impl Profile {
             };
             opts.ca_pem = Some(
                 std::fs::read(&path)
-                    .map_err(|e| Error::Config(format!("ca_cert {}: {e}", path.display())))?,
+                    .map_err(|e| config_err(format!("ca_cert {}: {e}", path.display())))?,
             );
         }
         Ok(opts)
@@ -704,5 +711,28 @@ concurrency = 16
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 3") && e.contains("quay"), "{e}");
+    }
+
+    #[test]
+    fn errors_quoting_the_file_are_inert() {
+        // TOML escapes put ESC, BEL, C1 and bidi characters into keys, names and values.
+        let cases = [
+            "[profiles.a]\nregistry = \"x\"\n\"k\\u001b]52;c;ZXZpbA==\\u0007\\u001b[2J\" = 1\n",
+            "[profiles.a]\nregistry = \"x\"\nkind = \"qu\\u001b[31may\\u009b2J\"\n",
+            "[profiles.\"p\\u001b[2J\\u202e\"]\nusername = \"u\"\n",
+            "default_profile = \"n\\u001b[2J\\u2066\"\n",
+            "\"top\\u001b[1m\" = 1\n",
+        ];
+        for text in cases {
+            let e = p(text).unwrap_err().to_string();
+            assert!(
+                !e.chars().any(|c| c.is_control()
+                    || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')),
+                "{e:?}"
+            );
+            assert!(e.contains("/etc/regtui.toml"), "{e}");
+        }
+        let e = p(cases[0]).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("unknown field"), "{e}");
     }
 }
