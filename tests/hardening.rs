@@ -242,3 +242,143 @@ fn credential_helper_flooding_stdout_is_stopped_and_not_echoed() {
     );
     assert!(r.took < Duration::from_secs(15), "took {:?}", r.took);
 }
+
+// ---------- the terminal on every way out ----------
+
+/// A tmux server of its own with one 80x24 shell window.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-u", "-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is needed for the end-to-end tests: apt-get install tmux")
+    }
+
+    fn start() -> Tmux {
+        let t = Tmux {
+            socket: format!(
+                "regtui-hardening-{}-{}",
+                std::process::id(),
+                support::registry::free_port()
+            ),
+        };
+        let out = t.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "sh",
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn type_line(&self, line: &str) {
+        assert!(
+            self.tmux(&["send-keys", "-t", "e2e", "-l", line])
+                .status
+                .success()
+        );
+        assert!(
+            self.tmux(&["send-keys", "-t", "e2e", "Enter"])
+                .status
+                .success()
+        );
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "e2e"]).stdout)
+            .into_owned()
+    }
+
+    fn alternate_on(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .tmux(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"])
+                .stdout,
+        )
+        .trim()
+        .to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// Runs `regtui --demo` in tmux with `REGTUI_TEST_FAULT=fault` (debug builds only) and returns the
+/// exit code, the screen afterwards, and whether the alternate screen is still on.
+fn demo_with_fault(fault: &str) -> (String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let exit_file = dir.path().join("exit");
+    let t = Tmux::start();
+    t.type_line(&format!(
+        "env HOME={d} DOCKER_CONFIG={d}/docker NO_COLOR=1 RUST_BACKTRACE=0 REGTUI_TEST_FAULT={fault} {bin} --demo; echo EXIT=$? > {exit}",
+        d = dir.path().display(),
+        bin = env!("CARGO_BIN_EXE_regtui"),
+        exit = exit_file.display(),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Ok(s) = std::fs::read_to_string(&exit_file) {
+            if s.ends_with('\n') {
+                break s.trim().to_string();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "regtui with REGTUI_TEST_FAULT={fault} did not exit; screen:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    (code, t.screen(), t.alternate_on())
+}
+
+#[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "REGTUI_TEST_FAULT exists in debug builds only"
+)]
+fn panicking_task_or_thread_ends_the_app_with_the_terminal_restored() {
+    for fault in ["panic-task", "panic-thread"] {
+        let (code, screen, alternate) = demo_with_fault(fault);
+        assert_eq!(code, "EXIT=101", "{fault}; screen:\n{screen}");
+        assert_eq!(alternate, "0", "{fault}: still on the alternate screen");
+        assert!(
+            screen.contains("panicked") && screen.contains(&format!("REGTUI_TEST_FAULT={fault}")),
+            "{fault}: panic message not on the screen:\n{screen}"
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "REGTUI_TEST_FAULT exists in debug builds only"
+)]
+fn an_error_after_terminal_setup_restores_the_terminal() {
+    let (code, screen, alternate) = demo_with_fault("error");
+    assert_eq!(code, "EXIT=1", "screen:\n{screen}");
+    assert_eq!(alternate, "0", "still on the alternate screen");
+    assert!(
+        screen.contains("error: REGTUI_TEST_FAULT=error"),
+        "error not on the screen:\n{screen}"
+    );
+}
