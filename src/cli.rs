@@ -142,7 +142,9 @@ fn emit(s: &str) {
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()) + "\n"
+    // Escape what serde_json leaves raw but a terminal acts on (C1, bidi, separators).
+    crate::sanitize::inert_json(serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()))
+        + "\n"
 }
 
 /// Formats rows as aligned columns; every cell passes through the sanitizer.

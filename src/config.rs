@@ -9,8 +9,10 @@ use serde::Deserialize;
 use crate::registry::auth::Secret;
 use crate::registry::credentials::{self, ProfileSecrets};
 use crate::registry::distribution::{Distribution, DistributionOptions};
+use crate::registry::model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
 use crate::registry::reference::{RegistryAddr, validate_repository};
-use crate::registry::{Backend, Error, Result};
+use crate::registry::{Backend, BackendInfo, BoxFut, Error, PageSink, Result};
+use crate::sanitize::clean;
 
 /// Environment variable that overrides the config file location.
 pub const CONFIG_ENV: &str = "REGTUI_CONFIG";
@@ -198,15 +200,15 @@ pub fn load(flag: Option<&Path>) -> Result<Config> {
         }
     };
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::Config(format!("cannot read config file {}: {e}", path.display())))?;
+        .map_err(|e| config_err(format!("cannot read config file {}: {e}", path.display())))?;
     let mut cfg = parse(&text, &path)?;
     cfg.source = source;
     if cfg.profiles.values().any(|p| p.password.is_some()) && readable_by_others(&path) {
-        cfg.warnings.push(format!(
+        cfg.warnings.push(clean(&format!(
             "{} holds a plain-text password and is readable by other users; run `chmod 600 {}` or use password_env / password_command",
             path.display(),
             path.display()
-        ));
+        )).into_owned());
     }
     Ok(cfg)
 }
@@ -224,6 +226,12 @@ fn readable_by_others(_: &Path) -> bool {
     false
 }
 
+/// A configuration error: its text quotes the user's file (keys, names, values) and paths, so it
+/// is made inert before anyone prints it.
+fn config_err(msg: String) -> Error {
+    Error::Config(clean(&msg).into_owned())
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -235,7 +243,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
             .span()
             .map(|s| format!(" line {}", line_of(text, s.start)))
             .unwrap_or_default();
-        Error::Config(format!(
+        config_err(format!(
             "{}:{line}: {}",
             path.display(),
             e.message().trim_end()
@@ -246,7 +254,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let line = line_of(text, spanned.span().start);
         let p = spanned.into_inner();
         let err = |key: &str, msg: String| {
-            Error::Config(format!(
+            config_err(format!(
                 "{}: line {line}: profile {name:?}, key `{key}`: {msg}",
                 path.display()
             ))
@@ -332,7 +340,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
     }
     if let Some(d) = &file.default_profile {
         if !profiles.contains_key(d) {
-            return Err(Error::Config(format!(
+            return Err(config_err(format!(
                 "{}: key `default_profile`: no profile named {d:?} (profiles: {})",
                 path.display(),
                 profiles.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -411,22 +419,33 @@ impl Profile {
         base_dir: &Path,
         credential: Option<crate::registry::auth::Credential>,
     ) -> Result<Arc<dyn Backend>> {
-        match self.kind {
+        // What resolving credentials had to say (e.g. a broken docker config.json, skipped).
+        let mut warning = None;
+        let backend: Arc<dyn Backend> = match self.kind {
             Kind::Distribution => {
                 let addr = self.addr()?;
                 let credential = match credential {
                     Some(c) => c,
                     None => {
-                        credentials::resolve(&self.secrets(), &addr.credential_key())?.credential
+                        let r = credentials::resolve(&self.secrets(), &addr.credential_key())?;
+                        warning = r.warning;
+                        r.credential
                     }
                 };
                 let opts = self.v2_options(base_dir, addr, credential)?;
-                Ok(Arc::new(Distribution::new(opts)?))
+                Arc::new(Distribution::new(opts)?)
             }
-            Kind::Ghcr => self.connect_ghcr(base_dir, credential),
-            Kind::Dockerhub => self.connect_dockerhub(base_dir, credential),
-            Kind::Ecr => self.connect_ecr(base_dir),
-        }
+            Kind::Ghcr => self.connect_ghcr(base_dir, credential, &mut warning)?,
+            Kind::Dockerhub => self.connect_dockerhub(base_dir, credential, &mut warning)?,
+            Kind::Ecr => self.connect_ecr(base_dir)?,
+        };
+        Ok(match warning {
+            Some(warning) => Arc::new(Warned {
+                inner: backend,
+                warning,
+            }),
+            None => backend,
+        })
     }
 
     /// v2 options from the profile's TLS, concurrency and repository settings.
@@ -448,7 +467,7 @@ impl Profile {
             };
             opts.ca_pem = Some(
                 std::fs::read(&path)
-                    .map_err(|e| Error::Config(format!("ca_cert {}: {e}", path.display())))?,
+                    .map_err(|e| config_err(format!("ca_cert {}: {e}", path.display())))?,
             );
         }
         Ok(opts)
@@ -463,6 +482,7 @@ impl Profile {
         &self,
         base_dir: &Path,
         credential: Option<crate::registry::auth::Credential>,
+        warning: &mut Option<String>,
     ) -> Result<Arc<dyn Backend>> {
         use crate::registry::auth::Credential;
         use crate::registry::providers::ghcr::{Ghcr, Owner};
@@ -486,7 +506,9 @@ impl Profile {
                 if no_source && std::env::var_os(&env).is_some_and(|v| !v.is_empty()) {
                     secrets.password_env = Some(env);
                 }
-                credentials::resolve(&secrets, &addr.credential_key())?.credential
+                let r = credentials::resolve(&secrets, &addr.credential_key())?;
+                *warning = r.warning;
+                r.credential
             }
         };
         let token = match &credential {
@@ -529,6 +551,7 @@ impl Profile {
         &self,
         base_dir: &Path,
         credential: Option<crate::registry::auth::Credential>,
+        warning: &mut Option<String>,
     ) -> Result<Arc<dyn Backend>> {
         use crate::registry::auth::Credential;
         use crate::registry::providers::dockerhub::DockerHub;
@@ -541,7 +564,11 @@ impl Profile {
         };
         let credential = match credential {
             Some(c) => c,
-            None => credentials::resolve(&self.secrets(), &key)?.credential,
+            None => {
+                let r = credentials::resolve(&self.secrets(), &key)?;
+                *warning = r.warning;
+                r.credential
+            }
         };
         let login = match &credential {
             Credential::Basic { username, password } => Some((username.clone(), password.clone())),
@@ -601,6 +628,57 @@ impl Profile {
     }
 }
 
+/// A backend whose info carries one more warning (e.g. a docker config.json that was skipped),
+/// after the backend's own; everything else goes to the backend.
+struct Warned {
+    inner: Arc<dyn Backend>,
+    warning: String,
+}
+
+impl Backend for Warned {
+    fn info(&self) -> BackendInfo {
+        let mut info = self.inner.info();
+        info.warning = Some(match info.warning.take() {
+            Some(own) => format!("{own}; {}", self.warning),
+            None => self.warning.clone(),
+        });
+        info
+    }
+    fn ping(&self) -> BoxFut<'_, ()> {
+        self.inner.ping()
+    }
+    fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        self.inner.list_repos(sink)
+    }
+    fn list_tags<'a>(&'a self, repo: &'a str, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        self.inner.list_tags(repo, sink)
+    }
+    fn get_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Arc<Manifest>> {
+        self.inner.get_manifest(repo, reference)
+    }
+    fn head_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Desc> {
+        self.inner.head_manifest(repo, reference)
+    }
+    fn get_config<'a>(&'a self, repo: &'a str, config: &'a Desc) -> BoxFut<'a, Arc<ConfigSummary>> {
+        self.inner.get_config(repo, config)
+    }
+    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
+        self.inner.delete_manifest(repo, digest)
+    }
+    fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
+        self.inner.delete_tag(repo, tag)
+    }
+    fn bulk_rows<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Option<Vec<TagRow>>> {
+        self.inner.bulk_rows(repo)
+    }
+    fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
+        self.inner.pushed_at(repo, tag)
+    }
+    fn status_note(&self) -> Option<String> {
+        self.inner.status_note()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,5 +733,28 @@ concurrency = 16
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 3") && e.contains("quay"), "{e}");
+    }
+
+    #[test]
+    fn errors_quoting_the_file_are_inert() {
+        // TOML escapes put ESC, BEL, C1 and bidi characters into keys, names and values.
+        let cases = [
+            "[profiles.a]\nregistry = \"x\"\n\"k\\u001b]52;c;ZXZpbA==\\u0007\\u001b[2J\" = 1\n",
+            "[profiles.a]\nregistry = \"x\"\nkind = \"qu\\u001b[31may\\u009b2J\"\n",
+            "[profiles.\"p\\u001b[2J\\u202e\"]\nusername = \"u\"\n",
+            "default_profile = \"n\\u001b[2J\\u2066\"\n",
+            "\"top\\u001b[1m\" = 1\n",
+        ];
+        for text in cases {
+            let e = p(text).unwrap_err().to_string();
+            assert!(
+                !e.chars().any(|c| c.is_control()
+                    || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')),
+                "{e:?}"
+            );
+            assert!(e.contains("/etc/regtui.toml"), "{e}");
+        }
+        let e = p(cases[0]).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("unknown field"), "{e}");
     }
 }

@@ -116,6 +116,18 @@ pub async fn run(cli: &Cli) -> Result<i32> {
     let client = client_task::spawn(specs, ev_tx);
 
     let mut terminal = ratatui::init();
+    // From here on every way out restores the terminal: returns and `?` through the guard, a
+    // panic in any thread or task through the hook (which also ends the process).
+    let restore = RestoreOnDrop;
+    exit_on_panic();
+    #[cfg(debug_assertions)]
+    let fault = test_fault();
+    #[cfg(debug_assertions)]
+    if fault.as_deref() == Some("error") {
+        return Err(Error::Config(
+            "REGTUI_TEST_FAULT=error: failing on purpose".into(),
+        ));
+    }
     let size = terminal
         .size()
         .map(|s| (s.width, s.height))
@@ -188,6 +200,20 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         if first_frame {
             first_frame = false;
             log(&format!("first frame after {:?}", started.elapsed()));
+            #[cfg(debug_assertions)]
+            match fault.as_deref() {
+                Some("panic-task") => {
+                    tokio::spawn(async {
+                        panic!("REGTUI_TEST_FAULT=panic-task: panicking on purpose")
+                    });
+                }
+                Some("panic-thread") => {
+                    std::thread::spawn(|| {
+                        panic!("REGTUI_TEST_FAULT=panic-thread: panicking on purpose")
+                    });
+                }
+                _ => {}
+            }
         }
         tokio::select! {
             Some(m) = key_rx.recv() => effects = app.update(m),
@@ -203,7 +229,36 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             _ = sighup.recv() => break Ok(129),
         }
     };
-    ratatui::restore();
+    drop(restore);
     log(&format!("quit after {:?}", started.elapsed()));
     result
+}
+
+/// Restores the terminal when dropped: on every return from [`run`] after `ratatui::init`.
+struct RestoreOnDrop;
+
+impl Drop for RestoreOnDrop {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Makes a panic anywhere (a spawned task or thread included, which tokio and std would otherwise
+/// let the app outlive on a dead screen) restore the terminal, print the message and end the
+/// process with code 101. Chains the hook set before (ratatui's, which also restores).
+fn exit_on_panic() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        ratatui::restore();
+        previous(info);
+        std::process::exit(101);
+    }));
+}
+
+/// Debug builds only, for the end-to-end tests: `REGTUI_TEST_FAULT` makes [`run`] fail on purpose
+/// once the terminal is set up. `error`: return an error right after `ratatui::init`;
+/// `panic-task`: a tokio task panics after the first frame; `panic-thread`: a thread does.
+#[cfg(debug_assertions)]
+fn test_fault() -> Option<String> {
+    std::env::var("REGTUI_TEST_FAULT").ok()
 }

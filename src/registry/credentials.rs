@@ -1,9 +1,11 @@
 //! Where credentials come from: the profile (env var, command, file), docker's config.json and credential helpers.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
@@ -22,26 +24,48 @@ pub struct ProfileSecrets {
     pub password: Option<Secret>,
 }
 
+/// Most bytes a credential helper or `password_command` may print (each of stdout and stderr).
+const OUTPUT_LIMIT: usize = 1 << 20;
+/// Longest a credential helper or `password_command` may run before it is killed.
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest docker `config.json` read.
+const DOCKER_CONFIG_LIMIT: u64 = 4 << 20;
+/// Most characters of a failing command's stderr quoted in its error.
+const STDERR_EXCERPT: usize = 200;
+
 /// A credential and a description of where it came from (never the secret itself).
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub credential: Credential,
     pub source: String,
+    /// Something the user should know, e.g. an unreadable docker config.json that was skipped.
+    pub warning: Option<String>,
 }
 
 /// Resolves credentials in order: profile, docker config (helpers and `auths`), anonymous.
+///
+/// A docker config.json that cannot be read (invalid JSON, too large, not a regular file) does
+/// not stop anonymous use: it is skipped with a warning in [`Resolved::warning`].
 pub fn resolve(profile: &ProfileSecrets, docker_key: &str) -> Result<Resolved> {
     if let Some(r) = from_profile(profile)? {
         return Ok(r);
     }
+    let mut warning = None;
     if let Some(path) = docker_config_path() {
-        if let Some(r) = from_docker_config(&path, docker_key)? {
-            return Ok(r);
+        match read_docker_config(&path) {
+            Ok(Some(cfg)) => {
+                if let Some(r) = lookup_docker_config(&cfg, &path, docker_key)? {
+                    return Ok(r);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => warning = Some(format!("{e}; continuing without docker credentials")),
         }
     }
     Ok(Resolved {
         credential: Credential::Anonymous,
         source: "anonymous".into(),
+        warning,
     })
 }
 
@@ -75,29 +99,196 @@ fn from_profile(p: &ProfileSecrets) -> Result<Option<Resolved>> {
             password: Secret::new(password),
         },
         source,
+        warning: None,
     }))
 }
 
+/// What a finished child printed.
+struct Captured {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// Reads `from` to its end or until more than `limit` bytes came (`true`: over the limit; the pipe
+/// is then closed, so a writer still going gets SIGPIPE).
+fn read_capped(mut from: impl Read, limit: usize) -> (Vec<u8>, bool) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match from.read(&mut chunk) {
+            Ok(0) => return (buf, false),
+            Ok(n) => {
+                if buf.len() + n > limit {
+                    return (buf, true);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return (buf, false),
+        }
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    if d.as_secs() >= 1 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// Starts `cmd` with all three standard streams piped (nothing reaches the terminal).
+fn spawn_piped(mut cmd: Command) -> std::io::Result<std::process::Child> {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
+/// Feeds `input` to a child from [`spawn_piped`] and reads stdout and stderr as they come: more
+/// than `limit` bytes on either, or a run longer than `timeout`, kills it. Errors name `what`,
+/// never the output.
+fn run_bounded(
+    mut child: std::process::Child,
+    what: &str,
+    input: &[u8],
+    limit: usize,
+    timeout: Duration,
+) -> Result<Captured> {
+    let deadline = Instant::now() + timeout;
+    if let Some(mut stdin) = child.stdin.take() {
+        let input = input.to_vec();
+        // A child that does not read its stdin must not block us: write from a thread.
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
+    let (tx, rx) = mpsc::channel::<(usize, Vec<u8>, bool)>();
+    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    ];
+    let mut open = 0;
+    for (i, pipe) in pipes.into_iter().enumerate() {
+        if let Some(pipe) = pipe {
+            open += 1;
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let (buf, over) = read_capped(pipe, limit);
+                let _ = tx.send((i, buf, over));
+            });
+        }
+    }
+    drop(tx);
+    let kill = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    let mut outs = [Vec::new(), Vec::new()];
+    let mut status = None;
+    // Poll the child and collect the pipes until both are done, or the time is up. A pipe can
+    // outlive the child (a background process keeps it open): the deadline covers that too.
+    while status.is_none() || open > 0 {
+        let now = Instant::now();
+        if now >= deadline {
+            kill(&mut child);
+            return Err(Error::Config(format!(
+                "{what} did not finish within {} and was stopped",
+                seconds(timeout)
+            )));
+        }
+        if status.is_none() {
+            status = child
+                .try_wait()
+                .map_err(|e| Error::Config(format!("{what} failed: {e}")))?;
+        }
+        let wait = (deadline - now).min(Duration::from_millis(10));
+        match rx.recv_timeout(wait) {
+            Ok((i, buf, over)) => {
+                open -= 1;
+                if over {
+                    kill(&mut child);
+                    let stream = if i == 0 { "stdout" } else { "stderr" };
+                    return Err(Error::Config(format!(
+                        "{what} printed more than {} MiB on {stream} and was stopped",
+                        limit >> 20
+                    )));
+                }
+                outs[i] = buf;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => open = 0,
+        }
+    }
+    let [stdout, stderr] = outs;
+    Ok(Captured {
+        status: status.expect("loop ends with a status"),
+        stdout,
+        stderr,
+    })
+}
+
+/// A short, inert excerpt of a failing command's stderr for its error message (empty when silent).
+fn stderr_excerpt(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let clean = crate::sanitize::clean(&text);
+    let trimmed = clean.trim();
+    if trimmed.is_empty() {
+        return String::new();
+    }
+    let excerpt = if trimmed.chars().count() > STDERR_EXCERPT {
+        let cut: String = trimmed.chars().take(STDERR_EXCERPT - 1).collect();
+        format!("{cut}…")
+    } else {
+        trimmed.to_string()
+    };
+    format!(": {excerpt}")
+}
+
+/// How a `password_command` is named in errors: its text, inert and shortened.
+fn command_label(cmd: &str) -> String {
+    let c = crate::sanitize::clean(cmd);
+    let c = c.trim();
+    if c.chars().count() > 60 {
+        format!(
+            "password_command `{}…`",
+            c.chars().take(59).collect::<String>()
+        )
+    } else {
+        format!("password_command `{c}`")
+    }
+}
+
 fn run_password_command(cmd: &str) -> Result<String> {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| Error::Config(format!("password_command could not start: {e}")))?;
+    password_command_within(cmd, RUN_TIMEOUT)
+}
+
+fn password_command_within(cmd: &str, timeout: Duration) -> Result<String> {
+    let what = command_label(cmd);
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(cmd);
+    let child =
+        spawn_piped(sh).map_err(|e| Error::Config(format!("{what} could not start: {e}")))?;
+    let out = run_bounded(child, &what, b"", OUTPUT_LIMIT, timeout)?;
     if !out.status.success() {
         return Err(Error::Config(format!(
-            "password_command failed ({})",
-            out.status
+            "{what} failed ({}){}",
+            out.status,
+            stderr_excerpt(&out.stderr)
         )));
     }
-    let s = String::from_utf8(out.stdout).map_err(|_| {
-        Error::Config("password_command printed something that is not UTF-8".into())
-    })?;
+    let s = String::from_utf8(out.stdout)
+        .map_err(|_| Error::Config(format!("{what} printed something that is not UTF-8")))?;
     let pw = s.lines().next().unwrap_or("").to_string();
     if pw.is_empty() {
-        return Err(Error::Config("password_command printed nothing".into()));
+        return Err(Error::Config(format!("{what} printed nothing")));
     }
     Ok(pw)
 }
@@ -149,29 +340,49 @@ fn lookup<'a, T>(map: &'a HashMap<String, T>, key: &str) -> Option<&'a T> {
     })
 }
 
-/// Reads credentials for `key` from a docker config file.
-pub fn from_docker_config(path: &Path, key: &str) -> Result<Option<Resolved>> {
-    let text = match std::fs::read(path) {
+/// Reads and parses a docker config file: `None` when it does not exist; an error when it is not a
+/// regular file, is over [`DOCKER_CONFIG_LIMIT`] or is not valid JSON (the error names the file).
+fn read_docker_config(path: &Path) -> Result<Option<DockerConfig>> {
+    let text = match super::localfs::read_regular(path, DOCKER_CONFIG_LIMIT) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(Error::Config(format!(
-                "cannot read {}: {e}",
+                "cannot read docker config {}: {e}",
                 path.display()
             )));
         }
     };
-    let cfg: DockerConfig = serde_json::from_slice(&text).map_err(|e| {
+    serde_json::from_slice(&text).map(Some).map_err(|e| {
         Error::Config(format!(
             "{} is not valid docker config JSON: {e}",
             path.display()
         ))
-    })?;
+    })
+}
+
+/// Reads credentials for `key` from a docker config file.
+pub fn from_docker_config(path: &Path, key: &str) -> Result<Option<Resolved>> {
+    match read_docker_config(path)? {
+        Some(cfg) => lookup_docker_config(&cfg, path, key),
+        None => Ok(None),
+    }
+}
+
+/// Credentials for `key` in a parsed docker config (`path` names it in sources).
+fn lookup_docker_config(cfg: &DockerConfig, path: &Path, key: &str) -> Result<Option<Resolved>> {
+    let resolved = |credential, source| Resolved {
+        credential,
+        source,
+        warning: None,
+    };
     if let Some(helper) = lookup(&cfg.cred_helpers, key) {
         return helper_get(helper, key).map(|c| {
-            c.map(|credential| Resolved {
-                credential,
-                source: format!("credential helper docker-credential-{helper} (credHelpers)"),
+            c.map(|credential| {
+                resolved(
+                    credential,
+                    format!("credential helper docker-credential-{helper} (credHelpers)"),
+                )
             })
         });
     }
@@ -180,38 +391,40 @@ pub fn from_docker_config(path: &Path, key: &str) -> Result<Option<Resolved>> {
             let username = decode_auth(a.auth.as_deref())?
                 .map(|(u, _)| u)
                 .unwrap_or_default();
-            return Ok(Some(Resolved {
-                credential: Credential::IdentityToken {
+            return Ok(Some(resolved(
+                Credential::IdentityToken {
                     username,
                     token: Secret::new(tok),
                 },
-                source: format!("{} (identity token)", path.display()),
-            }));
+                format!("{} (identity token)", path.display()),
+            )));
         }
         if let Some((u, p)) = decode_auth(a.auth.as_deref())? {
-            return Ok(Some(Resolved {
-                credential: Credential::Basic {
+            return Ok(Some(resolved(
+                Credential::Basic {
                     username: u,
                     password: Secret::new(p),
                 },
-                source: format!("{} (auths)", path.display()),
-            }));
+                format!("{} (auths)", path.display()),
+            )));
         }
         if let (Some(u), Some(p)) = (&a.username, &a.password) {
-            return Ok(Some(Resolved {
-                credential: Credential::Basic {
+            return Ok(Some(resolved(
+                Credential::Basic {
                     username: u.clone(),
                     password: Secret::new(p.clone()),
                 },
-                source: format!("{} (auths)", path.display()),
-            }));
+                format!("{} (auths)", path.display()),
+            )));
         }
     }
     if let Some(store) = &cfg.creds_store {
         return helper_get(store, key).map(|c| {
-            c.map(|credential| Resolved {
-                credential,
-                source: format!("credential helper docker-credential-{store} (credsStore)"),
+            c.map(|credential| {
+                resolved(
+                    credential,
+                    format!("credential helper docker-credential-{store} (credsStore)"),
+                )
             })
         });
     }
@@ -252,7 +465,8 @@ pub fn save_docker_login_to(
     password: &Secret,
 ) -> Result<String> {
     let path = path.to_path_buf();
-    let mut doc: serde_json::Value = match std::fs::read(&path) {
+    let mut doc: serde_json::Value = match super::localfs::read_regular(&path, DOCKER_CONFIG_LIMIT)
+    {
         Ok(b) => serde_json::from_slice(&b)
             .map_err(|e| Error::Config(format!("{} is not valid JSON: {e}", path.display())))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::json!({}),
@@ -320,14 +534,16 @@ fn helper_store(name: &str, server: &str, username: &str, password: &Secret) -> 
         Ok(())
     } else {
         Err(Error::Config(format!(
-            "credential helper docker-credential-{name} refused to store ({})",
-            out.status
+            "credential helper docker-credential-{name} refused to store ({}){}",
+            out.status,
+            stderr_excerpt(&out.stderr)
         )))
     }
 }
 
-/// Runs `docker-credential-<name> <verb>` with `input` on stdin (the helper protocol).
-fn run_helper(name: &str, verb: &str, input: &[u8]) -> Result<std::process::Output> {
+/// Runs `docker-credential-<name> <verb>` with `input` on stdin (the helper protocol), within
+/// [`OUTPUT_LIMIT`] and [`RUN_TIMEOUT`].
+fn run_helper(name: &str, verb: &str, input: &[u8]) -> Result<Captured> {
     if name.is_empty()
         || !name
             .bytes()
@@ -338,23 +554,20 @@ fn run_helper(name: &str, verb: &str, input: &[u8]) -> Result<std::process::Outp
         )));
     }
     let program = format!("docker-credential-{name}");
-    let mut child = Command::new(&program)
-        .arg(verb)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Error::Config(format!(
-                "credential helper {program} could not run ({e}); install it or remove it from docker's config.json"
-            ))
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input);
-    }
-    child
-        .wait_with_output()
-        .map_err(|e| Error::Config(format!("credential helper {program} failed: {e}")))
+    let mut cmd = Command::new(&program);
+    cmd.arg(verb);
+    let child = spawn_piped(cmd).map_err(|e| {
+        Error::Config(format!(
+            "credential helper {program} could not run ({e}); install it or remove it from docker's config.json"
+        ))
+    })?;
+    run_bounded(
+        child,
+        &format!("credential helper {program}"),
+        input,
+        OUTPUT_LIMIT,
+        RUN_TIMEOUT,
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -376,8 +589,9 @@ pub fn helper_get(name: &str, server: &str) -> Result<Option<Credential>> {
             return Ok(None);
         }
         return Err(Error::Config(format!(
-            "credential helper {program} failed ({})",
-            out.status
+            "credential helper {program} failed ({}){}",
+            out.status,
+            stderr_excerpt(&out.stderr)
         )));
     }
     let reply: HelperReply = serde_json::from_slice(&out.stdout).map_err(|_| {
@@ -523,7 +737,122 @@ mod tests {
             resolve(&p, "x")
                 .unwrap_err()
                 .to_string()
-                .contains("password_command failed")
+                .contains("password_command `exit 3` failed")
+        );
+    }
+
+    /// Runs `f` on a thread and fails the test when it takes longer than `secs` (a hang).
+    fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(secs))
+            .unwrap_or_else(|_| panic!("still running after {secs} s"))
+    }
+
+    fn command(cmd: &str) -> ProfileSecrets {
+        ProfileSecrets {
+            username: Some("u".into()),
+            password_command: Some(cmd.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn password_command_printing_without_end_is_stopped_at_the_bound() {
+        // Endless output: `output()` would wait for an end that never comes, memory growing.
+        let e = within(20, || resolve(&command("yes | tr y Q"), "x").unwrap_err()).to_string();
+        assert!(e.contains("password_command `yes | tr y Q`"), "{e}");
+        assert!(e.contains("more than 1 MiB on stdout"), "{e}");
+        assert!(
+            !e.contains("Q\nQ") && !e.contains("Q Q") && e.len() < 200,
+            "{e}"
+        );
+        // Also on stderr.
+        let e = within(20, || resolve(&command("yes >&2"), "x").unwrap_err()).to_string();
+        assert!(e.contains("more than 1 MiB on stderr"), "{e}");
+    }
+
+    #[test]
+    fn password_command_that_hangs_is_killed_after_the_timeout() {
+        let started = Instant::now();
+        let e = within(20, || {
+            password_command_within("sleep 30", Duration::from_millis(300)).unwrap_err()
+        })
+        .to_string();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            e.contains("password_command `sleep 30` did not finish within 300 ms"),
+            "{e}"
+        );
+        // The production bound is 30 s.
+        assert_eq!(RUN_TIMEOUT, Duration::from_secs(30));
+        assert_eq!(OUTPUT_LIMIT, 1 << 20);
+    }
+
+    #[test]
+    fn password_command_stderr_is_captured_and_quoted_inert() {
+        // Before, stderr went straight to the terminal (over the TUI) and the error said nothing.
+        let e = resolve(
+            &command("printf 'vault: \\033[31mtoken expired\\033]0;owned\\007\\n' >&2; exit 2"),
+            "x",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("failed"), "{e}");
+        assert!(e.contains(": vault: token expired"), "{e}");
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+        // Long stderr: at most 200 characters of it.
+        let e = resolve(&command("printf '%0500d' 7 >&2; exit 1"), "x")
+            .unwrap_err()
+            .to_string();
+        let excerpt = e.rsplit(": ").next().unwrap();
+        assert!(excerpt.starts_with("0000"), "{e}");
+        assert!(
+            excerpt.chars().count() <= 200,
+            "{} chars: {e}",
+            excerpt.len()
+        );
+        // A silent failure has no excerpt; the secret on stdout is never quoted.
+        let e = resolve(&command("printf 'hunter%d' 2; exit 1"), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn docker_config_must_be_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.json");
+        assert!(
+            Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let f = fifo.clone();
+        let e = within(10, move || from_docker_config(&f, "x").unwrap_err()).to_string();
+        assert!(
+            e.contains(&fifo.display().to_string()) && e.contains("a FIFO, not a regular file"),
+            "{e}"
+        );
+        let big = dir.path().join("big.json");
+        let mut body = vec![b' '; DOCKER_CONFIG_LIMIT as usize];
+        body.extend_from_slice(b"{}");
+        std::fs::write(&big, body).unwrap();
+        let e = from_docker_config(&big, "x").unwrap_err().to_string();
+        assert!(
+            e.contains(&big.display().to_string()) && e.contains("byte limit"),
+            "{e}"
+        );
+        let e = from_docker_config(dir.path(), "x").unwrap_err().to_string();
+        assert!(e.contains("a directory"), "{e}");
+        assert!(
+            from_docker_config(&dir.path().join("none.json"), "x")
+                .unwrap()
+                .is_none()
         );
     }
 }

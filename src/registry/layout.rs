@@ -99,22 +99,34 @@ impl Layout {
         })
     }
 
-    async fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
-        let meta = tokio::fs::metadata(path)
+    /// Reads a layout file that must be a regular file of at most `limit` bytes (never a FIFO,
+    /// a device or a directory, whatever a symlink points at); `None` when it does not exist.
+    async fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Option<Vec<u8>>> {
+        let p = path.to_path_buf();
+        let read = tokio::task::spawn_blocking(move || super::localfs::read_regular(&p, limit))
             .await
-            .map_err(|e| io_err(path, e))?;
-        if meta.len() > limit {
-            return Err(Error::TooLarge {
+            .map_err(|e| io_err(path, std::io::Error::other(e.to_string())))?;
+        match read {
+            Ok(body) => Ok(Some(body)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => Err(Error::TooLarge {
                 what: what.to_string(),
                 limit,
-            });
+            }),
+            Err(e) => Err(io_err(path, e)),
         }
-        tokio::fs::read(path).await.map_err(|e| io_err(path, e))
     }
 
     async fn index(&self, repo: &str) -> Result<ImageIndex> {
         let path = self.dir(repo)?.join("index.json");
-        let body = Self::read_bounded(&path, MANIFEST_LIMIT, "index.json").await?;
+        let body = Self::read_bounded(&path, MANIFEST_LIMIT, "index.json")
+            .await?
+            .ok_or_else(|| {
+                io_err(
+                    &path,
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "index.json is missing"),
+                )
+            })?;
         serde_json::from_slice(&body).map_err(|e| Error::Invalid {
             what: format!("{}", path.display()),
             detail: e.to_string(),
@@ -153,7 +165,7 @@ impl Layout {
         digest::validate(d)?;
         let (alg, hex) = d.split_once(':').unwrap_or(("", ""));
         let path = self.dir(repo)?.join("blobs").join(alg).join(hex);
-        if !path.is_file() {
+        let Some(body) = Self::read_bounded(&path, limit, what).await? else {
             return Err(Error::NotFound {
                 what: d.to_string(),
                 errors: vec![super::error::RegistryError {
@@ -161,8 +173,7 @@ impl Layout {
                     message: "blob not in the layout".into(),
                 }],
             });
-        }
-        let body = Self::read_bounded(&path, limit, what).await?;
+        };
         digest::verify(d, &body)?;
         Ok(body)
     }

@@ -10,6 +10,7 @@ pub mod distribution;
 pub mod error;
 pub mod http;
 pub mod layout;
+pub mod localfs;
 pub mod model;
 pub mod ops;
 pub mod parse;
