@@ -274,7 +274,8 @@ impl fmt::Display for Error {
                 clean(reference)
             ),
             Error::Unsupported(what) => write!(f, "{}", clean(what)),
-            Error::Config(what) => write!(f, "{what}"),
+            // Built from config files, arguments and helper output: drawn inert like the rest.
+            Error::Config(what) => write!(f, "{}", clean(what)),
             Error::Foreign {
                 registry,
                 host,
