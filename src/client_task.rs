@@ -222,6 +222,10 @@ pub enum Event {
     },
 }
 
+/// The app lists the rows in view first; a screen shows fewer rows than this, so these go at
+/// interactive priority and the rest of a repository's details load in the background.
+const IN_VIEW: usize = 64;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Slot {
     Repos,
@@ -482,11 +486,12 @@ async fn run(sh: &Shared, cmd: Command) {
             // Unbounded but finite: one entry per requested tag; the event channel applies backpressure.
             let (tx, mut rx) = mpsc::unbounded_channel::<(String, Result<TagRow, Error>)>();
             let work = async {
-                ops::tag_rows(
+                ops::tag_rows_in_view(
                     b.as_ref(),
                     &repo,
                     &tags,
                     sh.concurrency(&profile),
+                    IN_VIEW,
                     |t: &str, r: Result<TagRow, Error>| {
                         let _ = tx.send((t.to_string(), r));
                     },

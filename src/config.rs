@@ -16,8 +16,9 @@ use crate::sanitize::clean;
 
 /// Environment variable that overrides the config file location.
 pub const CONFIG_ENV: &str = "REGTUI_CONFIG";
-/// Default for a profile's `concurrency`.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Requests in flight at most when a profile sets no `concurrency` (the adaptive limiter's cap;
+/// it starts at 16 and grows while the registry's latency stays flat).
+pub const DEFAULT_CONCURRENCY: usize = crate::registry::http::ADAPTIVE_MAX;
 
 /// The kind of registry a profile talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
@@ -456,7 +457,11 @@ impl Profile {
         credential: crate::registry::auth::Credential,
     ) -> Result<DistributionOptions> {
         let mut opts = DistributionOptions::new(addr, credential);
-        opts.concurrency = self.concurrency();
+        // Set: exactly that many in flight; unset: adaptive, up to the default cap.
+        opts.concurrency = match self.concurrency {
+            Some(c) => crate::registry::http::Concurrency::Fixed(c.0),
+            None => crate::registry::http::Concurrency::default(),
+        };
         opts.insecure = self.insecure;
         opts.repositories = self.repositories.clone();
         if let Some(ca) = &self.ca_cert {
@@ -465,6 +470,7 @@ impl Profile {
             } else {
                 base_dir.join(ca)
             };
+            opts.ca_file = Some(ca.display().to_string());
             opts.ca_pem = Some(
                 std::fs::read(&path)
                     .map_err(|e| config_err(format!("ca_cert {}: {e}", path.display())))?,

@@ -247,7 +247,7 @@ async fn rm_on_a_delete_disabled_registry_explains() {
     assert_eq!(r.code(), 1);
     assert!(
         r.stderr()
-            .contains("deletion disabled (storage.delete.enabled: true)"),
+            .contains("deletion disabled (set storage.delete.enabled: true in its config"),
         "{}",
         r.stderr()
     );

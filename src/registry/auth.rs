@@ -167,6 +167,8 @@ struct TokenReply {
 
 /// Largest token-endpoint reply we read.
 const TOKEN_REPLY_LIMIT: usize = 1024 * 1024;
+/// How long a token request may take.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest token lifetime believed, whatever the server says.
 const MAX_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
 /// Lifetime assumed when the server names none (the distribution spec's default).
@@ -367,58 +369,34 @@ impl Authenticator {
             params.push(("scope", s));
         }
         self.check_realm(realm)?;
-        // Redirects are followed for the GET only, and the Basic header only on the realm's origin.
-        let resp = match &self.credential {
-            Credential::IdentityToken { token, .. } => {
-                let mut form = params.clone();
-                form.push(("grant_type", "refresh_token"));
-                form.push(("refresh_token", token.expose()));
-                form.push(("client_id", "regtui"));
-                let body = form_encode(&form);
-                super::http::send_following(
-                    &self.http,
-                    reqwest::Method::POST,
-                    realm,
-                    None,
-                    realm,
-                    &self.registry,
-                    &|rb| {
-                        rb.header(
-                            reqwest::header::CONTENT_TYPE,
-                            "application/x-www-form-urlencoded",
-                        )
-                        .body(body.clone())
-                    },
-                )
-                .await?
+        // A token endpoint that stumbles (a dropped connection, 429, 5xx) is asked again.
+        let mut attempt = 0;
+        let (status, body) = loop {
+            let r = match tokio::time::timeout(TOKEN_TIMEOUT, self.exchange(realm, &params)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::Timeout {
+                    registry: super::http::host_of(realm),
+                }),
+            };
+            let again = attempt + 1 < super::http::MAX_TRIES
+                && match &r {
+                    Ok((status, _)) => super::http::retryable_status(
+                        reqwest::StatusCode::from_u16(*status).unwrap_or(reqwest::StatusCode::OK),
+                    ),
+                    Err(e) => e.is_transient(),
+                };
+            if !again {
+                break r?;
             }
-            _ => {
-                let url = reqwest::Url::parse_with_params(realm, &params).map_err(|_| {
-                    Error::Invalid {
-                        what: "WWW-Authenticate header".into(),
-                        detail: "the token realm is not a valid URL".into(),
-                    }
-                })?;
-                super::http::send_following(
-                    &self.http,
-                    reqwest::Method::GET,
-                    url.as_str(),
-                    self.basic_header().as_ref(),
-                    realm,
-                    &self.registry,
-                    &|rb| rb,
-                )
-                .await?
-            }
+            tokio::time::sleep(super::http::backoff(attempt)).await;
+            attempt += 1;
         };
-        let status = resp.status().as_u16();
-        let body = super::http::read_limited(
-            resp,
-            TOKEN_REPLY_LIMIT as u64,
-            "token reply",
-            &self.registry,
-        )
-        .await?;
+        tracing::info!(
+            target: "regtui::auth",
+            "token from {} for {scope:?}: {status} (try {})",
+            super::http::host_of(realm),
+            attempt + 1
+        );
         if !(200..300).contains(&status) {
             return Err(Error::from_status(
                 status,
@@ -453,6 +431,62 @@ impl Authenticator {
             value: Secret::new(value),
             valid_until: valid_until(started, reply.expires_in),
         })
+    }
+
+    /// One request to the token endpoint; its status and body (at most 1 MiB).
+    async fn exchange(&self, realm: &str, params: &[(&str, &str)]) -> Result<(u16, Vec<u8>)> {
+        // Redirects are followed for the GET only, and the Basic header only on the realm's origin.
+        let resp = match &self.credential {
+            Credential::IdentityToken { token, .. } => {
+                let mut form = params.to_vec();
+                form.push(("grant_type", "refresh_token"));
+                form.push(("refresh_token", token.expose()));
+                form.push(("client_id", "regtui"));
+                let body = form_encode(&form);
+                super::http::send_following(
+                    &self.http,
+                    reqwest::Method::POST,
+                    realm,
+                    None,
+                    realm,
+                    &self.registry,
+                    &|rb| {
+                        rb.header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/x-www-form-urlencoded",
+                        )
+                        .body(body.clone())
+                    },
+                )
+                .await?
+            }
+            _ => {
+                let url =
+                    reqwest::Url::parse_with_params(realm, params).map_err(|_| Error::Invalid {
+                        what: "WWW-Authenticate header".into(),
+                        detail: "the token realm is not a valid URL".into(),
+                    })?;
+                super::http::send_following(
+                    &self.http,
+                    reqwest::Method::GET,
+                    url.as_str(),
+                    self.basic_header().as_ref(),
+                    realm,
+                    &self.registry,
+                    &|rb| rb,
+                )
+                .await?
+            }
+        };
+        let status = resp.status().as_u16();
+        let body = super::http::read_limited(
+            resp,
+            TOKEN_REPLY_LIMIT as u64,
+            "token reply",
+            &self.registry,
+        )
+        .await?;
+        Ok((status, body))
     }
 }
 

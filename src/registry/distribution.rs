@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{
-    ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LINK, LOCATION, RETRY_AFTER,
-    WWW_AUTHENTICATE,
+    ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LINK, LOCATION, WWW_AUTHENTICATE,
 };
 use reqwest::{Method, Response, StatusCode};
 
@@ -28,16 +27,19 @@ pub const MAX_PAGE: usize = 1000;
 pub struct DistributionOptions {
     pub addr: RegistryAddr,
     pub credential: Credential,
-    /// Extra PEM-encoded CA certificates to trust.
+    /// Extra PEM-encoded certificates to trust: CAs, or the registry's own certificate (pinned).
     pub ca_pem: Option<Vec<u8>>,
+    /// Where `ca_pem` came from, for messages.
+    pub ca_file: Option<String>,
     /// Skip TLS verification.
     pub insecure: bool,
     /// Page size for catalog and tag lists (clamped to 1..=1000).
     pub page_size: usize,
-    /// Per-request timeout.
+    /// How long a request may wait for its response headers (a body that keeps arriving has no
+    /// total limit; 30 s without a byte ends it).
     pub timeout: Duration,
-    /// Connection pool size hint (the profile's concurrency).
-    pub concurrency: usize,
+    /// Requests in flight to this registry: adaptive by default.
+    pub concurrency: Concurrency,
     /// Repositories to list instead of the catalog.
     pub repositories: Vec<String>,
     /// Untag with a placeholder manifest where the OCI tag delete is refused (regctl's way).
@@ -52,10 +54,11 @@ impl DistributionOptions {
             addr,
             credential,
             ca_pem: None,
+            ca_file: None,
             insecure: false,
             page_size: MAX_PAGE,
             timeout: Duration::from_secs(30),
-            concurrency: 16,
+            concurrency: Concurrency::default(),
             repositories: Vec::new(),
             untag_fallback: true,
         }
@@ -67,15 +70,29 @@ pub struct Distribution {
     opts: DistributionOptions,
     base: String,
     name: String,
+    /// HTTP/2 over TLS where offered, else HTTP/1.1.
     http: reqwest::Client,
+    /// HTTP/1.1 only, once HTTP/2 misbehaved (421, 426, repeated GOAWAY).
+    http1: reqwest::Client,
+    h1_only: std::sync::atomic::AtomicBool,
+    /// GOAWAY or HTTP/2 protocol errors seen so far.
+    goaways: std::sync::atomic::AtomicU32,
     auth: Authenticator,
     cache: Cache,
     /// Last `ratelimit-remaining` / `ratelimit-limit` seen (Docker Hub).
     rate_limit: std::sync::Mutex<Option<(String, String)>>,
+    /// The in-flight limit and `Retry-After` pause of this registry's host.
+    host: Arc<Host>,
 }
 
-use super::http::{self, header_str};
+/// Idle time between body bytes before a read is given up.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pooled connections idle longer than this are closed.
+const POOL_IDLE: Duration = Duration::from_secs(20);
+
+use super::http::{self, Concurrency, Host, Signal, header_str};
 pub use super::http::{next_link, read_limited};
+use super::tls;
 
 #[derive(serde::Deserialize)]
 struct CatalogPage {
@@ -92,31 +109,37 @@ struct TagsPage {
 impl Distribution {
     /// Builds the client (one connection pool per profile).
     pub fn new(opts: DistributionOptions) -> Result<Self> {
-        let mut b = reqwest::Client::builder()
-            .user_agent(concat!("regtui/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(opts.timeout)
-            .pool_max_idle_per_host(opts.concurrency.max(1))
-            // Redirects are followed by hand (http::send_following): reads only, and credentials
-            // only to the registry's own origin.
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(pem) = &opts.ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                Error::Config(format!("ca_cert: not a PEM certificate bundle: {e}"))
-            })?;
-            if certs.is_empty() {
-                return Err(Error::Config("ca_cert: no certificate in the file".into()));
+        let trust = match &opts.ca_pem {
+            Some(pem) => tls::Trust::from_pem(opts.ca_file.as_deref().unwrap_or("ca_cert"), pem)?,
+            None => tls::Trust::default(),
+        };
+        let client = |alpn: &[&[u8]]| -> Result<reqwest::Client> {
+            let mut b = reqwest::Client::builder()
+                .user_agent(concat!("regtui/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(10))
+                // Idle time between body bytes; the time to response headers is `opts.timeout`.
+                .read_timeout(IDLE_TIMEOUT)
+                // Pooled connections a load balancer may have dropped meanwhile are retired early.
+                .pool_idle_timeout(POOL_IDLE)
+                .pool_max_idle_per_host(opts.concurrency.ceiling())
+                // Redirects are followed by hand (http::send_following): reads only, and
+                // credentials only to the registry's own origin.
+                .redirect(reqwest::redirect::Policy::none())
+                .use_preconfigured_tls(tls::client_config(
+                    &trust,
+                    opts.insecure,
+                    alpn,
+                    &opts.addr.host,
+                )?);
+            if alpn == [b"http/1.1".as_slice()] {
+                b = b.http1_only();
             }
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
-        if opts.insecure {
-            b = b.danger_accept_invalid_certs(true);
-        }
-        let http = b
-            .build()
-            .map_err(|e| Error::Config(format!("cannot set up HTTP client: {e}")))?;
+            b.build()
+                .map_err(|e| Error::Config(format!("cannot set up HTTP client: {e}")))
+        };
+        // HTTP/2 where the registry offers it (ALPN); HTTP/1.1 when it turns out not to work.
+        let http = client(&[b"h2", b"http/1.1"])?;
+        let http1 = client(&[b"http/1.1"])?;
         let name = opts.addr.to_string();
         // Plain-HTTP token realms are fine for a plain-HTTP registry or an insecure profile only.
         let plain_ok = opts.addr.plain_http || opts.insecure;
@@ -126,11 +149,29 @@ impl Distribution {
             base: opts.addr.base_url(),
             name,
             http,
+            http1,
+            h1_only: Default::default(),
+            goaways: Default::default(),
             auth,
             cache: Cache::default(),
+            host: Arc::new(Host::new(opts.concurrency)),
             opts,
             rate_limit: Default::default(),
         })
+    }
+
+    /// The host's limiter and pause (for status lines, logs and tests).
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// "rate limited by the registry, retrying in 12 s" while a `Retry-After` pause is on.
+    pub fn pause_note(&self) -> Option<String> {
+        let d = self.host.paused_for()?;
+        Some(format!(
+            "rate limited by the registry, retrying in {} s",
+            d.as_secs().max(1)
+        ))
     }
 
     /// Pull rate limit as the registry last reported it: "pulls left 76/100 per 6 h".
@@ -170,11 +211,77 @@ impl Distribution {
         format!("{}{}", self.base, path)
     }
 
+    /// One request through the host's pause and limiter, timed, logged, and fed back to the
+    /// limiter. Waits at most `opts.timeout` for the response headers.
+    async fn once(
+        &self,
+        method: &Method,
+        url: &str,
+        header: Option<&HeaderValue>,
+        build: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
+        attempt: u32,
+    ) -> Result<Response> {
+        self.host.wait_pause().await;
+        let permit = self.host.limiter.acquire().await;
+        let started = std::time::Instant::now();
+        let client = if self.h1_only.load(std::sync::atomic::Ordering::Relaxed) {
+            &self.http1
+        } else {
+            &self.http
+        };
+        let sent = http::send_following(
+            client,
+            method.clone(),
+            url,
+            header,
+            &self.base,
+            &self.name,
+            build,
+        );
+        let r = match tokio::time::timeout(self.opts.timeout, sent).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout {
+                registry: self.name.clone(),
+            }),
+        };
+        let path = url.strip_prefix(&self.base).unwrap_or(url);
+        let limit = self.host.limiter.limit();
+        match &r {
+            Ok(resp) => {
+                tracing::info!(
+                    target: "regtui::http",
+                    "{method} {path} {} {}ms bytes={} retry={attempt} limit={limit}",
+                    resp.status().as_u16(),
+                    started.elapsed().as_millis(),
+                    http::header_str(resp.headers(), CONTENT_LENGTH).unwrap_or("-"),
+                );
+                permit.finish(if http::overload_status(resp.status()) {
+                    Signal::Overload
+                } else {
+                    Signal::Ok
+                });
+            }
+            Err(e) => {
+                tracing::info!(
+                    target: "regtui::http",
+                    "{method} {path} error {}ms retry={attempt} limit={limit}: {e}",
+                    started.elapsed().as_millis()
+                );
+                permit.finish(match e {
+                    Error::Timeout { .. } => Signal::Overload,
+                    _ => Signal::Ignore,
+                });
+            }
+        }
+        r
+    }
+
     /// Sends a request with auth. A 401 is answered with new credentials at most twice (first the
-    /// challenge, then a renewed token if the registry rejected the one we sent); the request is
-    /// never repeated for any other reason, so a DELETE runs at most once on the server. Reads
-    /// follow redirects without credentials to other hosts; a 401/403 from such a host is its
-    /// own error and never teaches us a challenge.
+    /// challenge, then a renewed token if the registry rejected the one we sent). Reads (GET,
+    /// HEAD) are retried on transient failures (connection errors, timeouts, 408, 429, 5xx) with
+    /// backoff, and a `Retry-After` pauses the whole host; anything else (DELETE, PUT, POST) is
+    /// sent exactly once. Reads follow redirects without credentials to other hosts; a 401/403
+    /// from such a host is its own error and never teaches us a challenge.
     async fn send(
         &self,
         method: Method,
@@ -182,19 +289,38 @@ impl Distribution {
         scope: &str,
         build: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Response> {
+        let read = http::is_read(&method);
         let mut header = self.auth.header_for(scope).await?;
         let mut answered = 0;
+        let mut attempt = 0;
         loop {
-            let resp = http::send_following(
-                &self.http,
-                method.clone(),
-                url,
-                header.as_ref(),
-                &self.base,
-                &self.name,
-                build,
-            )
-            .await?;
+            let r = self
+                .once(&method, url, header.as_ref(), build, attempt)
+                .await;
+            // 421/426 mean "not processed": any method goes again over HTTP/1.1; after a GOAWAY
+            // only a read does (a DELETE is never sent twice).
+            if self.h2_misbehaves(&r) && (read || r.is_ok()) {
+                continue;
+            }
+            let again = read
+                && attempt + 1 < http::MAX_TRIES
+                && match &r {
+                    Ok(resp) => http::retryable_status(resp.status()),
+                    Err(e) => e.is_transient(),
+                };
+            if again {
+                match r
+                    .as_ref()
+                    .ok()
+                    .and_then(|resp| http::retry_after(resp.headers()))
+                {
+                    Some(wait) => self.host.pause(wait),
+                    None => tokio::time::sleep(http::backoff(attempt)).await,
+                }
+                attempt += 1;
+                continue;
+            }
+            let resp = r?;
             let own = http::same_origin(resp.url().as_str(), &self.base);
             if !own && matches!(resp.status().as_u16(), 401 | 403 | 407) {
                 return Err(Error::Foreign {
@@ -223,14 +349,81 @@ impl Distribution {
         }
     }
 
+    /// Whether HTTP/2 just failed in a way that calls for HTTP/1.1 from now on: a 421 or 426
+    /// answer, or the third GOAWAY/protocol error. Switches over when it does.
+    fn h2_misbehaves(&self, r: &Result<Response>) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.h1_only.load(Relaxed) {
+            return false;
+        }
+        let switch = match r {
+            Ok(resp) => {
+                resp.version() == reqwest::Version::HTTP_2
+                    && matches!(resp.status().as_u16(), 421 | 426)
+            }
+            Err(Error::Network { detail, .. })
+                if detail.contains("GOAWAY") || detail.contains("h2 protocol error") =>
+            {
+                self.goaways.fetch_add(1, Relaxed) + 1 >= 3
+            }
+            Err(_) => false,
+        };
+        if switch {
+            tracing::info!(target: "regtui::http", "{}: HTTP/2 misbehaves; using HTTP/1.1 from now on", self.name);
+            self.h1_only.store(true, Relaxed);
+        }
+        switch
+    }
+
+    /// GETs `url` and reads its body (at most `limit` bytes); a body cut short is fetched again
+    /// whole. A non-success status is an error naming `what`. Returns the headers and the body.
+    async fn get_ok(
+        &self,
+        url: &str,
+        scope: &str,
+        build: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
+        limit: u64,
+        what: &str,
+    ) -> Result<(reqwest::header::HeaderMap, Vec<u8>)> {
+        let mut attempt = 0;
+        loop {
+            let resp = self.send(Method::GET, url, scope, build).await?;
+            if !resp.status().is_success() {
+                return Err(self.fail(resp, what, false).await);
+            }
+            let headers = resp.headers().clone();
+            match read_limited(resp, limit, what, &self.name).await {
+                Ok(body) => return Ok((headers, body)),
+                Err(e) if e.is_transient() && attempt + 1 < http::MAX_TRIES => {
+                    tracing::info!(target: "regtui::http", "GET {url}: body cut short ({e}); fetching it again");
+                    tokio::time::sleep(http::backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Turns a non-success response into an error carrying the registry's message.
     async fn fail(&self, resp: Response, what: &str, is_delete: bool) -> Error {
         let status = resp.status().as_u16();
-        let retry_after =
-            header_str(resp.headers(), RETRY_AFTER).and_then(|v| v.trim().parse().ok());
+        let retry_after = http::retry_after(resp.headers()).map(|d| d.as_secs());
         let body = read_limited(resp, ERROR_BODY_LIMIT, "error body", &self.name)
             .await
             .unwrap_or_default();
+        // Go's TLS server answers a plain-HTTP request with this 400.
+        if status == 400
+            && String::from_utf8_lossy(&body).contains("HTTP request to an HTTPS server")
+        {
+            return Error::TlsAdvice {
+                registry: self.name.clone(),
+                advice: format!(
+                    "the registry speaks TLS on that port but was asked in plain HTTP: write \
+                     https://{} in `registry`",
+                    self.opts.addr.host
+                ),
+            };
+        }
         Error::from_status(
             status,
             &self.name,
@@ -278,12 +471,8 @@ impl Distribution {
                     detail: "pagination loops back to a page already read".into(),
                 });
             }
-            let resp = self.send(Method::GET, &url, scope, &|rb| rb).await?;
-            if !resp.status().is_success() {
-                return Err(self.fail(resp, what, false).await);
-            }
-            let next = header_str(resp.headers(), LINK).and_then(next_link);
-            let body = read_limited(resp, LIST_LIMIT, what, &self.name).await?;
+            let (headers, body) = self.get_ok(&url, scope, &|rb| rb, LIST_LIMIT, what).await?;
+            let next = header_str(&headers, LINK).and_then(next_link);
             let page = extract(&body)?;
             budget.take(page.len(), body.len())?;
             sink(page);
@@ -304,18 +493,18 @@ impl Distribution {
         check_reference(reference)?;
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let scope = pull_scope(repo);
-        let resp = self
-            .send(Method::GET, &url, &scope, &|rb| {
-                rb.header(ACCEPT, MANIFEST_ACCEPT)
-            })
-            .await?;
         let what = shown(repo, reference);
-        if !resp.status().is_success() {
-            return Err(self.fail(resp, &what, false).await);
-        }
-        let content_type = header_str(resp.headers(), CONTENT_TYPE).map(str::to_string);
-        let header_digest = header_str(resp.headers(), "docker-content-digest").map(str::to_string);
-        let body = read_limited(resp, MANIFEST_LIMIT, "manifest", &self.name).await?;
+        let (headers, body) = self
+            .get_ok(
+                &url,
+                &scope,
+                &|rb| rb.header(ACCEPT, MANIFEST_ACCEPT),
+                MANIFEST_LIMIT,
+                &what,
+            )
+            .await?;
+        let content_type = header_str(&headers, CONTENT_TYPE).map(str::to_string);
+        let header_digest = header_str(&headers, "docker-content-digest").map(str::to_string);
         let computed = if digest::is_digest(reference) {
             digest::verify(reference, &body)?;
             reference.to_string()
@@ -561,7 +750,10 @@ impl Backend for Distribution {
     }
 
     fn status_note(&self) -> Option<String> {
-        self.rate_limit()
+        match (self.pause_note(), self.rate_limit()) {
+            (Some(p), Some(r)) => Some(format!("{p} · {r}")),
+            (p, r) => p.or(r),
+        }
     }
 
     fn ping(&self) -> BoxFut<'_, ()> {
@@ -583,15 +775,38 @@ impl Backend for Distribution {
                 sink(self.opts.repositories.clone());
                 return Ok(());
             }
-            let first = self.url(&format!("/v2/_catalog?n={}", self.page_size()));
-            self.paginate(first, "registry:catalog:*", "catalog", sink, |b| {
+            let extract = |b: &[u8]| {
                 let page: CatalogPage = serde_json::from_slice(b).map_err(|e| Error::Invalid {
                     what: "catalog page".into(),
                     detail: e.to_string(),
                 })?;
                 Ok(page.repositories.unwrap_or_default())
-            })
-            .await
+            };
+            let first = self.url(&format!("/v2/_catalog?n={}", self.page_size()));
+            let mut pages = 0usize;
+            let mut counting = |page: Vec<String>| {
+                pages += 1;
+                sink(page)
+            };
+            let r = self
+                .paginate(
+                    first,
+                    "registry:catalog:*",
+                    "catalog",
+                    &mut counting,
+                    extract,
+                )
+                .await;
+            match r {
+                // `catalog.maxentries` below our page size: let the registry pick its own.
+                Err(e) if pages == 0 && e.code() == Some("PAGINATION_NUMBER_INVALID") => {
+                    tracing::info!(target: "regtui::http", "catalog refused n={}: paging with the registry's own size", self.page_size());
+                    let first = self.url("/v2/_catalog");
+                    self.paginate(first, "registry:catalog:*", "catalog", sink, extract)
+                        .await
+                }
+                r => r,
+            }
         })
     }
 
@@ -669,13 +884,10 @@ impl Backend for Distribution {
                 });
             }
             let url = self.url(&format!("/v2/{repo}/blobs/{}", config.digest));
-            let resp = self
-                .send(Method::GET, &url, &pull_scope(repo), &|rb| rb)
+            let what = format!("config blob {repo}@{}", config.digest);
+            let (_, body) = self
+                .get_ok(&url, &pull_scope(repo), &|rb| rb, CONFIG_LIMIT, &what)
                 .await?;
-            if !resp.status().is_success() {
-                return Err(self.fail(resp, &config.digest, false).await);
-            }
-            let body = read_limited(resp, CONFIG_LIMIT, "config blob", &self.name).await?;
             digest::verify(&config.digest, &body)?;
             let c = Arc::new(parse::config(&body)?);
             self.cache.put_config(&config.digest, c.clone());

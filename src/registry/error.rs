@@ -72,6 +72,9 @@ pub enum Error {
     },
     /// The TLS handshake failed (unknown CA, wrong name, plain HTTP server…).
     Tls { registry: String, detail: String },
+    /// TLS failed in a way we can explain exactly (a certificate refused and why, the wrong
+    /// scheme for the port), with what to do.
+    TlsAdvice { registry: String, advice: String },
     /// Nothing listens at the address.
     ConnectionRefused { registry: String },
     /// The registry did not answer in time.
@@ -203,7 +206,8 @@ impl fmt::Display for Error {
             Error::DeleteDisabled { errors } => {
                 write!(
                     f,
-                    "this registry has deletion disabled (storage.delete.enabled: true)"
+                    "this registry has deletion disabled (set storage.delete.enabled: true in its config; \
+                     a pull-through cache never allows deletes)"
                 )?;
                 write_details(f, errors)
             }
@@ -245,6 +249,9 @@ impl fmt::Display for Error {
                  or insecure = true for testing, or use http:// if it serves plain HTTP",
                 clean(detail)
             ),
+            Error::TlsAdvice { registry, advice } => {
+                write!(f, "TLS with {registry}: {}", clean(advice))
+            }
             Error::ConnectionRefused { registry } => write!(
                 f,
                 "connection refused by {registry}: is the registry running on that address?"
@@ -372,6 +379,12 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
+    /// Whether this failure may pass on its own (a timeout, a dropped connection), so a read may
+    /// be tried again.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::Network { .. })
+    }
+
     /// The registry's first error code, if the response carried one.
     pub fn code(&self) -> Option<&str> {
         let errors = match self {
@@ -459,7 +472,23 @@ impl Error {
         if refused {
             return Error::ConnectionRefused { registry };
         }
+        if let Some(pos) = chain.find(super::tls::MARK) {
+            return Error::TlsAdvice {
+                registry,
+                advice: chain[pos + super::tls::MARK.len()..].to_string(),
+            };
+        }
         let lower = chain.to_lowercase();
+        if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+            return Error::TlsAdvice {
+                advice: format!(
+                    "the registry answered the TLS handshake with something else: it serves \
+                     plain HTTP on that port, so write http://{} in `registry`",
+                    registry.trim_start_matches("https://")
+                ),
+                registry,
+            };
+        }
         if lower.contains("certificate")
             || lower.contains("tls")
             || lower.contains("handshake")
@@ -493,7 +522,7 @@ mod tests {
         assert_eq!(e.code(), Some("UNSUPPORTED"));
         assert!(
             e.to_string()
-                .contains("deletion disabled (storage.delete.enabled: true)")
+                .contains("deletion disabled (set storage.delete.enabled: true in its config")
         );
 
         let e = Error::from_status(429, "r", "x", false, false, Some(30), b"");

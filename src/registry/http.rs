@@ -1,10 +1,355 @@
-//! The HTTP helpers every registry client shares: bounded body reads, header and `Link` parsing,
-//! origins, and redirects followed by hand so credentials never leave the registry's origin.
+//! The HTTP layer every registry client shares: bounded body reads, header and `Link` parsing,
+//! origins, redirects followed by hand so credentials never leave the registry's origin, and per
+//! host the adaptive in-flight limit, request priorities, read retries with backoff and the pause
+//! that `Retry-After` puts on the whole host.
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION};
-use reqwest::{Method, Response, Url};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::{Method, Response, StatusCode, Url};
 
 use super::error::{Error, Result};
+
+/// Tries of one read at most (the first and three retries).
+pub const MAX_TRIES: u32 = 4;
+/// First backoff between tries; it doubles each time, with jitter.
+pub const BACKOFF: Duration = Duration::from_millis(200);
+/// Longest pause a `Retry-After` can put on a host.
+pub const MAX_PAUSE: Duration = Duration::from_secs(60);
+/// Starting in-flight limit of the adaptive limiter.
+pub const ADAPTIVE_START: usize = 16;
+/// Highest in-flight limit the adaptive limiter reaches.
+pub const ADAPTIVE_MAX: usize = 64;
+
+/// How urgent a request is: what the user just opened goes before background detail loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Detail loading the user is not looking at.
+    Background,
+    /// What the user opened or sees.
+    Interactive,
+}
+
+tokio::task_local! {
+    /// The priority of the requests made inside [`with_priority`].
+    static PRIORITY: Priority;
+}
+
+/// Runs `fut` with its requests at priority `p` (interactive where not set).
+pub async fn with_priority<F: std::future::Future>(p: Priority, fut: F) -> F::Output {
+    PRIORITY.scope(p, fut).await
+}
+
+fn current_priority() -> Priority {
+    PRIORITY.try_with(|p| *p).unwrap_or(Priority::Interactive)
+}
+
+/// How many requests may be in flight to one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    /// Starts at [`ADAPTIVE_START`], grows while latency stays flat, halves on overload, up to `max`.
+    Adaptive { max: usize },
+    /// Exactly this many.
+    Fixed(usize),
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Concurrency::Adaptive { max: ADAPTIVE_MAX }
+    }
+}
+
+impl Concurrency {
+    /// The most requests this setting can ever allow (for connection pools and stream buffers).
+    pub fn ceiling(self) -> usize {
+        match self {
+            Concurrency::Adaptive { max } => max.max(1),
+            Concurrency::Fixed(n) => n.max(1),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LimitState {
+    /// The current limit (fractional: additive increase adds 1/limit per success).
+    limit: f64,
+    in_flight: usize,
+    /// Interactive requests waiting: background ones wait behind them.
+    urgent_waiting: usize,
+    /// Lowest round trip seen in the current window, and the window's samples so far.
+    min_rtt: Option<Duration>,
+    window_min: Option<Duration>,
+    samples: u32,
+    /// No overload seen yet: grow fast (one per success, doubling per round trip).
+    slow_start: bool,
+    last_decrease: Option<Instant>,
+}
+
+/// A per-host in-flight limit (AIMD with a latency gradient) that hands out permits by priority.
+#[derive(Debug)]
+pub struct Limiter {
+    mode: Concurrency,
+    state: Mutex<LimitState>,
+    notify: tokio::sync::Notify,
+}
+
+/// What a finished request tells the limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Answered (whatever the status, but for the overload ones).
+    Ok,
+    /// 429, 503 or a timeout: the host is overloaded.
+    Overload,
+    /// Says nothing about load (a connection that failed before it started).
+    Ignore,
+}
+
+/// A place in flight; released when dropped.
+#[derive(Debug)]
+pub struct Permit<'a> {
+    limiter: &'a Limiter,
+    /// Whether the limit was (nearly) reached when this permit was taken: only then does a fast
+    /// answer argue for a higher limit.
+    saturated: bool,
+    started: Instant,
+}
+
+impl Permit<'_> {
+    /// Reports how the request went (once); the round trip is measured from the permit.
+    pub fn finish(self, signal: Signal) {
+        self.limiter
+            .feedback(self.started.elapsed(), signal, self.saturated);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut s = self.limiter.state.lock().unwrap();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        drop(s);
+        self.limiter.notify.notify_waiters();
+    }
+}
+
+/// Decrements the urgent-waiter count if an interactive acquire is abandoned.
+struct Waiting<'a>(&'a Limiter, bool);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            let mut s = self.0.state.lock().unwrap();
+            s.urgent_waiting = s.urgent_waiting.saturating_sub(1);
+            drop(s);
+            self.0.notify.notify_waiters();
+        }
+    }
+}
+
+impl Limiter {
+    /// A limiter in the given mode.
+    pub fn new(mode: Concurrency) -> Self {
+        let start = match mode {
+            Concurrency::Adaptive { max } => ADAPTIVE_START.min(max.max(1)),
+            Concurrency::Fixed(n) => n.max(1),
+        };
+        Limiter {
+            mode,
+            state: Mutex::new(LimitState {
+                limit: start as f64,
+                in_flight: 0,
+                urgent_waiting: 0,
+                min_rtt: None,
+                window_min: None,
+                samples: 0,
+                slow_start: true,
+                last_decrease: None,
+            }),
+            notify: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The current limit.
+    pub fn limit(&self) -> usize {
+        self.state.lock().unwrap().limit as usize
+    }
+
+    /// Requests in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.state.lock().unwrap().in_flight
+    }
+
+    /// Waits for a place in flight at the task's priority ([`with_priority`]).
+    pub async fn acquire(&self) -> Permit<'_> {
+        let urgent = current_priority() == Priority::Interactive;
+        let mut waiting = Waiting(self, false);
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut s = self.state.lock().unwrap();
+                let limit = (s.limit as usize).max(1);
+                let others_first = !urgent && s.urgent_waiting > 0;
+                if s.in_flight < limit && !others_first {
+                    s.in_flight += 1;
+                    let saturated = s.in_flight + 1 >= limit;
+                    if waiting.1 {
+                        s.urgent_waiting = s.urgent_waiting.saturating_sub(1);
+                        waiting.1 = false;
+                    }
+                    return Permit {
+                        limiter: self,
+                        saturated,
+                        started: Instant::now(),
+                    };
+                }
+                if urgent && !waiting.1 {
+                    s.urgent_waiting += 1;
+                    waiting.1 = true;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    fn feedback(&self, rtt: Duration, signal: Signal, saturated: bool) {
+        let Concurrency::Adaptive { max } = self.mode else {
+            return;
+        };
+        let max = max.max(1) as f64;
+        let mut s = self.state.lock().unwrap();
+        match signal {
+            Signal::Ignore => {}
+            Signal::Overload => {
+                // Halve at most once per round trip, so one burst of 429s counts once.
+                let recent = s.last_decrease.is_some_and(|t| {
+                    t.elapsed()
+                        < s.min_rtt
+                            .unwrap_or(Duration::from_millis(100))
+                            .max(Duration::from_millis(50))
+                });
+                if !recent {
+                    s.limit = (s.limit / 2.0).max(1.0);
+                    s.last_decrease = Some(Instant::now());
+                }
+                s.slow_start = false;
+            }
+            Signal::Ok => {
+                s.window_min = Some(s.window_min.map_or(rtt, |m| m.min(rtt)));
+                s.samples += 1;
+                if s.samples >= 200 {
+                    // A new window: the floor follows the path (a route that got slower).
+                    s.min_rtt = s.window_min;
+                    s.window_min = None;
+                    s.samples = 0;
+                }
+                let floor = match s.min_rtt {
+                    Some(m) => m.min(s.window_min.unwrap_or(m)),
+                    None => s.window_min.unwrap_or(rtt),
+                };
+                s.min_rtt = Some(floor);
+                // Latency flat: within twice the floor plus a little scheduling noise.
+                let flat = rtt <= floor * 2 + Duration::from_millis(5);
+                if flat && saturated {
+                    let step = if s.slow_start {
+                        1.0
+                    } else {
+                        1.0 / s.limit.max(1.0)
+                    };
+                    s.limit = (s.limit + step).min(max);
+                } else if !flat && rtt > floor * 4 + Duration::from_millis(20) {
+                    // Queueing somewhere: back off gently and leave slow start.
+                    s.limit = (s.limit * 0.9).max(1.0);
+                    s.slow_start = false;
+                }
+            }
+        }
+        drop(s);
+        self.notify.notify_waiters();
+    }
+}
+
+/// Everything per host: the limiter and the `Retry-After` pause.
+#[derive(Debug)]
+pub struct Host {
+    pub limiter: Limiter,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl Host {
+    /// A host with the given concurrency.
+    pub fn new(mode: Concurrency) -> Self {
+        Host {
+            limiter: Limiter::new(mode),
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// Pauses every request to this host for `d` (capped at [`MAX_PAUSE`]).
+    pub fn pause(&self, d: Duration) {
+        let until = Instant::now() + d.min(MAX_PAUSE);
+        let mut p = self.paused_until.lock().unwrap();
+        if p.is_none_or(|old| old < until) {
+            *p = Some(until);
+        }
+    }
+
+    /// How long this host is still paused, if it is.
+    pub fn paused_for(&self) -> Option<Duration> {
+        let p = *self.paused_until.lock().unwrap();
+        p.and_then(|t| t.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Waits out a pause, if one is on.
+    pub async fn wait_pause(&self) {
+        while let Some(d) = self.paused_for() {
+            tokio::time::sleep(d).await;
+        }
+    }
+}
+
+/// Statuses a read is retried on.
+pub fn retryable_status(s: StatusCode) -> bool {
+    matches!(s.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Whether a status says the host is overloaded (the limiter halves).
+pub fn overload_status(s: StatusCode) -> bool {
+    matches!(s.as_u16(), 429 | 503)
+}
+
+/// The backoff before try `attempt + 1`: 0.2 s doubling, with up to 50 % jitter.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = BACKOFF.saturating_mul(1 << attempt.min(6));
+    // Jitter from the clock's nanoseconds: no generator needed for spreading retries.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+/// `Retry-After` as a duration: seconds, or an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = header_str(h, RETRY_AFTER)?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts[..] else {
+        return None;
+    };
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = months.iter().position(|x| *x == month)? + 1;
+    let day: u32 = day.parse().ok()?;
+    let at = super::model::unix_seconds(&format!("{year}-{m:02}-{day:02}T{time}Z"))?;
+    let now = super::model::now_unix();
+    Some(Duration::from_secs(at.saturating_sub(now).max(0) as u64))
+}
 
 /// Most redirects followed for one read.
 pub const MAX_REDIRECTS: usize = 5;
@@ -237,6 +582,72 @@ mod tests {
         );
         let mut b = PageBudget::new("x");
         assert!(b.take(0, usize::MAX).is_err(), "bytes count too");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("12"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(12)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO), "a date in the past");
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+        assert!(backoff(0) >= BACKOFF && backoff(0) <= BACKOFF * 3 / 2);
+        assert!(backoff(3) >= BACKOFF * 8);
+        assert!(backoff(u32::MAX) <= BACKOFF * 64 * 3 / 2, "bounded");
+    }
+
+    #[tokio::test]
+    async fn the_limiter_grows_when_flat_halves_on_overload_and_serves_interactive_first() {
+        let l = Limiter::new(Concurrency::Adaptive { max: 64 });
+        assert_eq!(l.limit(), 16);
+        for _ in 0..200 {
+            let p = l.acquire().await;
+            // Pretend the limit was reached, with flat latency.
+            l.feedback(Duration::from_millis(10), Signal::Ok, true);
+            drop(p);
+        }
+        assert_eq!(l.limit(), 64, "capped");
+        l.feedback(Duration::from_millis(10), Signal::Overload, false);
+        assert_eq!(l.limit(), 32);
+        l.feedback(Duration::from_millis(10), Signal::Overload, false);
+        assert_eq!(l.limit(), 32, "one halving per round trip");
+        let fixed = Limiter::new(Concurrency::Fixed(3));
+        fixed.feedback(Duration::from_millis(1), Signal::Overload, true);
+        assert_eq!(fixed.limit(), 3);
+
+        // Interactive waiters go first once a place frees up.
+        let l = std::sync::Arc::new(Limiter::new(Concurrency::Fixed(1)));
+        let held = l.acquire().await;
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, p) in [("bg", Priority::Background), ("ui", Priority::Interactive)] {
+            let (l, order) = (l.clone(), order.clone());
+            tasks.push(tokio::spawn(with_priority(p, async move {
+                let permit = l.acquire().await;
+                order.lock().unwrap().push(name);
+                drop(permit);
+            })));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(held);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["ui", "bg"]);
+    }
+
+    #[test]
+    fn a_pause_holds_the_whole_host_and_is_capped() {
+        let h = Host::new(Concurrency::default());
+        assert_eq!(h.paused_for(), None);
+        h.pause(Duration::from_secs(3600));
+        let left = h.paused_for().unwrap();
+        assert!(left <= MAX_PAUSE && left > MAX_PAUSE - Duration::from_secs(1));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod parse;
 pub mod providers;
 pub mod prune;
 pub mod reference;
+pub mod tls;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -173,6 +173,19 @@ pub async fn tag_rows(
     repo: &str,
     tags: &[String],
     concurrency: usize,
+    on_row: impl FnMut(&str, Result<TagRow>),
+) {
+    tag_rows_in_view(b, repo, tags, concurrency, usize::MAX, on_row).await
+}
+
+/// [`tag_rows`] where only the first `in_view` tags are what the user is looking at: their
+/// requests go first, the rest load in the background ([`super::http::Priority`]).
+pub async fn tag_rows_in_view(
+    b: &dyn Backend,
+    repo: &str,
+    tags: &[String],
+    concurrency: usize,
+    in_view: usize,
     mut on_row: impl FnMut(&str, Result<TagRow>),
 ) {
     let mut rest: Vec<String> = tags.to_vec();
@@ -190,9 +203,15 @@ pub async fn tag_rows(
     }
     // Owned tags: borrowed items in a buffered stream trip rustc's higher-ranked Send check
     // when this future runs inside a spawned task.
-    let mut s = stream::iter(rest)
-        .map(|t: String| async move {
-            let r = tag_row(b, repo, &t).await;
+    use super::http::{Priority, with_priority};
+    let mut s = stream::iter(rest.into_iter().enumerate())
+        .map(|(i, t): (usize, String)| async move {
+            let p = if i < in_view {
+                Priority::Interactive
+            } else {
+                Priority::Background
+            };
+            let r = with_priority(p, tag_row(b, repo, &t)).await;
             (t, r)
         })
         .buffer_unordered(concurrency.max(1));
