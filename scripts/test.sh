@@ -8,6 +8,7 @@ need=()
 [ -x /usr/bin/skopeo ] || need+=(skopeo)
 command -v tmux >/dev/null || need+=(tmux)      # end-to-end tests of the TUI
 command -v pkill >/dev/null || need+=(procps)
+[ -x /usr/bin/openssl ] || need+=(openssl)          # the TLS tests make certificates as the lab guides do
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${need[*]} (Debian packages)"

@@ -33,6 +33,9 @@ pub struct Cli {
     /// Write a log to this file (also $REGTUI_LOG); secrets are never logged.
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    /// Log every request, token fetch and TLS decision to stderr (commands only, not the TUI).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -339,6 +342,19 @@ fn connect(name: &str, p: &Profile, base: &std::path::Path) -> Result<Session> {
 
 /// Runs the parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
+    let tui = cli.command.is_none() && std::io::stdout().is_terminal();
+    let setup = crate::log::Setup {
+        file: cli
+            .log_file
+            .clone()
+            .or_else(|| std::env::var_os("REGTUI_LOG").map(Into::into)),
+        verbose: cli.verbose && !tui,
+        notices: !tui,
+    };
+    if let Err(e) = crate::log::init(&setup) {
+        eprintln!("error: {e}");
+        return 1;
+    }
     match dispatch(&cli).await {
         Ok(code) => code,
         Err(e) => {

@@ -243,6 +243,8 @@ struct Shared {
     in_flight: Arc<AtomicUsize>,
     /// The backend info last sent per profile (a provider learns its host on first use).
     sent: Mutex<HashMap<String, BackendInfo>>,
+    /// The status note last sent per profile.
+    notes: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl Shared {
@@ -317,14 +319,41 @@ impl Shared {
                 })
                 .await;
         }
-        if let Some(text) = b.status_note() {
-            let _ = self
-                .events
-                .send(Event::Note {
-                    profile: profile.to_string(),
-                    text,
-                })
-                .await;
+        self.send_note(profile, b.as_ref()).await;
+    }
+
+    /// Sends the backend's status note when it changed since last sent (empty when it cleared).
+    async fn send_note(&self, profile: &str, b: &dyn Backend) {
+        let now = b.status_note();
+        {
+            let mut notes = self.notes.lock().unwrap();
+            let last = notes.get(profile).cloned().flatten();
+            if last == now && notes.contains_key(profile) {
+                return;
+            }
+            notes.insert(profile.to_string(), now.clone());
+        }
+        let _ = self
+            .events
+            .send(Event::Note {
+                profile: profile.to_string(),
+                text: now.unwrap_or_default(),
+            })
+            .await;
+    }
+
+    /// Sends every backend's changed status note (a rate-limit pause starting or ending while a
+    /// command waits).
+    async fn send_notes(&self) {
+        let backends: Vec<(String, Arc<dyn Backend>)> = self
+            .backends
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (profile, b) in backends {
+            self.send_note(&profile, b.as_ref()).await;
         }
     }
 
@@ -358,8 +387,26 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
         events,
         in_flight: Arc::new(AtomicUsize::new(0)),
         sent: Mutex::new(HashMap::new()),
+        notes: Mutex::new(HashMap::new()),
     });
     let in_flight = shared.in_flight.clone();
+    // While requests run, status notes (a registry's rate-limit pause) reach the app each second.
+    let watcher = Arc::downgrade(&shared);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let Some(sh) = watcher.upgrade() else {
+                return;
+            };
+            if sh.in_flight.load(Ordering::SeqCst) > 0 {
+                sh.send_notes().await;
+            }
+            if sh.events.is_closed() {
+                return;
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut slots: HashMap<(String, Slot), AbortHandle> = HashMap::new();
         while let Some(cmd) = rx.recv().await {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client_task;
 pub mod clipboard;
 pub mod config;
+pub mod log;
 pub mod registry;
 pub mod sanitize;
 pub mod tui;

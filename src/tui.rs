@@ -3,8 +3,6 @@
 //! The loop waits on keys (from an input thread), client events and a clock tick; it drains
 //! queued client events before drawing and draws only when something changed. Drawing does no I/O.
 
-use std::io::Write;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -16,15 +14,9 @@ use crate::clipboard::{Clipboard, System};
 use crate::config::{self, Profile};
 use crate::registry::{Error, Result};
 
-static LOG: Mutex<Option<std::fs::File>> = Mutex::new(None);
-
-/// Appends a line to the log file when one was asked for (`--log-file` / `REGTUI_LOG`); secrets redacted.
+/// Logs a line of the TUI's own (to the log file when one was asked for); secrets redacted.
 pub fn log(line: &str) {
-    if let Ok(mut g) = LOG.lock() {
-        if let Some(f) = g.as_mut() {
-            let _ = writeln!(f, "{}", crate::registry::auth::redact(line));
-        }
-    }
+    tracing::info!(target: "regtui::tui", "{}", crate::registry::auth::redact(line));
 }
 
 /// The profiles the app can switch between, and which one to show first.
@@ -98,18 +90,6 @@ pub fn profile_specs(cli: &Cli) -> Result<(Vec<ProfileSpec>, usize, crate::clipb
 /// Runs the TUI until the user quits or the session ends (SIGTERM/SIGHUP).
 pub async fn run(cli: &Cli) -> Result<i32> {
     let started = Instant::now();
-    if let Some(path) = cli
-        .log_file
-        .clone()
-        .or_else(|| std::env::var_os("REGTUI_LOG").map(Into::into))
-    {
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::Config(format!("cannot open log file {}: {e}", path.display())))?;
-        *LOG.lock().unwrap() = Some(f);
-    }
     let (specs, current, clip_mode) = profile_specs(cli)?;
     let entries: Vec<ProfileEntry> = specs.iter().map(ProfileEntry::from).collect();
     let (ev_tx, mut ev_rx) = mpsc::channel(1024);

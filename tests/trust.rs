@@ -15,7 +15,7 @@ use regtui::registry::reference::RegistryAddr;
 use regtui::registry::{Backend, Error, ops};
 use serde_json::{Value, json};
 use support::bin::{regtui, write_config};
-use support::fixture::{DROP, Fixture, Request, Response, forward, serve};
+use support::fixture::{DROP, Response, forward, proxy, serve};
 use support::oci::{Blob, Image, ImageSpec, OCI_LAYER, Pusher, image, index, noise};
 use support::registry::{PASSWORD, USER};
 use support::{Auth, Options, Registry, block_on, find, standard, with_layers};
@@ -38,31 +38,6 @@ fn head(url: &str, repo: &str, reference: &str) -> Option<String> {
             Err(e) => panic!("HEAD {repo}:{reference}: {e}"),
         }
     })
-}
-
-/// A server in front of the registry on `reg_port`: `f` answers what it wants to answer itself,
-/// everything else goes through (with `Location`/`Link` pointing back at this server).
-fn hostile(
-    reg_port: u16,
-    f: impl Fn(&Request) -> Option<Response> + Send + Sync + 'static,
-) -> Fixture {
-    let me: Arc<Mutex<String>> = Default::default();
-    let me2 = me.clone();
-    let fx = serve(move |req| {
-        if let Some(r) = f(req) {
-            return r;
-        }
-        let mut r = forward(req, reg_port);
-        let own = me2.lock().unwrap().clone();
-        for (k, v) in r.headers.iter_mut() {
-            if k.eq_ignore_ascii_case("location") || k.eq_ignore_ascii_case("link") {
-                *v = v.replace(&format!("127.0.0.1:{reg_port}"), &own);
-            }
-        }
-        r
-    });
-    *me.lock().unwrap() = format!("127.0.0.1:{}", fx.port);
-    fx
 }
 
 fn has(s: &str, parts: &[&str]) {
@@ -329,7 +304,7 @@ fn deletes_are_verified_sent_once_and_never_redirected() {
     let elsewhere = serve(|_| Response::empty(202));
     let (d2, m2, away) = (deletes.clone(), mode.clone(), elsewhere.url.clone());
     let reg_port = reg.port;
-    let px = hostile(reg.port, move |req| {
+    let px = proxy(reg.port, move |req| {
         if req.method != "DELETE" {
             return None;
         }
@@ -390,7 +365,7 @@ fn a_failed_placeholder_delete_says_where_the_tag_points_and_how_to_finish() {
     let mode = Arc::new(Mutex::new("fail-delete"));
     let m2 = mode.clone();
     let reg_port = reg.port;
-    let px = hostile(reg.port, move |req| {
+    let px = proxy(reg.port, move |req| {
         let m = *m2.lock().unwrap();
         let placeholder_delete =
             req.method == "DELETE" && req.path().contains("/manifests/sha256:");
@@ -471,7 +446,7 @@ fn a_cleanup_summary_counts_the_bytes_of_what_was_deleted() {
     });
     // t1's delete fails; t2's goes through.
     let t1_digest = t1.digest.clone();
-    let px = hostile(reg.port, move |req| {
+    let px = proxy(reg.port, move |req| {
         (req.method == "DELETE" && req.path().ends_with(&t1_digest)).then(|| {
             Response::json(
                 500,
@@ -527,7 +502,7 @@ fn a_host_the_registry_redirects_to_never_gets_the_credentials() {
     });
     *cdn_url.lock().unwrap() = cdn.url.clone();
     let to = cdn.url.clone();
-    let px = hostile(reg.port, move |req| {
+    let px = proxy(reg.port, move |req| {
         (req.method == "GET" && req.path().contains("/blobs/"))
             .then(|| Response::empty(307).with("Location", &format!("{to}{}", req.target)))
     });

@@ -354,7 +354,7 @@ impl App {
             } => self.on_deleted(req, profile, repo, result),
             Event::Note { profile, text } => {
                 if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
-                    self.views[i].note = Some(text);
+                    self.views[i].note = (!text.is_empty()).then_some(text);
                 }
                 vec![]
             }

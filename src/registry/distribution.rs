@@ -250,10 +250,11 @@ impl Distribution {
             Ok(resp) => {
                 tracing::info!(
                     target: "regtui::http",
-                    "{method} {path} {} {}ms bytes={} retry={attempt} limit={limit}",
+                    "{method} {path} {} {}ms bytes={} retry={attempt} limit={limit} {:?}",
                     resp.status().as_u16(),
                     started.elapsed().as_millis(),
                     http::header_str(resp.headers(), CONTENT_LENGTH).unwrap_or("-"),
+                    resp.version(),
                 );
                 permit.finish(if http::overload_status(resp.status()) {
                     Signal::Overload
@@ -314,7 +315,15 @@ impl Distribution {
                     .ok()
                     .and_then(|resp| http::retry_after(resp.headers()))
                 {
-                    Some(wait) => self.host.pause(wait),
+                    Some(wait) => {
+                        if self.host.pause(wait) {
+                            tracing::warn!(
+                                target: "regtui::notice",
+                                "rate limited by the registry, retrying in {} s",
+                                wait.min(http::MAX_PAUSE).as_secs().max(1)
+                            );
+                        }
+                    }
                     None => tokio::time::sleep(http::backoff(attempt)).await,
                 }
                 attempt += 1;

@@ -286,13 +286,16 @@ impl Host {
         }
     }
 
-    /// Pauses every request to this host for `d` (capped at [`MAX_PAUSE`]).
-    pub fn pause(&self, d: Duration) {
+    /// Pauses every request to this host for `d` (capped at [`MAX_PAUSE`]); true when this
+    /// started or lengthened the pause.
+    pub fn pause(&self, d: Duration) -> bool {
         let until = Instant::now() + d.min(MAX_PAUSE);
         let mut p = self.paused_until.lock().unwrap();
         if p.is_none_or(|old| old < until) {
             *p = Some(until);
+            return true;
         }
+        false
     }
 
     /// How long this host is still paused, if it is.

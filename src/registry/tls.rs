@@ -98,6 +98,66 @@ struct Verifier {
     provider: Arc<CryptoProvider>,
 }
 
+impl Verifier {
+    /// Whether `cert` is byte-identical to a certificate of `ca_cert`.
+    fn pinned(&self, cert: &CertificateDer<'_>) -> bool {
+        self.trust.certs.iter().any(|c| c.as_ref() == cert.as_ref())
+    }
+}
+
+/// Checks a handshake signature with the public key of a pinned certificate, read straight from
+/// its DER: pinned certificates may be ones webpki will not parse (version 1, no extensions).
+fn verify_with_key(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    provider: &CryptoProvider,
+    tls13: bool,
+) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+    let bad = || rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature);
+    let (alg_id, key) = public_key(cert.as_ref()).ok_or_else(bad)?;
+    let candidates = provider
+        .signature_verification_algorithms
+        .mapping
+        .iter()
+        .find(|(scheme, _)| *scheme == dss.scheme)
+        .map(|(_, algs)| *algs)
+        .ok_or_else(bad)?;
+    let candidates = if tls13 {
+        &candidates[..candidates.len().min(1)]
+    } else {
+        candidates
+    };
+    for alg in candidates {
+        if alg.public_key_alg_id().as_ref() == alg_id
+            && alg.verify_signature(key, message, dss.signature()).is_ok()
+        {
+            return Ok(HandshakeSignatureValid::assertion());
+        }
+    }
+    Err(bad())
+}
+
+/// The algorithm identifier (contents) and key bits of a certificate's subjectPublicKeyInfo.
+fn public_key(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (_, cert, _) = tlv(der)?;
+    let (_, mut tbs, _) = tlv(cert)?;
+    let mut fields = Vec::new();
+    while let Some((tag, body, rest)) = tlv(tbs) {
+        fields.push((tag, body));
+        tbs = rest;
+    }
+    // [version], serial, signature, issuer, validity, subject, subjectPublicKeyInfo
+    let skip = usize::from(fields.first()?.0 == 0xA0);
+    let (_, spki) = *fields.get(skip + 5)?;
+    let (_, alg, rest) = tlv(spki)?;
+    let (tag, bits, _) = tlv(rest)?;
+    if tag != 0x03 || bits.first() != Some(&0) {
+        return None;
+    }
+    Some((alg, &bits[1..]))
+}
+
 impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
@@ -112,12 +172,7 @@ impl ServerCertVerifier for Verifier {
             tracing::info!(target: "regtui::tls", "{host}: certificate not checked (insecure = true)");
             return Ok(ServerCertVerified::assertion());
         }
-        if self
-            .trust
-            .certs
-            .iter()
-            .any(|c| c.as_ref() == end_entity.as_ref())
-        {
+        if self.pinned(end_entity) {
             tracing::info!(target: "regtui::tls", "{host}: certificate pinned by ca_cert");
             return Ok(ServerCertVerified::assertion());
         }
@@ -148,6 +203,9 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        if self.pinned(cert) {
+            return verify_with_key(message, cert, dss, &self.provider, false);
+        }
         rustls::crypto::verify_tls12_signature(
             message,
             cert,
@@ -162,6 +220,9 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        if self.pinned(cert) {
+            return verify_with_key(message, cert, dss, &self.provider, true);
+        }
         rustls::crypto::verify_tls13_signature(
             message,
             cert,

@@ -297,3 +297,28 @@ pub fn forward(req: &Request, port: u16) -> Response {
         body,
     }
 }
+
+/// A server in front of the registry on `reg_port`: `f` answers what it wants to answer itself
+/// (`None` passes the request on), and `Location`/`Link` headers point back at this server.
+pub fn proxy(
+    reg_port: u16,
+    f: impl Fn(&Request) -> Option<Response> + Send + Sync + 'static,
+) -> Fixture {
+    let me: Arc<Mutex<String>> = Default::default();
+    let me2 = me.clone();
+    let fx = serve(move |req| {
+        if let Some(r) = f(req) {
+            return r;
+        }
+        let mut r = forward(req, reg_port);
+        let own = me2.lock().unwrap().clone();
+        for (k, v) in r.headers.iter_mut() {
+            if k.eq_ignore_ascii_case("location") || k.eq_ignore_ascii_case("link") {
+                *v = v.replace(&format!("127.0.0.1:{reg_port}"), &own);
+            }
+        }
+        r
+    });
+    *me.lock().unwrap() = format!("127.0.0.1:{}", fx.port);
+    fx
+}

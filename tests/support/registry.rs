@@ -41,6 +41,10 @@ pub struct Options {
     pub storage_from: Option<PathBuf>,
     /// htpasswd user and password instead of USER / PASSWORD.
     pub user: Option<(String, String)>,
+    /// Serve TLS with this certificate and key (PEM files) instead of the test CA's.
+    pub tls_pair: Option<(PathBuf, PathBuf)>,
+    /// `catalog.maxentries` (the registry's largest catalog page).
+    pub catalog_max: Option<u32>,
 }
 
 impl Default for Options {
@@ -51,6 +55,8 @@ impl Default for Options {
             delete: true,
             storage_from: None,
             user: None,
+            tls_pair: None,
+            catalog_max: None,
         }
     }
 }
@@ -108,7 +114,14 @@ impl Registry {
         );
         let mut ca_path = None;
         let host;
-        if opts.tls {
+        if let Some((cert, key)) = &opts.tls_pair {
+            yaml += &format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            );
+            host = format!("localhost:{port}");
+        } else if opts.tls {
             let tls = pki::tls();
             let cert = dir.path().join("server.crt");
             let key = dir.path().join("server.key");
@@ -163,6 +176,9 @@ impl Registry {
                 token_server = Some(Arc::new(server));
             }
         }
+        if let Some(n) = opts.catalog_max {
+            yaml += &format!("catalog:\n  maxentries: {n}\n");
+        }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, &yaml).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
@@ -174,7 +190,7 @@ impl Registry {
             .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let url = if opts.tls {
+        let url = if opts.tls || opts.tls_pair.is_some() {
             format!("https://{host}")
         } else {
             format!("http://{host}")

@@ -211,7 +211,7 @@ impl<A: ProviderApi> Backend for Provider<A> {
     }
 
     fn status_note(&self) -> Option<String> {
-        self.last_v2.lock().unwrap().as_ref()?.rate_limit()
+        self.last_v2.lock().unwrap().as_ref()?.status_note()
     }
 }
 
