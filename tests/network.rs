@@ -509,3 +509,72 @@ fn the_tui_is_told_while_the_host_is_paused() {
     );
     assert_eq!(notes.last().map(String::as_str), Some(""), "{notes:?}");
 }
+
+#[test]
+fn a_body_cut_short_is_fetched_again_and_deletes_go_once_whatever_the_answer() {
+    let reg = standard(Options::default());
+    let cut = Arc::new(AtomicUsize::new(0));
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let answer = Arc::new(Mutex::new(500u16));
+    let (c2, d2, a2) = (cut.clone(), deletes.clone(), answer.clone());
+    let reg_port = reg.port;
+    let px = proxy(reg.port, move |req| {
+        if req.method == "DELETE" {
+            d2.fetch_add(1, Ordering::SeqCst);
+            let status = *a2.lock().unwrap();
+            return Some(Response::empty(status).with("Retry-After", "1"));
+        }
+        // The first blob GET: the body stops half-way (the length promises more).
+        if req.path().contains("/blobs/") && c2.fetch_add(1, Ordering::SeqCst) == 0 {
+            let full = support::fixture::forward(req, reg_port);
+            let half = full.body[..full.body.len() / 2].to_vec();
+            return Some(Response {
+                status: 200,
+                headers: vec![("content-length".into(), full.body.len().to_string())],
+                body: half,
+            });
+        }
+        None
+    });
+    let r = regtui(
+        &[
+            "--registry",
+            &px.url,
+            "inspect",
+            "team/app/web:2024.01",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        r.json()["config"]["created"],
+        json!("2024-01-15T00:00:00Z"),
+        "the config was read whole"
+    );
+    assert!(
+        cut.load(Ordering::SeqCst) >= 2,
+        "the blob was fetched again"
+    );
+    let d = find("team/app/web", "2024.06").digest;
+    for status in [500u16, 502, 429, 504, 408] {
+        *answer.lock().unwrap() = status;
+        deletes.store(0, Ordering::SeqCst);
+        let r = regtui(
+            &[
+                "--registry",
+                &px.url,
+                "rm",
+                &format!("team/app/web@{d}"),
+                "--yes",
+            ],
+            &[],
+        );
+        assert_ne!(r.code(), 0, "{status}");
+        assert_eq!(
+            deletes.load(Ordering::SeqCst),
+            1,
+            "DELETE answered {status} sent once"
+        );
+    }
+    assert_eq!(reg.tags("team/app/web"), ["2024.01", "2024.06"]);
+}

@@ -7,6 +7,7 @@ pub mod fixture;
 pub mod github;
 pub mod hub;
 pub mod moto;
+pub mod netem;
 pub mod oci;
 pub mod pki;
 pub mod registry;
