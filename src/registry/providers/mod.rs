@@ -276,11 +276,34 @@ impl Rest {
         url: &str,
         what: &str,
     ) -> Result<reqwest::Response> {
-        let resp = self
-            .request(method, url)
-            .send()
-            .await
-            .map_err(|e| Error::from_transport(self.service, &e))?;
+        // Reads are retried on transient failures, as for v2; anything else goes once.
+        let read = super::http::is_read(&method);
+        let mut attempt = 0;
+        let resp = loop {
+            let r = self
+                .request(method.clone(), url)
+                .send()
+                .await
+                .map_err(|e| Error::from_transport(self.service, &e));
+            let again = read
+                && attempt + 1 < super::http::MAX_TRIES
+                && match &r {
+                    Ok(resp) => super::http::retryable_status(resp.status()),
+                    Err(e) => e.is_transient(),
+                };
+            if !again {
+                break r?;
+            }
+            let wait = r
+                .as_ref()
+                .ok()
+                .and_then(|resp| super::http::retry_after(resp.headers()))
+                .map(|d| d.min(super::http::MAX_PAUSE))
+                .unwrap_or_else(|| super::http::backoff(attempt));
+            tracing::info!(target: "regtui::http", "{} {url}: trying again in {wait:?}", self.service);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        };
         if resp.status().is_success() {
             return Ok(resp);
         }
