@@ -75,6 +75,8 @@ pub struct Distribution {
     /// HTTP/1.1 only, once HTTP/2 misbehaved (421, 426, repeated GOAWAY).
     http1: reqwest::Client,
     h1_only: std::sync::atomic::AtomicBool,
+    /// Repositories whose registry answered that it has no referrers API.
+    no_referrers_api: std::sync::Mutex<std::collections::HashSet<String>>,
     /// GOAWAY or HTTP/2 protocol errors seen so far.
     goaways: std::sync::atomic::AtomicU32,
     auth: Authenticator,
@@ -152,6 +154,7 @@ impl Distribution {
             http1,
             h1_only: Default::default(),
             goaways: Default::default(),
+            no_referrers_api: Default::default(),
             auth,
             cache: Cache::default(),
             host: Arc::new(Host::new(opts.concurrency)),
@@ -901,6 +904,42 @@ impl Backend for Distribution {
             let c = Arc::new(parse::config(&body)?);
             self.cache.put_config(&config.digest, c.clone());
             Ok(c)
+        })
+    }
+
+    fn referrers_api<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            validate_repository(repo)?;
+            digest::validate(digest)?;
+            if self.no_referrers_api.lock().unwrap().contains(repo) {
+                return Ok(None);
+            }
+            let url = self.url(&format!("/v2/{repo}/referrers/{digest}"));
+            let resp = self
+                .send(Method::GET, &url, &pull_scope(repo), &|rb| {
+                    rb.header(ACCEPT, OCI_INDEX)
+                })
+                .await?;
+            let ct = header_str(resp.headers(), CONTENT_TYPE).unwrap_or("");
+            // No API: 404 (distribution 2.x, GHCR), 405 (ECR for an index subject), or
+            // something that is not an index. Remembered per repository, as oras does.
+            if matches!(resp.status().as_u16(), 404 | 405)
+                || (resp.status().is_success() && !ct.starts_with(OCI_INDEX))
+            {
+                self.no_referrers_api
+                    .lock()
+                    .unwrap()
+                    .insert(repo.to_string());
+                return Ok(None);
+            }
+            if !resp.status().is_success() {
+                return Err(self
+                    .fail(resp, &format!("referrers of {repo}@{digest}"), false)
+                    .await);
+            }
+            Ok(Some(
+                read_limited(resp, MANIFEST_LIMIT, "referrers index", &self.name).await?,
+            ))
         })
     }
 

@@ -17,6 +17,7 @@ pub mod parse;
 pub mod providers;
 pub mod prune;
 pub mod reference;
+pub mod referrers;
 pub mod tls;
 
 use std::future::Future;
@@ -126,6 +127,15 @@ pub trait Backend: Send + Sync {
     /// When the provider says `tag` was pushed (RFC 3339), if it told us while listing tags.
     fn pushed_at(&self, _repo: &str, _tag: &str) -> Option<String> {
         None
+    }
+    /// The referrers API's answer for `digest` (an OCI index, raw), or `None` where the registry
+    /// has no such API (then the fallback and cosign tags are read instead).
+    fn referrers_api<'a>(
+        &'a self,
+        _repo: &'a str,
+        _digest: &'a str,
+    ) -> BoxFut<'a, Option<Vec<u8>>> {
+        Box::pin(async { Ok(None) })
     }
     /// A short line for the status bar (e.g. Docker Hub's pull rate limit), if any.
     fn status_note(&self) -> Option<String> {

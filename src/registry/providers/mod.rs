@@ -210,6 +210,13 @@ impl<A: ProviderApi> Backend for Provider<A> {
         rows.iter().find(|r| r.tag == tag)?.pushed.clone()
     }
 
+    fn referrers_api<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let r = self.v2().await?.referrers_api(repo, digest).await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
+    }
+
     fn status_note(&self) -> Option<String> {
         self.last_v2.lock().unwrap().as_ref()?.status_note()
     }
