@@ -137,3 +137,169 @@ fn referrers_from_the_fallback_tag_and_cosign_tags_make_one_list() {
     });
     assert!(none.is_empty(), "{none:?}");
 }
+
+/// A tar archive of `(path, content)` files (`None` content: a directory).
+fn tarball(files: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut h = tar::Header::new_gnu();
+        match content {
+            Some(c) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(c.len() as u64);
+                h.set_mode(0o644);
+                h.set_cksum();
+                b.append_data(&mut h, path, *c).unwrap();
+            }
+            None => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                h.set_mode(0o755);
+                h.set_cksum();
+                b.append_data(&mut h, path, std::io::empty()).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn files_of_gzip_zstd_and_plain_layers_match_tar_and_stack_with_whiteouts() {
+    use regtui::registry::files;
+    use regtui::registry::model::Desc;
+    let reg = Registry::start(Options::default());
+    let big = vec![7u8; 300_000];
+    // gzip in two members, as some tools write it.
+    let l1_tar = tarball(&[
+        ("etc", None),
+        ("etc/a", Some(b"a1")),
+        ("etc/b", Some(b"b1")),
+        ("var/x", Some(&big)),
+    ]);
+    let mut l1 = gzip(&l1_tar[..l1_tar.len() / 2]);
+    l1.extend(gzip(&l1_tar[l1_tar.len() / 2..]));
+    let l2 = ruzstd::encoding::compress_to_vec(
+        &tarball(&[
+            ("etc/.wh.a", Some(b"")),
+            ("var/.wh..wh..opq", Some(b"")),
+            ("var/new", Some(b"n")),
+        ])[..],
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    let l3 = tarball(&[("./etc/a", Some(b"a3"))]);
+    let layers = [
+        Blob::new("application/vnd.oci.image.layer.v1.tar+gzip", l1.clone()),
+        Blob::new("application/vnd.oci.image.layer.v1.tar+zstd", l2),
+        Blob::new("application/vnd.oci.image.layer.v1.tar", l3),
+    ];
+    let url = reg.url.clone();
+    let ls = layers.clone();
+    block_on(async move {
+        let p = Pusher::new(&url);
+        for l in &ls {
+            p.blob("files/app", l).await;
+        }
+    });
+    let b = client(&reg);
+    let per_layer = block_on(async move {
+        let mut out = Vec::new();
+        for (i, l) in layers.iter().enumerate() {
+            let d = Desc {
+                digest: l.digest.clone(),
+                media_type: l.media_type.clone(),
+                size: l.size,
+            };
+            out.push(
+                files::layer_entries(&b, "files/app", &d, i, &mut |_| {})
+                    .await
+                    .unwrap(),
+            );
+        }
+        out
+    });
+    // The first layer against `tar tz` of the same blob.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("l1.tar.gz");
+    std::fs::write(&f, &l1).unwrap();
+    let out = std::process::Command::new("tar")
+        .arg("tzf")
+        .arg(&f)
+        .output()
+        .unwrap();
+    let mut want: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches('/').to_string())
+        .collect();
+    want.sort();
+    let mut got: Vec<String> = per_layer[0].iter().map(|e| e.path.clone()).collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(
+        per_layer[0]
+            .iter()
+            .find(|e| e.path == "var/x")
+            .unwrap()
+            .size,
+        300_000
+    );
+    let merged = files::merge(per_layer);
+    let view: Vec<(String, usize)> = merged.iter().map(|e| (e.path.clone(), e.layer)).collect();
+    assert_eq!(
+        view,
+        [
+            ("etc".to_string(), 0),
+            ("etc/a".to_string(), 2),
+            ("etc/b".to_string(), 0),
+            ("var/new".to_string(), 1)
+        ]
+    );
+}
+
+#[test]
+fn a_layer_whose_bytes_do_not_match_its_digest_is_refused() {
+    use regtui::registry::files;
+    use regtui::registry::model::Desc;
+    let reg = Registry::start(Options::default());
+    let layer = Blob::new(
+        "application/vnd.oci.image.layer.v1.tar",
+        tarball(&[("x", Some(b"1"))]),
+    );
+    let url = reg.url.clone();
+    let l = layer.clone();
+    block_on(async move { Pusher::new(&url).blob("files/bad", &l).await });
+    // A proxy that flips one byte of the blob.
+    let port = reg.port;
+    let px = support::fixture::proxy(port, move |req| {
+        req.path().contains("/blobs/").then(|| {
+            let mut r = support::fixture::forward(req, port);
+            if let Some(b) = r.body.last_mut() {
+                *b ^= 1;
+            }
+            r
+        })
+    });
+    let b = Distribution::new(DistributionOptions::new(
+        RegistryAddr::parse(&px.url).unwrap(),
+        Credential::Anonymous,
+    ))
+    .unwrap();
+    let d = Desc {
+        digest: layer.digest.clone(),
+        media_type: layer.media_type.clone(),
+        size: layer.size,
+    };
+    let e =
+        block_on(async move { files::layer_entries(&b, "files/bad", &d, 0, &mut |_| {}).await })
+            .unwrap_err();
+    assert!(
+        matches!(e, regtui::registry::Error::DigestMismatch { .. }),
+        "{e:?}"
+    );
+}

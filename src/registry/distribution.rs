@@ -907,6 +907,35 @@ impl Backend for Distribution {
         })
     }
 
+    fn blob_stream<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, super::ByteStream> {
+        Box::pin(async move {
+            validate_repository(repo)?;
+            digest::validate(digest)?;
+            let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
+            let resp = self
+                .send(Method::GET, &url, &pull_scope(repo), &|rb| rb)
+                .await?;
+            if !resp.status().is_success() {
+                return Err(self
+                    .fail(resp, &format!("blob {repo}@{digest}"), false)
+                    .await);
+            }
+            let name = self.name.clone();
+            let s = futures_util::stream::unfold(Some(resp), move |resp| {
+                let name = name.clone();
+                async move {
+                    let mut resp = resp?;
+                    match resp.chunk().await {
+                        Ok(Some(c)) => Some((Ok(c), Some(resp))),
+                        Ok(None) => None,
+                        Err(e) => Some((Err(Error::from_transport(&name, &e)), None)),
+                    }
+                }
+            });
+            Ok(Box::pin(s) as super::ByteStream)
+        })
+    }
+
     fn referrers_api<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, Option<Vec<u8>>> {
         Box::pin(async move {
             validate_repository(repo)?;

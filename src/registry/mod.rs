@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod digest;
 pub mod distribution;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod layout;
 pub mod localfs;
@@ -29,6 +30,8 @@ use model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
 
 /// A boxed future returning a registry result.
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+/// A blob's bytes as they arrive.
+pub type ByteStream = Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes>> + Send>>;
 /// Receives pages of names as they arrive.
 pub type PageSink<'a> = &'a mut (dyn FnMut(Vec<String>) + Send);
 
@@ -127,6 +130,14 @@ pub trait Backend: Send + Sync {
     /// When the provider says `tag` was pushed (RFC 3339), if it told us while listing tags.
     fn pushed_at(&self, _repo: &str, _tag: &str) -> Option<String> {
         None
+    }
+    /// Streams a blob (a layer) without holding it: the caller verifies its digest.
+    fn blob_stream<'a>(&'a self, _repo: &'a str, digest: &'a str) -> BoxFut<'a, ByteStream> {
+        Box::pin(async move {
+            Err(Error::Unsupported(format!(
+                "this backend cannot stream blobs ({digest})"
+            )))
+        })
     }
     /// The referrers API's answer for `digest` (an OCI index, raw), or `None` where the registry
     /// has no such API (then the fallback and cosign tags are read instead).

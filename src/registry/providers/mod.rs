@@ -210,6 +210,13 @@ impl<A: ProviderApi> Backend for Provider<A> {
         rows.iter().find(|r| r.tag == tag)?.pushed.clone()
     }
 
+    fn blob_stream<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, super::ByteStream> {
+        Box::pin(async move {
+            let r = self.v2().await?.blob_stream(repo, digest).await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
+    }
+
     fn referrers_api<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, Option<Vec<u8>>> {
         Box::pin(async move {
             let r = self.v2().await?.referrers_api(repo, digest).await;
