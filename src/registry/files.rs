@@ -82,10 +82,9 @@ pub async fn layer_entries(
     });
     let mut read = 0u64;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map(|c| {
+        if let Ok(c) = &chunk {
             read += c.len() as u64;
-            c
-        });
+        }
         let failed = chunk.is_err();
         if tx.send(chunk).await.is_err() || failed {
             break;
