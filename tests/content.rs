@@ -303,3 +303,197 @@ fn a_layer_whose_bytes_do_not_match_its_digest_is_refused() {
         "{e:?}"
     );
 }
+
+/// The digest skopeo sees for `reference` on `reg` (raw manifest, hashed).
+fn skopeo_digest(reg: &Registry, reference: &str) -> String {
+    support::registry::require("/usr/bin/skopeo", "skopeo");
+    let mut cmd = std::process::Command::new("skopeo");
+    cmd.args(["inspect", "--raw", "--tls-verify=false"]);
+    if reg.opts.auth == support::Auth::Htpasswd {
+        cmd.args([
+            "--creds",
+            &format!(
+                "{}:{}",
+                support::registry::USER,
+                support::registry::PASSWORD
+            ),
+        ]);
+    }
+    let out = cmd
+        .arg(format!("docker://{}/{reference}", reg.host))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sha256(&out.stdout)
+}
+
+fn client_auth(reg: &Registry) -> Distribution {
+    Distribution::new(DistributionOptions::new(
+        RegistryAddr::parse(&reg.url).unwrap(),
+        Credential::Basic {
+            username: support::registry::USER.into(),
+            password: regtui::registry::auth::Secret::new(support::registry::PASSWORD),
+        },
+    ))
+    .unwrap()
+}
+
+#[test]
+fn copy_images_and_indexes_between_registries_keeps_digests() {
+    use regtui::registry::copy::{self, CopyOptions, End};
+    let from = standard(Options::default());
+    let to = Registry::start(Options {
+        auth: support::Auth::Htpasswd,
+        ..Default::default()
+    });
+    // A large layer goes in chunks.
+    let big = Blob::new(
+        "application/vnd.oci.image.layer.v1.tar",
+        support::oci::noise("copy-big", 20 * 1024 * 1024),
+    );
+    let big_img = support::with_layers(find("solo", "only"), &[big]);
+    let url = from.url.clone();
+    let bi = big_img.clone();
+    block_on(async move { Pusher::new(&url).image("big/one", "v1", &bi).await });
+    let (src, dst) = (client(&from), client_auth(&to));
+    let reports = block_on(async move {
+        let o = CopyOptions {
+            concurrency: 4,
+            ..Default::default()
+        };
+        let none = &|_: usize, _: usize, _: u64| {};
+        let a = copy::copy(
+            End {
+                backend: &src,
+                repo: "team/app/api",
+                reference: "v1.2.0",
+            },
+            End {
+                backend: &dst,
+                repo: "copied/api",
+                reference: "v1",
+            },
+            &o,
+            none,
+        )
+        .await
+        .unwrap();
+        let b = copy::copy(
+            End {
+                backend: &src,
+                repo: "tools/multi",
+                reference: "1.0",
+            },
+            End {
+                backend: &dst,
+                repo: "copied/multi",
+                reference: "1.0",
+            },
+            &o,
+            none,
+        )
+        .await
+        .unwrap();
+        let c = copy::copy(
+            End {
+                backend: &src,
+                repo: "big/one",
+                reference: "v1",
+            },
+            End {
+                backend: &dst,
+                repo: "copied/big",
+                reference: "v1",
+            },
+            &o,
+            none,
+        )
+        .await
+        .unwrap();
+        // Again: everything is there already.
+        let again = copy::copy(
+            End {
+                backend: &src,
+                repo: "team/app/api",
+                reference: "v1.2.0",
+            },
+            End {
+                backend: &dst,
+                repo: "copied/api",
+                reference: "v1",
+            },
+            &o,
+            none,
+        )
+        .await
+        .unwrap();
+        (a, b, c, again)
+    });
+    let (a, b, c, again) = reports;
+    assert_eq!(a.digest, find("team/app/api", "v1.2.0").digest);
+    assert_eq!(skopeo_digest(&to, "copied/api:v1"), a.digest);
+    assert_eq!(b.digest, find("tools/multi", "1.0").digest);
+    assert_eq!(b.manifests, 3, "two platforms and the index");
+    assert_eq!(skopeo_digest(&to, "copied/multi:1.0"), b.digest);
+    assert_eq!(skopeo_digest(&to, "copied/big:v1"), big_img.digest);
+    assert!(c.bytes_copied >= 20 * 1024 * 1024);
+    assert_eq!(
+        (again.blobs_copied, again.blobs_present),
+        (0, a.blobs_copied)
+    );
+}
+
+#[test]
+fn copy_within_a_registry_mounts_and_tag_adds_tags() {
+    use regtui::registry::copy::{self, CopyOptions, End};
+    let reg = standard(Options::default());
+    let (b1, b2) = (client(&reg), client(&reg));
+    let (report, digest) = block_on(async move {
+        let o = CopyOptions {
+            same_registry: true,
+            concurrency: 2,
+            ..Default::default()
+        };
+        let r = copy::copy(
+            End {
+                backend: &b1,
+                repo: "team/app/api",
+                reference: "v1.0.0",
+            },
+            End {
+                backend: &b1,
+                repo: "mirror/api",
+                reference: "v1.0.0",
+            },
+            &o,
+            &|_, _, _| {},
+        )
+        .await
+        .unwrap();
+        let d = copy::tag(
+            &b2,
+            "team/app/web",
+            "2024.01",
+            &["stable".into(), "prod".into()],
+        )
+        .await
+        .unwrap();
+        (r, d)
+    });
+    assert_eq!(report.blobs_copied, 0);
+    assert!(report.blobs_mounted >= 2, "{report:?}");
+    assert_eq!(
+        skopeo_digest(&reg, "mirror/api:v1.0.0"),
+        find("team/app/api", "v1.0.0").digest
+    );
+    assert_eq!(digest, find("team/app/web", "2024.01").digest);
+    assert_eq!(skopeo_digest(&reg, "team/app/web:prod"), digest);
+    assert_eq!(
+        reg.tags("team/app/web"),
+        ["2024.01", "2024.06", "prod", "stable"]
+    );
+}

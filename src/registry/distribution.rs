@@ -87,6 +87,8 @@ pub struct Distribution {
     host: Arc<Host>,
 }
 
+/// Blobs up to this size go in one PUT; larger ones in PATCH chunks of this size.
+const CHUNK: u64 = 8 * 1024 * 1024;
 /// Idle time between body bytes before a read is given up.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pooled connections idle longer than this are closed.
@@ -535,32 +537,123 @@ impl Distribution {
         parse::manifest(body, computed, content_type.as_deref(), &what)
     }
 
-    /// Uploads a blob (POST then PUT with the digest).
-    pub async fn push_blob(&self, repo: &str, data: Vec<u8>) -> Result<String> {
-        let d = digest::sha256(&data);
-        let scope = push_scope(repo);
+    /// The upload URL a `Location` header names (on this registry only).
+    fn upload_url(&self, resp: &Response) -> Result<String> {
+        let location = header_str(resp.headers(), LOCATION).ok_or_else(|| Error::Invalid {
+            what: "blob upload".into(),
+            detail: "no Location header".into(),
+        })?;
+        if location.starts_with('/') {
+            Ok(self.url(location))
+        } else {
+            self.resolve_link(location)
+        }
+    }
+
+    /// Starts an upload session; returns its URL and the registry's smallest chunk, if it says.
+    async fn start_upload(&self, repo: &str) -> Result<(String, Option<u64>)> {
         let start = self
             .send(
                 Method::POST,
                 &self.url(&format!("/v2/{repo}/blobs/uploads/")),
-                &scope,
+                &push_scope(repo),
                 &|rb| rb.header(reqwest::header::CONTENT_LENGTH, "0"),
             )
             .await?;
         if start.status() != StatusCode::ACCEPTED {
             return Err(self.fail(start, "blob upload", false).await);
         }
-        let location = header_str(start.headers(), LOCATION)
-            .ok_or_else(|| Error::Invalid {
-                what: "blob upload".into(),
-                detail: "no Location header".into(),
-            })?
-            .to_string();
-        let mut upload = if location.starts_with('/') {
-            self.url(&location)
-        } else {
-            self.resolve_link(&location)?
-        };
+        let min = header_str(start.headers(), "oci-chunk-min-length").and_then(|v| v.parse().ok());
+        Ok((self.upload_url(&start)?, min))
+    }
+
+    /// Cancels an upload session (best effort).
+    async fn cancel_upload(&self, repo: &str, url: &str) {
+        let _ = self
+            .send(Method::DELETE, url, &push_scope(repo), &|rb| rb)
+            .await;
+    }
+
+    /// Streams `data` into a new upload session and commits it as `blob`; the session is
+    /// cancelled when anything fails. Small blobs go in one PUT, large ones in PATCH chunks.
+    async fn upload_stream(
+        &self,
+        repo: &str,
+        blob: &Desc,
+        mut data: super::ByteStream,
+    ) -> Result<()> {
+        use futures_util::StreamExt;
+        use sha2::Digest as _;
+        let (mut url, min_chunk) = self.start_upload(repo).await?;
+        let chunk_size = min_chunk.unwrap_or(0).max(CHUNK) as usize;
+        let scope = push_scope(repo);
+        let mut hasher = sha2::Sha256::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut sent = 0u64;
+        let result: Result<()> = async {
+            loop {
+                let next = data.next().await.transpose()?;
+                if let Some(c) = &next {
+                    hasher.update(c);
+                    buf.extend_from_slice(c);
+                }
+                let last = next.is_none();
+                if buf.len() >= chunk_size || (last && sent > 0 && !buf.is_empty()) {
+                    let body = bytes_of(std::mem::take(&mut buf));
+                    let end = sent + body.len() as u64;
+                    let range = format!("{sent}-{}", end.saturating_sub(1));
+                    let resp = self
+                        .send(Method::PATCH, &url, &scope, &|rb| {
+                            rb.header(CONTENT_TYPE, "application/octet-stream")
+                                .header("content-range", range.clone())
+                                .body(body.clone())
+                        })
+                        .await?;
+                    if resp.status() != StatusCode::ACCEPTED {
+                        return Err(self.fail(resp, "blob upload (chunk)", false).await);
+                    }
+                    url = self.upload_url(&resp)?;
+                    sent = end;
+                }
+                if last {
+                    break;
+                }
+            }
+            let actual = format!("sha256:{:x}", hasher.finalize_reset());
+            if actual != blob.digest {
+                return Err(Error::DigestMismatch {
+                    expected: blob.digest.clone(),
+                    actual,
+                });
+            }
+            let mut put = url.clone();
+            put.push(if put.contains('?') { '&' } else { '?' });
+            put.push_str("digest=");
+            put.push_str(&blob.digest);
+            let body = bytes_of(std::mem::take(&mut buf));
+            let resp = self
+                .send(Method::PUT, &put, &scope, &|rb| {
+                    rb.header(CONTENT_TYPE, "application/octet-stream")
+                        .body(body.clone())
+                })
+                .await?;
+            if resp.status() != StatusCode::CREATED {
+                return Err(self.fail(resp, "blob upload", false).await);
+            }
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            self.cancel_upload(repo, &url).await;
+        }
+        result
+    }
+
+    /// Uploads a blob (POST then PUT with the digest).
+    pub async fn push_blob(&self, repo: &str, data: Vec<u8>) -> Result<String> {
+        let d = digest::sha256(&data);
+        let scope = push_scope(repo);
+        let (mut upload, _) = self.start_upload(repo).await?;
         upload.push(if upload.contains('?') { '&' } else { '?' });
         upload.push_str("digest=");
         upload.push_str(&d);
@@ -905,6 +998,75 @@ impl Backend for Distribution {
             self.cache.put_config(&config.digest, c.clone());
             Ok(c)
         })
+    }
+
+    fn has_blob<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, bool> {
+        Box::pin(async move {
+            validate_repository(repo)?;
+            digest::validate(digest)?;
+            let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
+            let resp = self
+                .send(Method::HEAD, &url, &push_scope(repo), &|rb| rb)
+                .await?;
+            match resp.status().as_u16() {
+                200..=299 => Ok(true),
+                404 => Ok(false),
+                _ => Err(self
+                    .fail(resp, &format!("blob {repo}@{digest}"), false)
+                    .await),
+            }
+        })
+    }
+
+    fn mount_blob<'a>(&'a self, repo: &'a str, digest: &'a str, from: &'a str) -> BoxFut<'a, bool> {
+        Box::pin(async move {
+            validate_repository(repo)?;
+            validate_repository(from)?;
+            digest::validate(digest)?;
+            let scope = format!("{} repository:{from}:pull", push_scope(repo));
+            let url = self.url(&format!(
+                "/v2/{repo}/blobs/uploads/?mount={digest}&from={from}"
+            ));
+            let resp = self
+                .send(Method::POST, &url, &scope, &|rb| {
+                    rb.header(reqwest::header::CONTENT_LENGTH, "0")
+                })
+                .await?;
+            match resp.status().as_u16() {
+                201 => Ok(true),
+                // Declined: the registry opened a plain upload session instead; close it.
+                202 => {
+                    if let Ok(u) = self.upload_url(&resp) {
+                        self.cancel_upload(repo, &u).await;
+                    }
+                    Ok(false)
+                }
+                _ => Err(self.fail(resp, "blob mount", false).await),
+            }
+        })
+    }
+
+    fn upload_blob<'a>(
+        &'a self,
+        repo: &'a str,
+        blob: &'a Desc,
+        data: super::ByteStream,
+    ) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            validate_repository(repo)?;
+            digest::validate(&blob.digest)?;
+            self.upload_stream(repo, blob, data).await
+        })
+    }
+
+    fn put_manifest_raw<'a>(
+        &'a self,
+        repo: &'a str,
+        reference: &'a str,
+        media_type: &'a str,
+        body: Vec<u8>,
+    ) -> BoxFut<'a, String> {
+        Box::pin(self.put_manifest(repo, reference, media_type, body))
     }
 
     fn blob_stream<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, super::ByteStream> {

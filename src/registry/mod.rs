@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod copy;
 pub mod credentials;
 pub mod digest;
 pub mod distribution;
@@ -137,6 +138,52 @@ pub trait Backend: Send + Sync {
             Err(Error::Unsupported(format!(
                 "this backend cannot stream blobs ({digest})"
             )))
+        })
+    }
+    /// Whether the blob is in the repository already (HEAD).
+    fn has_blob<'a>(&'a self, _repo: &'a str, _digest: &'a str) -> BoxFut<'a, bool> {
+        Box::pin(async {
+            Err(Error::Unsupported(
+                "this profile cannot receive images".into(),
+            ))
+        })
+    }
+    /// Mounts a blob from another repository of the same registry; false when the registry
+    /// declined (the caller uploads it instead).
+    fn mount_blob<'a>(
+        &'a self,
+        _repo: &'a str,
+        _digest: &'a str,
+        _from: &'a str,
+    ) -> BoxFut<'a, bool> {
+        Box::pin(async { Ok(false) })
+    }
+    /// Uploads a blob from a stream (monolithic when small, chunked when large), verified by
+    /// digest; a failed upload session is cancelled.
+    fn upload_blob<'a>(
+        &'a self,
+        _repo: &'a str,
+        _blob: &'a Desc,
+        _data: ByteStream,
+    ) -> BoxFut<'a, ()> {
+        Box::pin(async {
+            Err(Error::Unsupported(
+                "this profile cannot receive images".into(),
+            ))
+        })
+    }
+    /// Stores a manifest byte for byte under a tag or its digest.
+    fn put_manifest_raw<'a>(
+        &'a self,
+        _repo: &'a str,
+        _reference: &'a str,
+        _media_type: &'a str,
+        _body: Vec<u8>,
+    ) -> BoxFut<'a, String> {
+        Box::pin(async {
+            Err(Error::Unsupported(
+                "this profile cannot receive images".into(),
+            ))
         })
     }
     /// The referrers API's answer for `digest` (an OCI index, raw), or `None` where the registry

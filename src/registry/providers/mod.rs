@@ -210,6 +210,49 @@ impl<A: ProviderApi> Backend for Provider<A> {
         rows.iter().find(|r| r.tag == tag)?.pushed.clone()
     }
 
+    fn has_blob<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, bool> {
+        Box::pin(async move {
+            let r = self.v2().await?.has_blob(repo, digest).await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
+    }
+
+    fn mount_blob<'a>(&'a self, repo: &'a str, digest: &'a str, from: &'a str) -> BoxFut<'a, bool> {
+        Box::pin(async move {
+            let r = self.v2().await?.mount_blob(repo, digest, from).await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
+    }
+
+    fn upload_blob<'a>(
+        &'a self,
+        repo: &'a str,
+        blob: &'a Desc,
+        data: super::ByteStream,
+    ) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            let r = self.v2().await?.upload_blob(repo, blob, data).await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
+    }
+
+    fn put_manifest_raw<'a>(
+        &'a self,
+        repo: &'a str,
+        reference: &'a str,
+        media_type: &'a str,
+        body: Vec<u8>,
+    ) -> BoxFut<'a, String> {
+        Box::pin(async move {
+            let r = self
+                .v2()
+                .await?
+                .put_manifest_raw(repo, reference, media_type, body)
+                .await;
+            r.map_err(|e| self.api.v2_error(e))
+        })
+    }
+
     fn blob_stream<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, super::ByteStream> {
         Box::pin(async move {
             let r = self.v2().await?.blob_stream(repo, digest).await;
