@@ -66,7 +66,7 @@ fn main() {
         gz.finish().unwrap()
     };
     let blob = support::oci::Blob::new("application/vnd.oci.image.layer.v1.tar+gzip", layer);
-    let img = support::with_layers(support::find("solo", "only"), &[blob.clone()]);
+    let img = support::with_layers(support::find("solo", "only"), std::slice::from_ref(&blob));
     let url = from.url.clone();
     let (b2, i2) = (blob.clone(), img.clone());
     support::block_on(async move {

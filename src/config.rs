@@ -382,13 +382,24 @@ impl Profile {
             (None, Kind::Ghcr) => "ghcr.io".to_string(),
             (None, Kind::Dockerhub) => crate::registry::reference::HUB_HOST.to_string(),
             (None, Kind::Ecr) => {
-                // `<account>.dkr.ecr.<region>.amazonaws.com`
+                // `<account>.dkr.ecr.<region>.amazonaws.com`: the region and the account must
+                // be the profile's where it names them.
                 let ecr = wanted.contains(".dkr.ecr.")
+                    && self
+                        .region
+                        .as_deref()
+                        .is_none_or(|r| wanted.contains(&format!(".dkr.ecr.{r}.")))
                     && self
                         .registry_id
                         .as_deref()
                         .is_none_or(|id| wanted.starts_with(&format!("{id}.")));
-                return if ecr { None } else { Some(false) };
+                return if !ecr {
+                    Some(false)
+                } else if self.registry_id.is_some() {
+                    Some(true)
+                } else {
+                    None
+                };
             }
             (None, Kind::Distribution) => return Some(false),
         };

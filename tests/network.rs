@@ -578,3 +578,48 @@ fn a_body_cut_short_is_fetched_again_and_deletes_go_once_whatever_the_answer() {
     }
     assert_eq!(reg.tags("team/app/web"), ["2024.01", "2024.06"]);
 }
+
+#[test]
+fn insecure_accepts_even_a_version_1_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (crt, key) = recipe(dir.path(), "signkey");
+    let reg = Registry::start(Options {
+        tls_pair: Some((crt, key)),
+        ..Default::default()
+    });
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        cfg_dir.path(),
+        &format!(
+            "[profiles.t]\nregistry = \"{}\"\ninsecure = true\n",
+            reg.url
+        ),
+    );
+    let r = regtui(&["-c", &cfg, "-p", "t", "repos"], &[]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+}
+
+#[test]
+fn long_link_urls_count_against_the_listing_budget() {
+    let pages = Arc::new(AtomicUsize::new(0));
+    let p2 = pages.clone();
+    let fx = support::fixture::serve(move |req| {
+        if req.path() == "/v2/" {
+            return Response::json(200, &json!({}));
+        }
+        let n = p2.fetch_add(1, Ordering::SeqCst);
+        // Empty pages whose next link is 60 KB long and new every time: over the 8 KiB link limit.
+        let pad = "x".repeat(60_000);
+        Response::json(200, &json!({"name": "x", "tags": []})).with(
+            "Link",
+            &format!("</v2/x/tags/list?last={n}{pad}>; rel=\"next\""),
+        )
+    });
+    let r = regtui(&["--registry", &fx.url, "tags", "x"], &[]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_eq!(
+        pages.load(Ordering::SeqCst),
+        1,
+        "an oversized Link is not followed"
+    );
+}

@@ -648,3 +648,156 @@ fn a_registry_that_never_stops_paging_is_cut_off() {
     let pages = fx.seen().len();
     assert!((100..=102).contains(&pages), "{pages} pages read");
 }
+
+// ---------- found in review ----------
+
+#[test]
+fn the_guard_counts_a_planned_tag_that_moved_onto_an_index() {
+    let reg = Registry::start(Options::default());
+    let (idx, amd, _) = platforms();
+    let other = image(&ImageSpec {
+        seed: "trust-other",
+        created: "2024-01-01T00:00:00Z",
+        ..Default::default()
+    });
+    let url = reg.url.clone();
+    let (i2, a2, o2) = (idx.clone(), amd.clone(), other.clone());
+    let outcomes = block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("r/app", "a", &o2).await;
+        p.image("r/app", "b", &a2).await;
+        let b = client(&url);
+        let caps = b.info().capabilities;
+        let s = prune::survey(&b, "r/app", 4).await.unwrap();
+        let plan = prune::plan(&s, &["a".into(), "b".into()], &Protected::default(), caps);
+        assert_eq!(plan.delete.len(), 2);
+        // `a` moves onto a new index that lists b's manifest.
+        p.image("r/app", "a", &i2).await;
+        prune::execute(&b, &plan, caps, 4, |_, _, _| {}).await
+    });
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Skipped { .. })),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        head(&reg.url, "r/app", &amd.digest),
+        Some(amd.digest.clone())
+    );
+    assert_eq!(head(&reg.url, "r/app", "a"), Some(idx.digest));
+}
+
+#[test]
+fn an_index_with_an_odd_content_type_is_still_read() {
+    let reg = Registry::start(Options::default());
+    let (idx, amd, _) = platforms();
+    let url = reg.url.clone();
+    let (i2, a2) = (idx.clone(), amd.clone());
+    block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("mirror/app", "multi", &i2).await;
+        p.image("mirror/app", "amd", &a2).await;
+    });
+    let port = reg.port;
+    let px = proxy(port, move |req| {
+        (req.method == "HEAD" && req.path().ends_with("/manifests/multi")).then(|| {
+            let mut r = forward(req, port);
+            for (k, v) in r.headers.iter_mut() {
+                if k.eq_ignore_ascii_case("content-type") {
+                    *v = format!("{v}; charset=utf-8");
+                }
+            }
+            r
+        })
+    });
+    let (pxu, d) = (px.url.clone(), amd.digest.clone());
+    let r = block_on(async move {
+        let b = client(&pxu);
+        let confirmed = ops::Confirmed {
+            tags: vec!["amd".into()],
+            indexes: vec![],
+        };
+        ops::delete_manifest_checked(&b, "mirror/app", &d, &confirmed, 4).await
+    });
+    assert!(matches!(r, Err(Error::UsedByIndex { .. })), "{r:?}");
+    assert_eq!(head(&reg.url, "mirror/app", &amd.digest), Some(amd.digest));
+}
+
+#[test]
+fn provider_apis_never_follow_a_redirect_with_secrets_or_deletes() {
+    let got: Arc<Mutex<Vec<String>>> = Default::default();
+    let g2 = got.clone();
+    let evil = serve(move |req| {
+        g2.lock().unwrap().push(format!(
+            "{} {} {:?} {}",
+            req.method,
+            req.target,
+            req.header("authorization"),
+            String::from_utf8_lossy(&req.body)
+        ));
+        Response::json(200, &json!({"token": "x"}))
+    });
+    let eu = evil.url.clone();
+    let api =
+        serve(move |req| Response::empty(307).with("Location", &format!("{eu}{}", req.target)));
+    // Docker Hub's login POST (the password in its body).
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[profiles.hub]\nkind = \"dockerhub\"\nnamespace = \"acme\"\nregistry = \"{0}\"\napi_url = \"{0}\"\nusername = \"alice\"\npassword_env = \"HUBPW\"\n",
+            api.url
+        ),
+    );
+    let r = regtui(
+        &["-c", &cfg, "-p", "hub", "repos"],
+        &[("HUBPW", "s3cr3t-hub-pat")],
+    );
+    assert_ne!(r.code(), 0);
+    // A GitHub API DELETE.
+    use regtui::registry::auth::Secret;
+    use regtui::registry::providers::Rest;
+    let rest = Rest {
+        http: Rest::client().unwrap(),
+        service: "GitHub API",
+        base: api.url.clone(),
+        token: Some(Secret::new("ghp_secret")),
+        headers: vec![],
+        auth_hint: "",
+    };
+    let u = format!("{}/user/packages/container/x/versions/1", api.url);
+    let del = block_on(async move {
+        rest.send(reqwest::Method::DELETE, &u, "version")
+            .await
+            .map(|_| ())
+    });
+    assert!(matches!(del, Err(Error::Redirected { .. })), "{del:?}");
+    let got = got.lock().unwrap();
+    assert!(got.is_empty(), "the other host got: {got:?}");
+}
+
+#[test]
+fn a_broken_docker_config_never_quotes_its_credentials() {
+    let reg = Registry::start(Options::default());
+    let home = tempfile::tempdir().unwrap();
+    let docker = home.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    // A string where an object belongs: serde would quote it.
+    std::fs::write(
+        docker.join("config.json"),
+        r#"{"auths":{"reg.example":"dXNlcjpodW50ZXIyLXNlY3JldA=="}}"#,
+    )
+    .unwrap();
+    let r = regtui(
+        &["--registry", &reg.url, "repos"],
+        &[("DOCKER_CONFIG", docker.to_str().unwrap())],
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    has(&r.stderr(), &["not valid docker config JSON (line 1"]);
+    assert!(
+        !r.stderr().contains("dXNlcjpodW50ZXIyLXNlY3JldA"),
+        "{}",
+        r.stderr()
+    );
+}

@@ -1143,7 +1143,7 @@ fn end_to_end_browse_copy_delete_quit_in_tmux() {
     let log = std::fs::read_to_string(dir.path().join("regtui.log")).unwrap();
     let first = log
         .lines()
-        .find(|l| l.starts_with("first frame after"))
+        .find(|l| l.contains("regtui::tui: first frame after"))
         .expect("first frame logged");
     eprintln!("e2e: {first}");
 }

@@ -353,10 +353,13 @@ fn read_docker_config(path: &Path) -> Result<Option<DockerConfig>> {
             )));
         }
     };
+    // Only the position: serde's message may quote a value, and values here are credentials.
     serde_json::from_slice(&text).map(Some).map_err(|e| {
         Error::Config(format!(
-            "{} is not valid docker config JSON: {e}",
-            path.display()
+            "{} is not valid docker config JSON (line {}, column {})",
+            path.display(),
+            e.line(),
+            e.column()
         ))
     })
 }

@@ -87,6 +87,8 @@ pub struct Distribution {
     host: Arc<Host>,
 }
 
+/// Longest `Link` header followed.
+const MAX_LINK: usize = 8 * 1024;
 /// Blobs up to this size go in one PUT; larger ones in PATCH chunks of this size.
 const CHUNK: u64 = 8 * 1024 * 1024;
 /// Idle time between body bytes before a read is given up.
@@ -303,9 +305,9 @@ impl Distribution {
             let r = self
                 .once(&method, url, header.as_ref(), build, attempt)
                 .await;
-            // 421/426 mean "not processed": any method goes again over HTTP/1.1; after a GOAWAY
-            // only a read does (a DELETE is never sent twice).
-            if self.h2_misbehaves(&r) && (read || r.is_ok()) {
+            // After a 421/426 or repeated GOAWAYs HTTP/1.1 takes over; only a read is sent again
+            // (a DELETE, PUT or POST goes exactly once, whatever a proxy claims).
+            if self.h2_misbehaves(&r) && read {
                 continue;
             }
             let again = read
@@ -315,10 +317,15 @@ impl Distribution {
                     Err(e) => e.is_transient(),
                 };
             if again {
+                let own_answer = r
+                    .as_ref()
+                    .is_ok_and(|resp| http::same_origin(resp.url().as_str(), &self.base));
                 match r
                     .as_ref()
                     .ok()
+                    .filter(|_| own_answer)
                     .and_then(|resp| http::retry_after(resp.headers()))
+                    .filter(|d| !d.is_zero())
                 {
                     Some(wait) => {
                         if self.host.pause(wait) {
@@ -472,21 +479,25 @@ impl Distribution {
         extract: fn(&[u8]) -> Result<Vec<String>>,
     ) -> Result<()> {
         let mut url = first;
-        let mut seen = std::collections::HashSet::new();
+        // Hashes of the pages read (the URLs themselves could be long and many).
+        let mut seen: std::collections::HashSet<[u8; 32]> = std::collections::HashSet::new();
         let mut budget = http::PageBudget::new(if what == "catalog" {
             "catalog".to_string()
         } else {
             format!("tags list of {what}")
         });
         loop {
-            if !seen.insert(url.clone()) {
+            budget.add_bytes(url.len())?;
+            if !seen.insert(<sha2::Sha256 as sha2::Digest>::digest(url.as_bytes()).into()) {
                 return Err(Error::Invalid {
                     what: "Link header".into(),
                     detail: "pagination loops back to a page already read".into(),
                 });
             }
             let (headers, body) = self.get_ok(&url, scope, &|rb| rb, LIST_LIMIT, what).await?;
-            let next = header_str(&headers, LINK).and_then(next_link);
+            let next = header_str(&headers, LINK)
+                .filter(|l| l.len() <= MAX_LINK)
+                .and_then(next_link);
             let page = extract(&body)?;
             budget.take(page.len(), body.len())?;
             sink(page);

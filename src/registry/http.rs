@@ -259,8 +259,15 @@ impl Limiter {
                     };
                     s.limit = (s.limit + step).min(max);
                 } else if !flat && rtt > floor * 4 + Duration::from_millis(20) {
-                    // Queueing somewhere: back off gently and leave slow start.
-                    s.limit = (s.limit * 0.9).max(1.0);
+                    // Queueing somewhere: back off gently (once per round trip, and not below
+                    // the start: requests of different kinds simply differ in latency) and leave
+                    // slow start.
+                    let recent = s.last_decrease.is_some_and(|t| t.elapsed() < rtt);
+                    if !recent {
+                        let start = ADAPTIVE_START.min(max as usize) as f64;
+                        s.limit = (s.limit * 0.9).max(start.min(s.limit));
+                        s.last_decrease = Some(Instant::now());
+                    }
                     s.slow_start = false;
                 }
             }
@@ -390,6 +397,12 @@ impl PageBudget {
         self.pages = self.pages.saturating_add(1);
         self.bytes = self.bytes.saturating_add(bytes as u64);
         self.add_entries(entries)
+    }
+
+    /// Accounts `n` more bytes read for this listing (next-page URLs count too).
+    pub fn add_bytes(&mut self, n: usize) -> Result<()> {
+        self.bytes = self.bytes.saturating_add(n as u64);
+        self.add_entries(0)
     }
 
     /// Accounts `n` more entries of the page last taken.
@@ -642,6 +655,16 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), ["ui", "bg"]);
+    }
+
+    #[test]
+    fn requests_of_different_latencies_do_not_collapse_the_limit() {
+        let l = Limiter::new(Concurrency::Adaptive { max: 64 });
+        for i in 0..2000 {
+            let rtt = if i % 2 == 0 { 2 } else { 60 };
+            l.feedback(Duration::from_millis(rtt), Signal::Ok, true);
+        }
+        assert!(l.limit() >= ADAPTIVE_START, "limit {}", l.limit());
     }
 
     #[test]

@@ -268,26 +268,30 @@ impl Users {
     }
 }
 
-/// Whether a media type names an index (or a Docker manifest list).
-fn is_index_type(media_type: &str) -> bool {
-    matches!(media_type, OCI_INDEX | DOCKER_LIST)
+/// Whether a media type (parameters and case aside) names a single-image manifest.
+fn is_image_type(media_type: &str) -> bool {
+    let base = media_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    base == OCI_MANIFEST || base == DOCKER_MANIFEST
 }
 
-/// For each of `digests`, who uses it now. Every tag of `repo` not in `skip` is resolved again
-/// (HEAD, `n` at a time) and every index they point at is read for its manifests. A tag deleted
-/// meanwhile uses nothing; any other failure is an error, since an unknown tag could use one.
+/// For each of `digests`, who uses it now. Every tag of `repo` is resolved again (HEAD, `n` at a
+/// time) and every index they point at is read for its manifests. A tag in `going` that still
+/// points at the digest planned for it goes with that delete and uses nothing; one that moved
+/// since counts like any other. A tag deleted meanwhile uses nothing; any other failure is an
+/// error, since an unknown tag could use one.
 pub async fn users_of(
     b: &dyn Backend,
     repo: &str,
     digests: &BTreeSet<String>,
-    skip: &BTreeSet<String>,
+    going: &HashMap<String, String>,
     n: usize,
 ) -> Result<HashMap<String, Users>> {
-    let tags: Vec<String> = all_tags(b, repo)
-        .await?
-        .into_iter()
-        .filter(|t| !skip.contains(t))
-        .collect();
+    let tags: Vec<String> = all_tags(b, repo).await?;
     /// A tag's manifest now and, for an index, the manifests it lists; `None` when it is gone.
     type Resolved = Option<(Desc, Vec<String>)>;
     let found: Vec<(String, Result<Resolved>)> = stream::iter(tags)
@@ -298,7 +302,9 @@ pub async fn users_of(
                     Err(Error::NotFound { .. }) => return Ok(None),
                     Err(e) => return Err(e),
                 };
-                let children = if is_index_type(&d.media_type) || d.media_type.is_empty() {
+                // Anything but a known single-image type is read: a hostile or odd registry may
+                // send an index with a generic or parameterised Content-Type.
+                let children = if !is_image_type(&d.media_type) {
                     match &b.get_manifest(repo, &d.digest).await?.kind {
                         ManifestKind::Index { children } => {
                             children.iter().map(|c| c.digest.clone()).collect()
@@ -325,6 +331,9 @@ pub async fn users_of(
         else {
             continue;
         };
+        if going.get(&t) == Some(&d.digest) {
+            continue;
+        }
         if digests.contains(&d.digest) {
             out.entry(d.digest.clone())
                 .or_default()
@@ -353,7 +362,7 @@ pub async fn users_of_one(
     concurrency: usize,
 ) -> Result<Users> {
     let digests = BTreeSet::from([digest.to_string()]);
-    let mut m = users_of(b, repo, &digests, &BTreeSet::new(), concurrency).await?;
+    let mut m = users_of(b, repo, &digests, &HashMap::new(), concurrency).await?;
     Ok(m.remove(digest).unwrap_or_default())
 }
 

@@ -682,10 +682,11 @@ pub async fn execute(
         on_item(out.len(), total, out.last().unwrap());
     }
     let guard = if caps.delete_digest && !p.delete.is_empty() {
-        let going: BTreeSet<String> = p
+        // Each planned tag with the digest it goes with: only while it still points there.
+        let going: HashMap<String, String> = p
             .delete
             .iter()
-            .flat_map(|r| r.tags.iter().cloned())
+            .flat_map(|r| r.tags.iter().map(|t| (t.clone(), r.digest.clone())))
             .collect();
         let digests: BTreeSet<String> = p.delete.iter().map(|r| r.digest.clone()).collect();
         users_of(b, repo, &digests, &going, n)

@@ -8,7 +8,7 @@ pub mod ghcr;
 
 use std::sync::Arc;
 
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde::de::DeserializeOwned;
 
 use super::auth::Secret;
@@ -294,6 +294,9 @@ impl Rest {
         reqwest::Client::builder()
             .user_agent(concat!("regtui/", env!("CARGO_PKG_VERSION")))
             .timeout(std::time::Duration::from_secs(30))
+            // Followed by hand in `send` (reads only, the token only to the API's origin); a
+            // login POST or a DELETE answered with a redirect is never sent elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("cannot set up HTTP client: {e}")))
     }
@@ -312,18 +315,12 @@ impl Rest {
         }
     }
 
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let mut rb = self.http.request(method, url);
-        for (k, v) in &self.headers {
-            rb = rb.header(*k, *v);
-        }
-        if let Some(t) = &self.token {
-            if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", t.expose())) {
-                v.set_sensitive(true);
-                rb = rb.header(AUTHORIZATION, v);
-            }
-        }
-        rb
+    /// `Authorization: Bearer …` when a token is set.
+    fn auth_header(&self) -> Option<HeaderValue> {
+        let t = self.token.as_ref()?;
+        let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose())).ok()?;
+        v.set_sensitive(true);
+        Some(v)
     }
 
     /// Sends and maps a non-success status to an error naming `what`.
@@ -337,11 +334,18 @@ impl Rest {
         let read = super::http::is_read(&method);
         let mut attempt = 0;
         let resp = loop {
-            let r = self
-                .request(method.clone(), url)
-                .send()
-                .await
-                .map_err(|e| Error::from_transport(self.service, &e));
+            let auth = self.auth_header();
+            let headers = &self.headers;
+            let r = super::http::send_following(
+                &self.http,
+                method.clone(),
+                url,
+                auth.as_ref(),
+                &self.base,
+                self.service,
+                &|rb| headers.iter().fold(rb, |rb, (k, v)| rb.header(*k, *v)),
+            )
+            .await;
             let again = read
                 && attempt + 1 < super::http::MAX_TRIES
                 && match &r {
