@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config, Profile};
 use crate::registry::layout::Layout;
-use crate::registry::model::{GC_REMINDER, TagDeleteMethod, TagRow};
+use crate::fmt::GC_REMINDER;
+use crate::registry::model::{TagDeleteMethod, TagRow};
 use crate::registry::prune::{self as pr, Outcome, Plan, Protected, Rules};
 use crate::registry::reference::Reference;
 use crate::registry::{Backend, Error, Result, digest, ops};
@@ -180,11 +181,12 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-use crate::registry::model::human_size as human;
+use crate::fmt::human_size as human;
 
+/// A created date for the table, to the minute, with its own offset (rows from several time zones
+/// stay comparable).
 fn short_time(t: Option<&str>) -> String {
-    t.map(|t| t.get(..16).unwrap_or(t).replace('T', " "))
-        .unwrap_or_else(|| "-".into())
+    t.map(crate::fmt::timestamp).unwrap_or_else(|| "-".into())
 }
 
 impl Cli {
@@ -1058,7 +1060,7 @@ async fn prune(
         if info.kind == "distribution" {
             emit(&format!(
                 "note: {}\n",
-                crate::registry::model::GC_AFTER_PRUNE
+                crate::fmt::GC_AFTER_PRUNE
             ));
         }
     }

@@ -8,7 +8,7 @@ use super::overlay::{Overlay, PruneDialog, PruneStage, RuleDialog};
 use super::panes::LoadState;
 use super::{App, Effect};
 use crate::client_task::{Command, Event};
-use crate::registry::model::{GC_AFTER_PRUNE, human_size};
+use crate::fmt::{GC_AFTER_PRUNE, human_size};
 use crate::registry::prune::{Outcome, Protected};
 use crate::sanitize::clean;
 

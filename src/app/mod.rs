@@ -11,7 +11,7 @@ use ratatui::layout::Rect;
 
 use crate::client_task::{Command, Deleted, Event, ProfileSource, ProfileSpec, ReqId};
 use crate::registry::auth::Secret;
-use crate::registry::model::GC_REMINDER;
+use crate::fmt::GC_REMINDER;
 use crate::registry::prune::Protected;
 use crate::registry::{BackendInfo, Error};
 use crate::sanitize::clean;

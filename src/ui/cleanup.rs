@@ -9,7 +9,7 @@ use super::dialogs::{button, centered, frame};
 use super::theme::Theme;
 use crate::app::overlay::{PruneDialog, PruneStage, RuleDialog};
 use crate::registry::digest::short;
-use crate::registry::model::{GC_AFTER_PRUNE, human_size};
+use crate::fmt::{GC_AFTER_PRUNE, human_size};
 use crate::registry::prune::{Outcome, Plan};
 use crate::sanitize::clean;
 

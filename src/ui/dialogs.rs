@@ -62,7 +62,7 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
         ]),
         Line::from(vec![
             Span::styled("size   ", t.dim()),
-            Span::raw(crate::registry::model::human_size(c.size)),
+            Span::raw(crate::fmt::human_size(c.size)),
         ]),
     ];
     let others = if c.siblings.is_empty() {

@@ -7,7 +7,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme::Theme;
 use crate::app::App;
-use crate::registry::model::{relative_time, unix_seconds};
+use crate::fmt::relative_time;
+use crate::registry::model::unix_seconds;
 use crate::sanitize::clean;
 
 fn bar(share: f64, width: usize) -> String {
@@ -89,7 +90,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             lines.push(Line::from(vec![
                 Span::raw(format!(
                     "{:>10} ",
-                    crate::registry::model::human_size(l.size)
+                    crate::fmt::human_size(l.size)
                 )),
                 Span::styled(bar(share, 10), t.accent()),
                 Span::raw(format!(" {:>3.0}% ", share * 100.0)),

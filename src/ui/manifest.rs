@@ -71,7 +71,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                 Span::styled("size   ", t.dim()),
                 Span::raw(format!(
                     "{} ({} bytes)",
-                    crate::registry::model::human_size(d.size),
+                    crate::fmt::human_size(d.size),
                     d.size
                 )),
             ]));
@@ -88,7 +88,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                             "  {:<16} {}  {}",
                             clean(&p.platform),
                             crate::registry::digest::short(&p.digest),
-                            crate::registry::model::human_size(p.size)
+                            crate::fmt::human_size(p.size)
                         ),
                         style,
                     ));

@@ -67,7 +67,7 @@ pub fn status(app: &App, f: &mut Frame, area: Rect, t: Theme) {
                     format!(
                         "│ ● {} marked · {} ",
                         marked.len(),
-                        crate::registry::model::human_size(app.view().tags.marked_size())
+                        crate::fmt::human_size(app.view().tags.marked_size())
                     ),
                     t.warn(),
                 ));

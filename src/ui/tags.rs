@@ -9,7 +9,7 @@ use super::theme::Theme;
 use crate::app::App;
 use crate::app::panes::{LoadState, RowState};
 use crate::registry::digest::short;
-use crate::registry::model::relative_time;
+use crate::fmt::relative_time;
 use crate::sanitize::clean;
 
 fn arches(row: &crate::registry::model::TagRow) -> String {
@@ -105,7 +105,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                     } else {
                         cells[0] = Cell::from(Line::from(vec![Span::raw(label), mark]));
                     }
-                    cells.push(Cell::from(crate::registry::model::human_size(r.size)));
+                    cells.push(Cell::from(crate::fmt::human_size(r.size)));
                     // The date rules and the sort use: pushed where the provider records it.
                     let created = r
                         .date()
