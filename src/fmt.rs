@@ -12,6 +12,39 @@ pub const GC_REMINDER: &str = "space is reclaimed only after the registry's garb
 pub const GC_AFTER_PRUNE: &str = "the space returns after the registry's garbage collection: \
 `registry garbage-collect <config>` (add `--delete-untagged` to also drop untagged manifests)";
 
+/// How the terminal UI shows dates (`dates = "relative" | "absolute"` in the config; `t` switches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dates {
+    /// `3 months ago`, with the day as well where there is room.
+    #[default]
+    Relative,
+    /// `2024-06-01 12:00` in UTC.
+    Absolute,
+}
+
+impl Dates {
+    /// The other mode.
+    pub fn toggled(self) -> Self {
+        match self {
+            Dates::Relative => Dates::Absolute,
+            Dates::Absolute => Dates::Relative,
+        }
+    }
+
+    /// Ways to show `then`, widest first, for a column to pick the widest that fits.
+    pub fn forms(self, then: i64, now: i64) -> Vec<String> {
+        match self {
+            Dates::Relative => vec![
+                format!("{} ({})", utc_date(then), short_relative(then, now)),
+                relative_time(then, now),
+                short_relative(then, now),
+            ],
+            Dates::Absolute => vec![utc_minute(then), utc_date(then)],
+        }
+    }
+}
+
 /// Sizes as people read them: `6.35 KiB`, `77.62 MiB`; the unit is always whole.
 pub fn human_size(bytes: u64) -> String {
     humansize::format_size(bytes, humansize::BINARY)
@@ -172,7 +205,11 @@ pub fn wrap(s: &str, max: usize) -> Vec<String> {
         }
         if fit == 0 {
             // A character wider than the line: take it alone.
-            fit = rest.chars().next().map(char::len_utf8).unwrap_or(rest.len());
+            fit = rest
+                .chars()
+                .next()
+                .map(char::len_utf8)
+                .unwrap_or(rest.len());
         }
         let at = brk.filter(|b| *b > 0).unwrap_or(fit);
         out.push(rest[..at].trim_end().to_string());
@@ -217,7 +254,11 @@ mod tests {
         for day in 0..1461 {
             let s = day * 86_400 + 3_600 * 13;
             let text = format!("{}:00Z", utc_minute(s).replace(' ', "T"));
-            assert_eq!(crate::registry::model::unix_seconds(&text), Some(s), "{text}");
+            assert_eq!(
+                crate::registry::model::unix_seconds(&text),
+                Some(s),
+                "{text}"
+            );
         }
     }
 

@@ -3,6 +3,7 @@
 //! - [`registry`]: the registry client (distribution v2, OCI layouts), auth and credentials.
 //! - [`config`]: `config.toml` profiles.
 //! - [`cli`]: the command-line interface and its non-interactive subcommands.
+//! - [`session`]: from the command line's choice to connected backends (CLI and TUI alike).
 //! - [`fmt`]: sizes, dates and texts for display (CLI and UI).
 //! - [`sanitize`]: the one sanitizer every registry string passes through before display.
 
@@ -14,5 +15,6 @@ pub mod config;
 pub mod fmt;
 pub mod registry;
 pub mod sanitize;
+pub mod session;
 pub mod tui;
 pub mod ui;

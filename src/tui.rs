@@ -4,17 +4,17 @@
 //! queued client events before drawing and draws only when something changed. Drawing does no I/O.
 
 use std::io::Write;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use crate::app::{App, Effect, Msg, ProfileEntry};
-use crate::cli::{Cli, demo_dir};
-use crate::client_task::{self, ProfileSource, ProfileSpec};
+use crate::client_task;
 use crate::clipboard::{Clipboard, System};
-use crate::config::{self, Profile};
 use crate::registry::{Error, Result};
+use crate::session::{self, Selection};
 
 static LOG: Mutex<Option<std::fs::File>> = Mutex::new(None);
 
@@ -27,80 +27,11 @@ pub fn log(line: &str) {
     }
 }
 
-/// The profiles the app can switch between, and which one to show first.
-pub fn profile_specs(cli: &Cli) -> Result<(Vec<ProfileSpec>, usize, crate::clipboard::Mode)> {
-    let demo = ProfileSpec {
-        name: "demo".into(),
-        registry: demo_dir().display().to_string(),
-        source: ProfileSource::Layout(demo_dir()),
-        concurrency: config::DEFAULT_CONCURRENCY,
-    };
-    let cfg = if cli.demo && cli.config.is_none() {
-        config::load(None).ok()
-    } else {
-        Some(config::load(cli.config.as_deref())?)
-    };
-    let mut specs = Vec::new();
-    let mut clip = crate::clipboard::Mode::Auto;
-    if let Some(cfg) = &cfg {
-        clip = cfg.clipboard;
-        for (name, p) in &cfg.profiles {
-            specs.push(ProfileSpec {
-                name: name.clone(),
-                registry: p
-                    .registry
-                    .clone()
-                    .unwrap_or_else(|| format!("{:?}", p.kind).to_lowercase()),
-                source: ProfileSource::Registry {
-                    profile: Box::new(p.clone()),
-                    base_dir: cfg.base_dir.clone(),
-                },
-                concurrency: p.concurrency(),
-            });
-        }
-    }
-    let mut current = None;
-    if let Some(url) = &cli.registry {
-        let p = Profile::ad_hoc(url)?;
-        specs.insert(
-            0,
-            ProfileSpec {
-                name: "ad-hoc".into(),
-                registry: url.clone(),
-                source: ProfileSource::Registry {
-                    profile: Box::new(p),
-                    base_dir: ".".into(),
-                },
-                concurrency: config::DEFAULT_CONCURRENCY,
-            },
-        );
-        current = Some(0);
-    }
-    if !specs.iter().any(|s| s.name == "demo") {
-        specs.push(demo);
-    }
-    let pos = |n: &str| specs.iter().position(|s| s.name == n);
-    if current.is_none() {
-        current = if cli.demo {
-            pos("demo")
-        } else {
-            match cfg.as_ref().and_then(|c| c.pick(cli.profile.as_deref())) {
-                Some(p) => {
-                    Some(pos(&p).ok_or_else(|| Error::Config(format!("no profile named {p:?}")))?)
-                }
-                None => pos("demo"),
-            }
-        };
-    }
-    Ok((specs, current.unwrap_or(0), clip))
-}
-
 /// Runs the TUI until the user quits or the session ends (SIGTERM/SIGHUP).
-pub async fn run(cli: &Cli) -> Result<i32> {
+pub async fn run(sel: &Selection, log_file: Option<&Path>) -> Result<i32> {
     let started = Instant::now();
-    if let Some(path) = cli
-        .log_file
-        .clone()
+    if let Some(path) = log_file
+        .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("REGTUI_LOG").map(Into::into))
     {
         let f = std::fs::OpenOptions::new()
@@ -110,7 +41,8 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             .map_err(|e| Error::Config(format!("cannot open log file {}: {e}", path.display())))?;
         *LOG.lock().unwrap() = Some(f);
     }
-    let (specs, current, clip_mode) = profile_specs(cli)?;
+    let start = session::start(sel)?;
+    let (specs, current, clip_mode) = (start.specs, start.current, start.config.clipboard);
     let entries: Vec<ProfileEntry> = specs.iter().map(ProfileEntry::from).collect();
     let (ev_tx, mut ev_rx) = mpsc::channel(1024);
     let client = client_task::spawn(specs, ev_tx);
@@ -134,6 +66,9 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         .unwrap_or((80, 24));
     let mut app = App::new(entries, current, size, crate::registry::model::now_unix());
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    for w in &start.config.warnings {
+        app.toast = Some(format!("warning: {w}"));
+    }
 
     let (key_tx, mut key_rx) = mpsc::channel::<Msg>(256);
     std::thread::spawn(move || {

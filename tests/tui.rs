@@ -37,10 +37,9 @@ struct Harness {
 
 fn demo_spec() -> ProfileSpec {
     ProfileSpec {
-        name: "demo".into(),
         registry: "demo".into(),
-        source: ProfileSource::Layout(regtui::cli::demo_dir()),
         concurrency: 4,
+        ..ProfileSpec::demo()
     }
 }
 

@@ -96,11 +96,7 @@ impl App {
         let req = self.req();
         let profile = self.profile().to_string();
         let marked: Vec<String> = self.view().tags.marked.iter().cloned().collect();
-        let gc_note = self
-            .view()
-            .info
-            .as_ref()
-            .is_some_and(|i| i.kind == "distribution");
+        let gc_note = self.view().info.as_ref().is_some_and(|i| i.needs_gc);
         self.overlay = Overlay::Prune(Box::new(PruneDialog {
             profile: profile.clone(),
             repo: repo.clone(),

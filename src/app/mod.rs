@@ -9,9 +9,9 @@ pub mod panes;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
-use crate::client_task::{Command, Deleted, Event, ProfileSource, ProfileSpec, ReqId};
-use crate::registry::auth::Secret;
+use crate::client_task::{Command, Deleted, Event, ProfileSpec, ReqId};
 use crate::fmt::GC_REMINDER;
+use crate::registry::auth::Secret;
 use crate::registry::prune::Protected;
 use crate::registry::{BackendInfo, Error};
 use crate::sanitize::clean;
@@ -76,14 +76,10 @@ impl ProfileEntry {
 
 impl From<&ProfileSpec> for ProfileEntry {
     fn from(s: &ProfileSpec) -> Self {
-        let protected = match &s.source {
-            ProfileSource::Registry { profile, .. } => Protected(profile.protected_tags.clone()),
-            ProfileSource::Layout(_) => Protected::default(),
-        };
         ProfileEntry {
             name: s.name.clone(),
             registry: s.registry.clone(),
-            protected,
+            protected: s.protected(),
         }
     }
 }
@@ -507,11 +503,7 @@ impl App {
                 ..
             }
         );
-        let is_registry = self
-            .view()
-            .info
-            .as_ref()
-            .is_some_and(|i| i.kind != "layout");
+        let is_registry = self.view().info.as_ref().is_some_and(|i| i.login);
         if anonymous
             && is_registry
             && !self.view().login_prompted

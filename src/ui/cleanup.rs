@@ -8,8 +8,8 @@ use ratatui::widgets::{Gauge, Paragraph, Wrap};
 use super::dialogs::{button, centered, frame};
 use super::theme::Theme;
 use crate::app::overlay::{PruneDialog, PruneStage, RuleDialog};
-use crate::registry::digest::short;
 use crate::fmt::{GC_AFTER_PRUNE, human_size};
+use crate::registry::digest::short;
 use crate::registry::prune::{Outcome, Plan};
 use crate::sanitize::clean;
 

@@ -88,10 +88,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         for l in &d.layers {
             let share = l.size as f64 / total as f64;
             lines.push(Line::from(vec![
-                Span::raw(format!(
-                    "{:>10} ",
-                    crate::fmt::human_size(l.size)
-                )),
+                Span::raw(format!("{:>10} ", crate::fmt::human_size(l.size))),
                 Span::styled(bar(share, 10), t.accent()),
                 Span::raw(format!(" {:>3.0}% ", share * 100.0)),
                 Span::raw(clean(l.created_by.as_deref().unwrap_or("")).into_owned()),

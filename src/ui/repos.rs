@@ -29,12 +29,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     if let LoadState::Failed(e) = &p.state {
         lines.push(Line::styled(clean(e).into_owned(), t.error()));
     } else if p.state == LoadState::Loaded && p.names.is_empty() {
-        let hint = match app.view().info.as_ref().map(|i| i.kind) {
-            Some("layout") => "no repositories in this layout",
-            _ => {
-                "no repositories (if the catalog is closed, list them under `repositories` in the profile)"
-            }
-        };
+        let hint = "no repositories (if the catalog is closed, list them under `repositories` in \
+                    the profile, or open one with :repo NAME)";
         lines.push(Line::styled(hint, t.dim()));
     }
     for (row, i) in p

@@ -8,8 +8,8 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::panes::{LoadState, RowState};
-use crate::registry::digest::short;
 use crate::fmt::relative_time;
+use crate::registry::digest::short;
 use crate::sanitize::clean;
 
 fn arches(row: &crate::registry::model::TagRow) -> String {
@@ -131,12 +131,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         header.push("DIGEST");
     }
     widths.extend([Constraint::Length(10), Constraint::Length(14)]);
-    let provider = app
+    let dates = app
         .view()
         .info
         .as_ref()
-        .is_some_and(|i| matches!(i.kind, "ecr" | "ghcr" | "dockerhub"));
-    header.extend(["SIZE", if provider { "PUSHED" } else { "CREATED" }]);
+        .map(|i| i.date_source)
+        .unwrap_or_default();
+    header.extend(["SIZE", dates.header()]);
     if wide {
         widths.push(Constraint::Length(16));
         header.push("PLATFORMS");
