@@ -181,16 +181,22 @@ pub fn ellipsize(s: &str, max: usize) -> String {
 }
 
 /// Splits `s` into pieces of at most `max` cells, preferring to break after a space or one of
-/// `,:/;=&` (a token boundary), and cutting inside a token only when it alone is too long.
+/// `,:/;=&.-+@` (a token boundary), and cutting inside a token only when it alone is too long.
 /// Always returns at least one piece.
 pub fn wrap(s: &str, max: usize) -> Vec<String> {
-    let max = max.max(1);
+    wrap_widths(s, max, max)
+}
+
+/// [`wrap`] with a first line of at most `first` cells and the others of at most `rest`.
+pub fn wrap_widths(s: &str, first: usize, rest_width: usize) -> Vec<String> {
+    let mut max = first.max(1);
     let mut out = Vec::new();
     let mut rest = s;
     while width(rest) > max {
-        // Byte index just past the widest prefix that fits, and the last break point inside it.
+        // Byte index just past the widest prefix that fits, and the last break points inside
+        // it: after a space or `,:/;=&` (strong), or after `.-+@` (weak, inside names).
         let mut fit = 0;
-        let mut brk = None;
+        let (mut strong, mut weak) = (None, None);
         let mut w = 0;
         for (i, c) in rest.char_indices() {
             let cw = c.width().unwrap_or(0);
@@ -200,9 +206,17 @@ pub fn wrap(s: &str, max: usize) -> Vec<String> {
             w += cw;
             fit = i + c.len_utf8();
             if matches!(c, ' ' | ',' | ':' | '/' | ';' | '=' | '&') {
-                brk = Some(fit);
+                strong = Some((fit, w));
+            } else if matches!(c, '.' | '-' | '+' | '@') {
+                weak = Some((fit, w));
             }
         }
+        // A strong break unless it leaves three quarters of the line empty; then a weak one.
+        let brk = strong
+            .filter(|(_, w)| *w * 4 >= max)
+            .or(weak)
+            .or(strong)
+            .map(|(b, _)| b);
         if fit == 0 {
             // A character wider than the line: take it alone.
             fit = rest
@@ -214,6 +228,7 @@ pub fn wrap(s: &str, max: usize) -> Vec<String> {
         let at = brk.filter(|b| *b > 0).unwrap_or(fit);
         out.push(rest[..at].trim_end().to_string());
         rest = rest[at..].trim_start_matches(' ');
+        max = rest_width.max(1);
     }
     if !rest.is_empty() || out.is_empty() {
         out.push(rest.to_string());
@@ -285,5 +300,14 @@ mod tests {
         for piece in wrap("org.opencontainers.image.source=https://github.com/x/y", 12) {
             assert!(width(&piece) <= 12, "{piece}");
         }
+        // Names break at spaces and `=` before their dots and dashes.
+        assert_eq!(
+            wrap("org.opencontainers.image.title=api-1.3.0-arm64", 34),
+            ["org.opencontainers.image.title=", "api-1.3.0-arm64"]
+        );
+        assert_eq!(
+            wrap("RUN step-0 # api-1.3.0-arm64", 19),
+            ["RUN step-0 #", "api-1.3.0-arm64"]
+        );
     }
 }

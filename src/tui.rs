@@ -66,18 +66,34 @@ pub async fn run(sel: &Selection, log_file: Option<&Path>) -> Result<i32> {
         .unwrap_or((80, 24));
     let mut app = App::new(entries, current, size, crate::registry::model::now_unix());
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    app.dates = start.config.dates;
+    // What the CLI prints on stderr is shown here: config and credential warnings, and why the
+    // demo opened when nothing was chosen.
     for w in &start.config.warnings {
-        app.toast = Some(format!("warning: {w}"));
+        app.warn(w.clone());
+    }
+    if let Some(text) = start.first_run {
+        let mut text = text;
+        for w in &start.config.warnings {
+            text.push_str(&format!("\nwarning: {w}"));
+        }
+        app.notice("Welcome to regtui", text);
+    }
+    if start.config.mouse {
+        // Off with `mouse = false`: the terminal's own selection then works.
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     }
 
     let (key_tx, mut key_rx) = mpsc::channel::<Msg>(256);
     std::thread::spawn(move || {
         use crossterm::event::{self, Event as CEvent};
+        let clock = Instant::now();
         loop {
             match event::poll(Duration::from_millis(200)) {
                 Ok(true) => {
                     let msg = match event::read() {
                         Ok(CEvent::Key(k)) => Msg::Key(k),
+                        Ok(CEvent::Mouse(m)) => Msg::Mouse(m, clock.elapsed().as_millis() as u64),
                         Ok(CEvent::Resize(w, h)) => Msg::Resize(w, h),
                         Ok(_) => continue,
                         Err(_) => break,
@@ -112,15 +128,13 @@ pub async fn run(sel: &Selection, log_file: Option<&Path>) -> Result<i32> {
                 Effect::Send(c) => {
                     log(&format!("command {c:?}"));
                     if client.commands.send(c).await.is_err() {
-                        app.last_error = Some("the client task stopped".into());
+                        app.alert("the client task stopped");
                     }
                 }
-                Effect::Copy { text, what } => {
-                    app.toast = Some(match clipboard.copy(&text) {
-                        Ok(went) => format!("copied {what} to the {went}"),
-                        Err(e) => format!("copy failed: {e}"),
-                    });
-                }
+                Effect::Copy { text, what } => match clipboard.copy(&text) {
+                    Ok(went) => app.say(format!("copied {what} to the {went}")),
+                    Err(e) => app.alert(format!("copy failed: {e}")),
+                },
                 Effect::Quit => app.quit = true,
             }
         }
@@ -174,8 +188,14 @@ struct RestoreOnDrop;
 
 impl Drop for RestoreOnDrop {
     fn drop(&mut self) {
-        ratatui::restore();
+        restore();
     }
+}
+
+/// Gives the mouse back to the terminal and restores it (raw mode, alternate screen).
+fn restore() {
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
 }
 
 /// Makes a panic anywhere (a spawned task or thread included, which tokio and std would otherwise
@@ -184,7 +204,7 @@ impl Drop for RestoreOnDrop {
 fn exit_on_panic() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        ratatui::restore();
+        restore();
         previous(info);
         std::process::exit(101);
     }));

@@ -146,6 +146,11 @@ pub struct TagRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pushed: Option<String>,
     pub platforms: Vec<PlatformEntry>,
+    /// `(digest, size)` of every blob (config, layers; of all platforms for an index), when
+    /// known: a selection of tags counts each shared blob once. Empty when a provider sized the
+    /// tag in bulk.
+    #[serde(skip)]
+    pub blobs: Vec<(String, u64)>,
 }
 
 impl TagRow {

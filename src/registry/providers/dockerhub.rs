@@ -285,6 +285,7 @@ fn row(t: Tag) -> TagRow {
         created: None,
         pushed,
         platforms,
+        blobs: Vec::new(),
     }
 }
 

@@ -315,6 +315,7 @@ impl ProviderApi for Ghcr {
                         created: None,
                         pushed: v.created_at.clone(),
                         platforms: vec![],
+                        blobs: Vec::new(),
                     });
                 }
             }

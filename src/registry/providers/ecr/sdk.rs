@@ -381,6 +381,7 @@ impl ProviderApi for Ecr {
                             created: None,
                             pushed: img.image_pushed_at().and_then(rfc3339),
                             platforms: vec![],
+                            blobs: Vec::new(),
                         });
                     }
                 }
