@@ -212,7 +212,7 @@ pub fn load(flag: Option<&Path>) -> Result<Config> {
     cfg.source = source;
     if cfg.profiles.values().any(|p| p.password.is_some()) && readable_by_others(&path) {
         cfg.warnings.push(clean(&format!(
-            "{} holds a plain-text password and is readable by other users; run `chmod 600 {}` or use password_env / password_command",
+            "plain-text password in {}, which other users can read: run `chmod 600 {}` or use password_env / password_command",
             path.display(),
             path.display()
         )).into_owned());

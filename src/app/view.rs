@@ -244,7 +244,7 @@ impl ProfileView {
                 }
                 // Before the first answer, a failure means the registry could not be reached
                 // (or credentials not found): say so where "connecting…" was.
-                let topic = if self.info.is_none() {
+                let topic = if self.info.is_none() && self.repos.state != LoadState::Loaded {
                     self.unconnected = true;
                     Topic::Connect
                 } else {
