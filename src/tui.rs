@@ -79,7 +79,8 @@ pub async fn run(sel: &Selection, log_file: Option<&Path>) -> Result<i32> {
         }
         app.notice("Welcome to regtui", text);
     }
-    if start.config.mouse {
+    let mouse = start.config.mouse;
+    if mouse {
         // Off with `mouse = false`: the terminal's own selection then works.
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     }
@@ -93,7 +94,9 @@ pub async fn run(sel: &Selection, log_file: Option<&Path>) -> Result<i32> {
                 Ok(true) => {
                     let msg = match event::read() {
                         Ok(CEvent::Key(k)) => Msg::Key(k),
-                        Ok(CEvent::Mouse(m)) => Msg::Mouse(m, clock.elapsed().as_millis() as u64),
+                        Ok(CEvent::Mouse(m)) if mouse => {
+                            Msg::Mouse(m, clock.elapsed().as_millis() as u64)
+                        }
                         Ok(CEvent::Resize(w, h)) => Msg::Resize(w, h),
                         Ok(_) => continue,
                         Err(_) => break,

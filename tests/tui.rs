@@ -1615,12 +1615,56 @@ impl Tmux {
     fn buffer(&self) -> String {
         String::from_utf8_lossy(&self.tmux(&["show-buffer"]).stdout).into_owned()
     }
+
+    /// Where `text` first shows on screen, as 1-based (column, row) for mouse sequences.
+    fn locate(&self, text: &str) -> (usize, usize) {
+        let s = self.screen();
+        for (y, line) in s.lines().enumerate() {
+            if let Some(i) = line.find(text) {
+                return (line[..i].chars().count() + 1, y + 1);
+            }
+        }
+        panic!("{text:?} not on screen:\n{s}");
+    }
+
+    /// Sends what a terminal sends for a mouse event in SGR mode (button 0: left, 65: wheel down).
+    fn mouse(&self, button: u8, (x, y): (usize, usize)) {
+        let press = format!("\u{1b}[<{button};{x};{y}M");
+        assert!(
+            self.tmux(&["send-keys", "-t", "e2e", "-l", &press])
+                .status
+                .success()
+        );
+        if button < 64 {
+            let release = format!("\u{1b}[<{button};{x};{y}m");
+            assert!(
+                self.tmux(&["send-keys", "-t", "e2e", "-l", &release])
+                    .status
+                    .success()
+            );
+        }
+    }
+
+    /// Whether the program in the pane asked for mouse events.
+    fn mouse_on(&self) -> bool {
+        let out = self.tmux(&["display-message", "-p", "-t", "e2e", "#{mouse_any_flag}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
+}
+
+/// regtui with an empty home (no config file, no docker config) and no colours.
+fn regtui_fresh(dir: &std::path::Path, args: &str) -> String {
+    format!(
+        "env HOME={d} XDG_CONFIG_HOME={d}/.config DOCKER_CONFIG={d}/docker REGTUI_CONFIG= NO_COLOR=1 {bin} {args}; echo EXIT:$?",
+        d = dir.display(),
+        bin = env!("CARGO_BIN_EXE_regtui"),
+    )
 }
 
 fn regtui_cmd(dir: &std::path::Path, cfg: &str) -> String {
@@ -1784,4 +1828,174 @@ fn sigterm_and_sighup_restore_the_terminal() {
         t.wait_for(&format!("EXIT:{code}"));
         assert_eq!(t.alternate_on(), "0");
     }
+}
+
+#[test]
+fn the_cursor_is_on_the_top_row_when_a_repository_opens_in_tmux() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::start(80, 24);
+    t.type_line(&regtui_fresh(dir.path(), "--demo"));
+    t.wait_for("ci/builds");
+    // ci/builds, newest first: the alphabetically first build is at the bottom.
+    t.keys(&["Enter"]);
+    let s = t.wait_for("build-001");
+    let top = s
+        .lines()
+        .skip_while(|l| !l.contains("TAG"))
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("{s}"))
+        .to_string();
+    assert_ne!(top, "build-001", "{s}");
+    // Enter opens the highlighted top row.
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("ci/builds › {top}"));
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+}
+
+#[test]
+fn the_mouse_selects_opens_and_scrolls_in_tmux_and_mouse_false_turns_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::start(120, 30);
+    t.type_line(&regtui_fresh(dir.path(), "--demo"));
+    t.wait_for("tools/busybox");
+    assert!(t.mouse_on(), "regtui asks for the mouse by default");
+    // A double click on a repository opens it.
+    let at = t.locate("team/app/api");
+    t.mouse(0, at);
+    t.mouse(0, at);
+    let s = t.wait_for("Tags · team/app/api");
+    assert!(s.contains("v1.0.0"), "{s}");
+    // A click on a tag selects it; a double click opens its manifest.
+    let at = t.locate("v1.1.0");
+    t.mouse(0, at);
+    t.mouse(0, at);
+    t.wait_for("team/app/api › v1.1.0");
+    // The wheel over the manifest scrolls it.
+    let at = t.locate("\"schemaVersion\"");
+    t.mouse(65, at);
+    t.wait_for("line 4/");
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+    // mouse = false leaves the mouse to the terminal (selection by mouse works); mouse input
+    // that still arrives is ignored.
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "mouse = false\n").unwrap();
+    t.type_line(&regtui_fresh(
+        dir.path(),
+        &format!("--demo -c {}", cfg.display()),
+    ));
+    t.wait_for("tools/busybox");
+    assert!(!t.mouse_on(), "mouse = false");
+    let at = t.locate("team/app/api");
+    t.mouse(0, at);
+    t.mouse(0, at);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!t.screen().contains("Tags · team/app/api"));
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+}
+
+#[test]
+fn the_first_run_says_why_it_shows_the_demo_and_config_warnings_show_in_tmux() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::start(100, 30);
+    t.type_line(&regtui_fresh(dir.path(), ""));
+    let s = t.wait_for("Welcome to regtui");
+    assert!(
+        s.contains("regtui --registry") && s.contains("example-config"),
+        "{s}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("ci/builds");
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+    // A plain-text password in a file others can read: the TUI says so too.
+    let reg = standard(Options::default());
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[profiles.lab]\nregistry = \"{}\"\nusername = \"u\"\npassword = \"p\"\n",
+            reg.url
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&cfg).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    std::fs::set_permissions(&cfg, perms).unwrap();
+    t.type_line(&regtui_fresh(dir.path(), &format!("-c {}", cfg.display())));
+    t.wait_for("plain-text password");
+    t.keys(&["m"]);
+    t.wait_for("chmod 600");
+    t.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+}
+
+#[test]
+fn the_demo_runs_from_a_copied_binary_without_the_source_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("regtui");
+    std::fs::copy(env!("CARGO_BIN_EXE_regtui"), &bin).unwrap();
+    let source = env!("CARGO_MANIFEST_DIR");
+    // Nothing in the binary points at the source tree's demo files.
+    let bytes = std::fs::read(&bin).unwrap();
+    let needle = format!("{source}/assets/demo");
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+        "the binary names {needle}"
+    );
+    // Hide the source tree where the system allows it (a user and mount namespace).
+    let hide = std::process::Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            &format!("mount -t tmpfs none {source} && test ! -e {source}/assets"),
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    let wrap = |cmd: &str| {
+        if hide {
+            format!(
+                "unshare -rm sh -c 'mount -t tmpfs none {source} && cd {} && {cmd}'",
+                dir.path().display()
+            )
+        } else {
+            eprintln!(
+                "note: cannot hide the source tree here (no user namespaces); running from a copy only"
+            );
+            format!("cd {} && {cmd}", dir.path().display())
+        }
+    };
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &wrap(
+                "env -u REGTUI_DEMO_DIR HOME=/nonexistent ./regtui --demo tags team/app/api --json",
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tags: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(tags.contains(&"latest".to_string()), "{tags:?}");
+    // The terminal UI too.
+    let t = Tmux::start(80, 24);
+    t.type_line(&format!(
+        "{}; echo EXIT:$?",
+        wrap("env -u REGTUI_DEMO_DIR HOME=/nonexistent NO_COLOR=1 ./regtui --demo")
+    ));
+    t.wait_for("tools/busybox");
+    t.keys(&["j", "j", "Enter"]);
+    t.wait_for("77.62 MiB");
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
 }
