@@ -38,7 +38,12 @@ impl Dates {
             Dates::Relative => vec![
                 format!("{} ({})", utc_date(then), short_relative(then, now)),
                 relative_time(then, now),
-                short_relative(then, now),
+                // Beyond a year, "2y" on every row says little: the month does.
+                if now.saturating_sub(then) < 365 * 86_400 {
+                    short_relative(then, now)
+                } else {
+                    utc_date(then)[..7].to_string()
+                },
             ],
             Dates::Absolute => vec![utc_minute(then), utc_date(then)],
         }
@@ -158,6 +163,28 @@ pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }
 
+/// `s` cut to at most `max` cells from the front, starting with `…` when cut (for paths whose
+/// end matters: `…/nested/repository-name`).
+pub fn ellipsize_start(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut w = 0;
+    for c in s.chars().rev() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > max - 1 {
+            break;
+        }
+        kept.push(c);
+        w += cw;
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
 /// `s` cut to at most `max` cells, ending in `…` when cut.
 pub fn ellipsize(s: &str, max: usize) -> String {
     if width(s) <= max {
@@ -254,6 +281,19 @@ mod tests {
     }
 
     #[test]
+    fn the_narrowest_relative_date_tells_old_rows_apart() {
+        let now = 1_735_689_600; // 2025-01-01
+        let forms = Dates::Relative.forms(now - 100 * 86_400, now);
+        assert_eq!(forms[2], "3mo");
+        assert_eq!(Dates::Relative.forms(now - 400 * 86_400, now)[2], "2023-11");
+        assert_eq!(
+            Dates::Absolute.forms(now, now),
+            ["2025-01-01 00:00", "2025-01-01"]
+        );
+        assert!(forms.iter().all(|f| width(f) <= 17), "{forms:?}");
+    }
+
+    #[test]
     fn absolute_dates_in_utc_and_cli_timestamps_keep_their_offset() {
         assert_eq!(utc_minute(0), "1970-01-01 00:00");
         assert_eq!(utc_minute(1_717_243_200), "2024-06-01 12:00");
@@ -290,6 +330,7 @@ mod tests {
     fn cutting_and_wrapping() {
         assert_eq!(ellipsize("nightly-2024-06-01", 10), "nightly-2…");
         assert_eq!(ellipsize("short", 10), "short");
+        assert_eq!(ellipsize_start("org/team/nested/app", 12), "…/nested/app");
         assert_eq!(ellipsize("日本語のタグ", 5), "日本…");
         assert_eq!(
             wrap("\"digest\": \"sha256:0123456789abcdef\",", 20),

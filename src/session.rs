@@ -314,7 +314,10 @@ fn first_run_text(cfg: &Config) -> String {
         config::Source::None(Some(p)) => p.display().to_string(),
         config::Source::None(None) => "~/.config/regtui/config.toml".to_string(),
     };
-    let why = if cfg.profiles.is_empty() {
+    let missing = matches!(cfg.source, config::Source::None(_));
+    let why = if missing {
+        format!("No registry is configured yet ({path} does not exist).")
+    } else if cfg.profiles.is_empty() {
         format!("No registry is configured yet ({path} has no profiles).")
     } else {
         format!(
@@ -328,7 +331,13 @@ fn first_run_text(cfg: &Config) -> String {
         String::new(),
         "To browse your own registry:".to_string(),
         "  regtui --registry http://127.0.0.1:5000    (with docker's credentials)".to_string(),
-        format!("  regtui example-config > {path}"),
+        match Path::new(&path).parent().filter(|_| missing) {
+            Some(dir) => format!(
+                "  mkdir -p {} && regtui example-config > {path}",
+                dir.display()
+            ),
+            None => format!("  regtui example-config > {path}"),
+        },
         "  then edit its profiles and run regtui (or regtui -p NAME).".to_string(),
         "Here, :profile NAME switches profiles and ? lists every key.".to_string(),
     ]

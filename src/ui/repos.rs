@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::panes::LoadState;
-use crate::fmt::{ellipsize, width};
+use crate::fmt::{ellipsize_start, width};
 use crate::sanitize::clean;
 
 /// Draws the repository list (only the visible rows), the row position on the bottom border.
@@ -43,7 +43,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         return;
     }
     for (row, i) in p.view.iter().enumerate().skip(p.nav.offset).take(h) {
-        let name = ellipsize(&clean(&p.names[*i]), w);
+        // The end of a long name (the repository itself) matters most.
+        let name = ellipsize_start(&clean(&p.names[*i]), w);
         let style = if row == p.nav.selected {
             t.selected(focused)
         } else {

@@ -163,3 +163,41 @@ impl ConfirmDelete {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialog(siblings: &[&str]) -> ConfirmDelete {
+        ConfirmDelete {
+            profile: "p".into(),
+            repo: "r".into(),
+            tag: "t".into(),
+            digest: "sha256:00".into(),
+            size: 1,
+            siblings: siblings.iter().map(|s| s.to_string()).collect(),
+            checked: true,
+            siblings_req: None,
+            choice: DeleteChoice::Cancel,
+            can_untag: true,
+            can_delete_digest: true,
+            limits: vec![],
+            running: None,
+            indexes: vec![],
+            index_warned: false,
+            notice: None,
+        }
+    }
+
+    #[test]
+    fn the_delete_button_counts_tags_in_words() {
+        assert_eq!(
+            dialog(&[]).label(DeleteChoice::All),
+            "Delete manifest and its tag"
+        );
+        assert_eq!(
+            dialog(&["a", "b"]).label(DeleteChoice::All),
+            "Delete manifest and all 3 tags"
+        );
+    }
+}
