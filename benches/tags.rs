@@ -238,6 +238,7 @@ async fn tui_figures(url: String) {
             )),
             pushed: None,
             platforms: vec![],
+            blobs: vec![],
         };
         app.update(Msg::Client(Event::Detail {
             req: details_req,

@@ -2,17 +2,17 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, Config, Profile};
-use crate::registry::layout::Layout;
-use crate::registry::model::{GC_REMINDER, TagDeleteMethod, TagRow};
-use crate::registry::prune::{self as pr, Outcome, Plan, Protected, Rules};
+use crate::config::{self, Config};
+use crate::fmt::GC_REMINDER;
+use crate::registry::model::{TagDeleteMethod, TagRow};
+use crate::registry::prune::{self as pr, Outcome, Plan, Rules};
 use crate::registry::reference::Reference;
 use crate::registry::{Backend, Error, Result, digest, ops};
 use crate::sanitize::clean;
+use crate::session::{self, Selection, Session};
 
 /// Browse and manage container registries.
 #[derive(Debug, Parser)]
@@ -51,6 +51,7 @@ pub enum Cmd {
     },
     /// List the tags of a repository.
     Tags {
+        /// Repository: `team/app`, or `host[:port]/team/app` to use that registry's profile.
         repo: String,
         /// Also show digest, size, created date and platforms of each tag.
         #[arg(short, long)]
@@ -61,6 +62,7 @@ pub enum Cmd {
     },
     /// Show a manifest, its config and layers (REF: repo:tag, repo@digest, host/repo:tag).
     Inspect {
+        /// Image reference: `repo:tag`, `repo@sha256:…`, or with a host (`host/repo:tag`).
         reference: String,
         /// Print JSON.
         #[arg(long)]
@@ -68,6 +70,8 @@ pub enum Cmd {
     },
     /// Delete: repo:tag removes that tag only; repo@digest deletes the manifest and all its tags.
     Rm {
+        /// `repo:tag` (that tag only) or `repo@sha256:…` (the manifest and all its tags); a
+        /// host in front (`host/repo:tag`) must match the profile.
         reference: String,
         /// Show what would be deleted, change nothing.
         #[arg(long)]
@@ -119,23 +123,13 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print an example config file with every key explained (`regtui example-config >
+    /// ~/.config/regtui/config.toml`).
+    ExampleConfig,
 }
 
-/// The demo images: `$REGTUI_DEMO_DIR`, else `assets/demo` of the source tree.
-pub fn demo_dir() -> PathBuf {
-    std::env::var_os("REGTUI_DEMO_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo")))
-}
-
-/// A connected backend and what the user chose.
-pub struct Session {
-    pub profile: String,
-    pub backend: Arc<dyn Backend>,
-    pub concurrency: usize,
-    /// The profile's `protected_tags`.
-    pub protected: Protected,
-}
+/// `config.toml.example`, built in so an installed binary can print it.
+pub const EXAMPLE_CONFIG: &str = include_str!("../config.toml.example");
 
 /// Writes to stdout, ignoring a closed pipe.
 fn emit(s: &str) {
@@ -183,14 +177,25 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-use crate::registry::model::human_size as human;
+use crate::fmt::human_size as human;
 
+/// A created date for the table, to the minute, with its own offset (rows from several time zones
+/// stay comparable).
 fn short_time(t: Option<&str>) -> String {
-    t.map(|t| t.get(..16).unwrap_or(t).replace('T', " "))
-        .unwrap_or_else(|| "-".into())
+    t.map(crate::fmt::timestamp).unwrap_or_else(|| "-".into())
 }
 
 impl Cli {
+    /// What the options chose, for [`session`].
+    pub fn selection(&self) -> Selection {
+        Selection {
+            config: self.config.clone(),
+            profile: self.profile.clone(),
+            registry: self.registry.clone(),
+            demo: self.demo,
+        }
+    }
+
     fn load_config(&self) -> Result<Config> {
         let cfg = config::load(self.config.as_deref())?;
         for w in &cfg.warnings {
@@ -199,95 +204,17 @@ impl Cli {
         Ok(cfg)
     }
 
-    /// Picks and connects the backend: --demo, --registry, -p, default_profile, the only profile.
+    /// Picks and connects the backend ([`session::open`]) and prints its warnings to stderr.
     ///
     /// A reference that names a registry host decides: it selects that host's profile, and when
     /// `--registry` or `-p` names a different registry the command is refused, naming both, so
     /// nothing ever acts on a registry the user did not name.
     pub fn session(&self, reference_host: Option<&str>) -> Result<Session> {
-        if self.demo {
-            if let Some(h) = reference_host {
-                return Err(Error::Config(format!(
-                    "the reference names the registry {}, but --demo browses the bundled demo; \
-                     drop --demo or the host",
-                    clean(h)
-                )));
-            }
-            return Ok(Session {
-                profile: "demo".into(),
-                backend: Arc::new(Layout::open(demo_dir())?),
-                concurrency: config::DEFAULT_CONCURRENCY,
-                protected: Protected::default(),
-            });
+        let s = session::open(&self.selection(), reference_host)?;
+        for w in &s.warnings {
+            eprintln!("warning: {}", clean(w));
         }
-        if let Some(r) = &self.registry {
-            let p = Profile::ad_hoc(r)?;
-            if let Some(h) = reference_host {
-                if p.serves_host(h) != Some(true) {
-                    return Err(Error::Config(format!(
-                        "the reference names the registry {}, but --registry names {}; refusing \
-                         to act on a registry you did not name (drop one of them, or make them agree)",
-                        clean(h),
-                        clean(r)
-                    )));
-                }
-            }
-            return connect("(ad hoc)", &p, &PathBuf::from("."));
-        }
-        let cfg = self.load_config()?;
-        if let (Some(host), Some(name)) = (reference_host, &self.profile) {
-            let p = cfg
-                .profiles
-                .get(name)
-                .ok_or_else(|| no_profile(&cfg, name))?;
-            if p.serves_host(host) == Some(false) {
-                return Err(Error::Config(format!(
-                    "the reference names the registry {}, but profile {} is {}; refusing to act on \
-                     a registry you did not name (drop -p, or the host from the reference)",
-                    clean(host),
-                    clean(name),
-                    clean(
-                        p.registry
-                            .as_deref()
-                            .unwrap_or(&format!("{:?}", p.kind).to_lowercase())
-                    )
-                )));
-            }
-            return connect(name, p, &cfg.base_dir);
-        }
-        let chosen = cfg.pick(self.profile.as_deref());
-        if let Some(host) = reference_host {
-            let matches = |p: &Profile| p.serves_host(host) == Some(true);
-            if let Some(name) = chosen
-                .as_ref()
-                .filter(|n| cfg.profiles.get(*n).is_some_and(matches))
-            {
-                return connect(name, &cfg.profiles[name], &cfg.base_dir);
-            }
-            if let Some((name, p)) = cfg.profiles.iter().find(|(_, p)| matches(p)) {
-                return connect(name, p, &cfg.base_dir);
-            }
-            return connect("(ad hoc)", &Profile::ad_hoc(host)?, &cfg.base_dir);
-        }
-        let Some(name) = chosen else {
-            return Err(Error::Config(format!(
-                "no profile selected: pass --registry URL, --demo, or -p NAME; config: {}{}",
-                cfg.source,
-                if cfg.profiles.is_empty() {
-                    " (see config.toml.example)".to_string()
-                } else {
-                    format!(
-                        "; profiles: {}",
-                        cfg.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
-                    )
-                }
-            )));
-        };
-        let p = cfg
-            .profiles
-            .get(&name)
-            .ok_or_else(|| no_profile(&cfg, &name))?;
-        connect(&name, p, &cfg.base_dir)
+        Ok(s)
     }
 
     /// The session for repository arguments that may name a host (`host/team/app`, globs too):
@@ -318,28 +245,6 @@ impl Cli {
     }
 }
 
-fn no_profile(cfg: &Config, name: &str) -> Error {
-    Error::Config(format!(
-        "no profile named {:?} in {} (profiles: {})",
-        clean(name),
-        cfg.source,
-        cfg.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
-    ))
-}
-
-fn connect(name: &str, p: &Profile, base: &std::path::Path) -> Result<Session> {
-    let backend = p.connect(base)?;
-    if let Some(w) = backend.info().warning {
-        eprintln!("warning: {w}");
-    }
-    Ok(Session {
-        profile: name.to_string(),
-        backend,
-        concurrency: p.concurrency(),
-        protected: Protected(p.protected_tags.clone()),
-    })
-}
-
 /// Runs the parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
     let tui = cli.command.is_none() && std::io::stdout().is_terminal();
@@ -366,9 +271,13 @@ pub async fn run(cli: Cli) -> i32 {
 
 async fn dispatch(cli: &Cli) -> Result<i32> {
     match &cli.command {
-        None if std::io::stdout().is_terminal() => crate::tui::run(cli).await,
+        None if std::io::stdout().is_terminal() => crate::tui::run(&cli.selection()).await,
         None => overview(cli).await,
         Some(Cmd::Profiles { json: as_json }) => profiles(cli, *as_json),
+        Some(Cmd::ExampleConfig) => {
+            emit(EXAMPLE_CONFIG);
+            Ok(0)
+        }
         Some(Cmd::Repos { json: as_json }) => {
             let s = cli.session(None)?;
             let repos = ops::all_repos(s.backend.as_ref()).await?;
@@ -468,7 +377,7 @@ fn profiles(cli: &Cli, as_json: bool) -> Result<i32> {
             .map(|(n, p)| {
                 serde_json::json!({
                     "name": n,
-                    "kind": p.kind,
+                    "kind": p.kind.kind(),
                     "registry": p.registry,
                     "username": p.username,
                     "default": cfg.default_profile.as_deref() == Some(n),
@@ -490,7 +399,7 @@ fn profiles(cli: &Cli, as_json: bool) -> Result<i32> {
                     } else {
                         n.clone()
                     },
-                    format!("{:?}", p.kind).to_lowercase(),
+                    p.kind.kind().name().to_string(),
                     p.registry.clone().unwrap_or_default(),
                     p.username.clone().unwrap_or_else(|| "-".into()),
                 ]
@@ -1071,11 +980,8 @@ async fn prune(
             "done: {done} of {total} deletion(s); {failures} skipped or failed; {} to be freed\n",
             human(freed)
         ));
-        if info.kind == "distribution" {
-            emit(&format!(
-                "note: {}\n",
-                crate::registry::model::GC_AFTER_PRUNE
-            ));
+        if info.needs_gc {
+            emit(&format!("note: {}\n", crate::fmt::GC_AFTER_PRUNE));
         }
     }
     Ok(if failures > 0 { 1 } else { 0 })

@@ -5,16 +5,13 @@
 //! never aborted or retried. Replies carry the request id so the app can drop stale ones.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::config::Profile;
 use crate::registry::auth::{Credential, Secret};
-use crate::registry::layout::Layout;
 use crate::registry::model::{Inspection, TagDeleteMethod, TagRow};
 use crate::registry::prune::{self, Outcome, Plan, Protected};
 use crate::registry::{Backend, BackendInfo, Error, credentials, ops};
@@ -23,27 +20,7 @@ use crate::registry::{Backend, BackendInfo, Error, credentials, ops};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ReqId(pub u64);
 
-/// How a profile's backend is made.
-#[derive(Debug, Clone)]
-pub enum ProfileSource {
-    /// The bundled demo (or another OCI layout directory).
-    Layout(PathBuf),
-    /// A configured (or ad-hoc) registry profile.
-    Registry {
-        profile: Box<Profile>,
-        base_dir: PathBuf,
-    },
-}
-
-/// A profile the app can switch to.
-#[derive(Debug, Clone)]
-pub struct ProfileSpec {
-    pub name: String,
-    /// Shown in the picker and status bar.
-    pub registry: String,
-    pub source: ProfileSource,
-    pub concurrency: usize,
-}
+pub use crate::session::{ProfileSource, ProfileSpec};
 
 /// Work for the client task.
 #[derive(Debug)]
@@ -286,16 +263,9 @@ impl Shared {
             .cloned()
             .ok_or_else(|| Error::Config(format!("no profile named {profile:?}")))?;
         // Credential helpers and password commands are processes: keep them off the async threads.
-        tokio::task::spawn_blocking(move || -> Result<Arc<dyn Backend>, Error> {
-            match spec.source {
-                ProfileSource::Layout(dir) => Ok(Arc::new(Layout::open(dir)?)),
-                ProfileSource::Registry { profile, base_dir } => {
-                    profile.connect_with(&base_dir, cred)
-                }
-            }
-        })
-        .await
-        .map_err(|e| Error::Config(format!("connecting failed: {e}")))?
+        tokio::task::spawn_blocking(move || spec.connect(cred))
+            .await
+            .map_err(|e| Error::Config(format!("connecting failed: {e}")))?
     }
 
     /// Sends the backend's info when it changed since last sent, and its status note if any.
@@ -697,11 +667,9 @@ async fn run(sh: &Shared, cmd: Command) {
                 let b = sh.connect(&profile, Some(cred)).await?;
                 b.ping().await?;
                 let saved = if save {
-                    let key = match sh.specs.get(&profile).map(|s| &s.source) {
-                        Some(ProfileSource::Registry { profile: p, .. }) => {
-                            p.addr()?.credential_key()
-                        }
-                        _ => return Err(Error::Unsupported("nothing to log in to here".into())),
+                    let key = match sh.specs.get(&profile) {
+                        Some(spec) => spec.credential_key()?,
+                        None => return Err(Error::Unsupported("nothing to log in to here".into())),
                     };
                     Some(
                         tokio::task::spawn_blocking(move || {

@@ -1,39 +1,24 @@
-//! `config.toml`: profiles for many registries, where the file lives, and turning a profile into a backend.
+//! `config.toml`: the file format (profiles and UI settings), where the file lives, and the
+//! checks that name the file, line and key. What each kind of registry needs to connect lives
+//! with the providers (`registry::providers`); this module only hands each its table.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::registry::Error;
+use crate::registry::Result;
 use crate::registry::auth::Secret;
-use crate::registry::credentials::{self, ProfileSecrets};
-use crate::registry::distribution::{Distribution, DistributionOptions};
-use crate::registry::model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
+use crate::registry::connect::ConnectOptions;
+pub use crate::registry::connect::DEFAULT_CONCURRENCY;
+use crate::registry::credentials::ProfileSecrets;
+use crate::registry::providers::{Kind, KindKeys};
 use crate::registry::reference::{RegistryAddr, validate_repository};
-use crate::registry::{Backend, BackendInfo, BoxFut, Error, PageSink, Result};
 use crate::sanitize::clean;
 
 /// Environment variable that overrides the config file location.
 pub const CONFIG_ENV: &str = "REGTUI_CONFIG";
-/// Requests in flight at most when a profile sets no `concurrency` (the adaptive limiter's cap;
-/// it starts at 16 and grows while the registry's latency stays flat).
-pub const DEFAULT_CONCURRENCY: usize = crate::registry::http::ADAPTIVE_MAX;
-
-/// The kind of registry a profile talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// Any OCI distribution v2 registry.
-    #[default]
-    Distribution,
-    /// AWS ECR: the ECR API (aws-sdk-ecr) plus v2.
-    Ecr,
-    /// GitHub Container Registry: the GitHub packages API plus v2.
-    Ghcr,
-    /// Docker Hub: the Hub API plus v2 on registry-1.docker.io.
-    Dockerhub,
-}
 
 /// Requests in flight per profile, 1 to 256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,14 +37,11 @@ impl<'de> Deserialize<'de> for Concurrency {
     }
 }
 
-/// One login profile.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One login profile: the keys every kind shares, and the kind with its own keys.
+#[derive(Debug, Clone, Default)]
 pub struct Profile {
     /// `host[:port]`, optionally with `http://` or `https://` (the default).
     pub registry: Option<String>,
-    #[serde(default)]
-    pub kind: Kind,
     pub username: Option<String>,
     /// Environment variable holding the password or token.
     pub password_env: Option<String>,
@@ -70,42 +52,48 @@ pub struct Profile {
     /// PEM file of the CA that signed the registry's certificate (relative to the config file).
     pub ca_cert: Option<PathBuf>,
     /// Skip TLS verification.
-    #[serde(default)]
     pub insecure: bool,
     /// Repositories to show when the catalog is closed.
-    #[serde(default)]
     pub repositories: Vec<String>,
     pub concurrency: Option<Concurrency>,
     /// Tag globs cleanup never touches (`["latest", "stable", "v*"]`).
-    #[serde(default)]
     pub protected_tags: Vec<String>,
-    /// ECR: AWS region (default: the AWS chain, e.g. AWS_REGION or the profile's region).
-    pub region: Option<String>,
-    /// ECR: named profile of ~/.aws/config and ~/.aws/credentials.
-    pub aws_profile: Option<String>,
-    /// ECR: account id of the registry (default: the caller's).
-    pub registry_id: Option<String>,
-    /// ECR: endpoint of the ECR API (an emulator or a VPC endpoint).
-    pub endpoint_url: Option<String>,
-    /// GHCR: user or organisation whose packages to list (default: the token's own account).
-    pub owner: Option<String>,
-    /// GHCR: whether `owner` is a user or an org.
-    pub owner_type: Option<OwnerType>,
-    /// GHCR: environment variable holding the GitHub token (default GITHUB_TOKEN).
-    pub token_env: Option<String>,
-    /// GHCR / Docker Hub: base URL of the provider API (GitHub Enterprise, tests).
-    pub api_url: Option<String>,
-    /// Docker Hub: the namespace (user or organisation) whose repositories to list.
-    pub namespace: Option<String>,
+    /// `kind` and the keys only that kind has.
+    pub kind: KindKeys,
 }
 
-/// `owner_type` of a GHCR profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OwnerType {
-    User,
-    Org,
+/// The keys every kind of profile has (the rest belong to the kind).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Common {
+    registry: Option<String>,
+    username: Option<String>,
+    password_env: Option<String>,
+    password_command: Option<String>,
+    password: Option<String>,
+    ca_cert: Option<PathBuf>,
+    #[serde(default)]
+    insecure: bool,
+    #[serde(default)]
+    repositories: Vec<String>,
+    concurrency: Option<Concurrency>,
+    #[serde(default)]
+    protected_tags: Vec<String>,
 }
+
+/// The field names of [`Common`].
+const COMMON_KEYS: &[&str] = &[
+    "registry",
+    "username",
+    "password_env",
+    "password_command",
+    "password",
+    "ca_cert",
+    "insecure",
+    "repositories",
+    "concurrency",
+    "protected_tags",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,8 +101,12 @@ struct File {
     default_profile: Option<String>,
     #[serde(default)]
     clipboard: crate::clipboard::Mode,
+    /// Mouse in the terminal UI (default on).
+    mouse: Option<bool>,
     #[serde(default)]
-    profiles: BTreeMap<String, toml::Spanned<Profile>>,
+    dates: crate::fmt::Dates,
+    #[serde(default)]
+    profiles: BTreeMap<String, toml::Spanned<toml::Table>>,
 }
 
 /// Where the configuration came from.
@@ -149,6 +141,10 @@ pub struct Config {
     pub default_profile: Option<String>,
     /// Which clipboards `y` copies to.
     pub clipboard: crate::clipboard::Mode,
+    /// Whether the terminal UI takes the mouse (off: the terminal's own selection works).
+    pub mouse: bool,
+    /// How the terminal UI shows dates at first (`t` switches).
+    pub dates: crate::fmt::Dates,
     pub profiles: BTreeMap<String, Profile>,
     /// Things to tell the user (e.g. a plain-text password in a world-readable file).
     pub warnings: Vec<String>,
@@ -162,11 +158,30 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl Config {
-    /// The profile to use: the one asked for, else `default_profile`, else the only profile.
+    /// An empty configuration from `source` (no file).
+    pub fn empty(source: Source) -> Self {
+        Config {
+            source,
+            default_profile: None,
+            clipboard: Default::default(),
+            mouse: true,
+            dates: Default::default(),
+            profiles: BTreeMap::new(),
+            warnings: Vec::new(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+
+    /// The profile to use: the one asked for, else `default_profile` (when it exists), else
+    /// the only profile.
     pub fn pick(&self, requested: Option<&str>) -> Option<String> {
         requested
             .map(str::to_string)
-            .or_else(|| self.default_profile.clone())
+            .or_else(|| {
+                self.default_profile
+                    .clone()
+                    .filter(|d| self.profiles.contains_key(d))
+            })
             .or_else(|| {
                 (self.profiles.len() == 1)
                     .then(|| self.profiles.keys().next().cloned())
@@ -189,16 +204,7 @@ pub fn load(flag: Option<&Path>) -> Result<Config> {
     };
     let path = match &source {
         Source::Flag(p) | Source::Env(p) | Source::Default(p) => p.clone(),
-        Source::None(_) => {
-            return Ok(Config {
-                source,
-                default_profile: None,
-                clipboard: Default::default(),
-                profiles: BTreeMap::new(),
-                warnings: Vec::new(),
-                base_dir: PathBuf::from("."),
-            });
-        }
+        Source::None(_) => return Ok(Config::empty(source)),
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| config_err(format!("cannot read config file {}: {e}", path.display())))?;
@@ -206,7 +212,7 @@ pub fn load(flag: Option<&Path>) -> Result<Config> {
     cfg.source = source;
     if cfg.profiles.values().any(|p| p.password.is_some()) && readable_by_others(&path) {
         cfg.warnings.push(clean(&format!(
-            "{} holds a plain-text password and is readable by other users; run `chmod 600 {}` or use password_env / password_command",
+            "plain-text password in {}, which other users can read: run `chmod 600 {}` or use password_env / password_command",
             path.display(),
             path.display()
         )).into_owned());
@@ -237,7 +243,45 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Parses and validates config text; errors name the file, line and key.
+/// A header or key as written, without quotes and spaces (`[ profiles."a" ]` → `profiles.a`).
+fn bare(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '"' | '\'' | ' ' | '\t'))
+        .collect()
+}
+
+/// The line of `key = …` inside the `[profiles.NAME]` table, when written that way.
+fn key_line(text: &str, profile: &str, key: &str) -> Option<usize> {
+    let header = format!("profiles.{}", bare(profile));
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix('[') {
+            inside = bare(h.split(']').next().unwrap_or("")) == header;
+            continue;
+        }
+        // A line on its own is a TOML document when it holds one `key = value`: that also
+        // reads quoted and escaped keys as TOML does.
+        // (A value spread over lines is matched by the bare key before `=`.)
+        let found = match toml::from_str::<toml::Table>(t) {
+            Ok(one) => one.len() == 1 && one.contains_key(key),
+            Err(_) => t.split_once('=').is_some_and(|(k, _)| bare(k) == key),
+        };
+        if inside && found {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The key an error message from serde names (`unknown field `x``, `missing field `y``, …).
+fn key_in(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+/// Parses and validates config text; errors name the file, the line of the key and the key.
 pub fn parse(text: &str, path: &Path) -> Result<Config> {
     let file: File = toml::from_str(text).map_err(|e| {
         let line = e
@@ -252,67 +296,28 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
     })?;
     let mut profiles = BTreeMap::new();
     for (name, spanned) in file.profiles {
-        let line = line_of(text, spanned.span().start);
-        let p = spanned.into_inner();
+        let header = line_of(text, spanned.span().start);
         let err = |key: &str, msg: String| {
+            // The key's own line when it is written in the profile's table, else the table's.
+            let line = key_line(text, &name, key).unwrap_or(header);
             config_err(format!(
                 "{}: line {line}: profile {name:?}, key `{key}`: {msg}",
                 path.display()
             ))
         };
-        let only = |key: &str, set: bool, kinds: &[Kind]| -> Result<()> {
-            if set && !kinds.contains(&p.kind) {
-                let names: Vec<String> = kinds
-                    .iter()
-                    .map(|k| format!("{k:?}").to_lowercase())
-                    .collect();
-                return Err(err(
-                    key,
-                    format!("applies to kind = {} only", names.join(" or ")),
-                ));
-            }
-            Ok(())
-        };
-        only("region", p.region.is_some(), &[Kind::Ecr])?;
-        only("aws_profile", p.aws_profile.is_some(), &[Kind::Ecr])?;
-        only("registry_id", p.registry_id.is_some(), &[Kind::Ecr])?;
-        only("endpoint_url", p.endpoint_url.is_some(), &[Kind::Ecr])?;
-        only("owner", p.owner.is_some(), &[Kind::Ghcr])?;
-        only("owner_type", p.owner_type.is_some(), &[Kind::Ghcr])?;
-        only("token_env", p.token_env.is_some(), &[Kind::Ghcr])?;
-        only(
-            "api_url",
-            p.api_url.is_some(),
-            &[Kind::Ghcr, Kind::Dockerhub],
-        )?;
-        only("namespace", p.namespace.is_some(), &[Kind::Dockerhub])?;
-        if p.kind == Kind::Dockerhub && p.namespace.is_none() {
+        let p = profile_from(spanned.into_inner()).map_err(|(key, msg)| err(&key, msg))?;
+        if let Err((key, msg)) = p.kind.check() {
+            return Err(err(key, msg));
+        }
+        let kind = p.kind.kind();
+        if kind.needs_registry() && p.registry.is_none() {
             return Err(err(
-                "namespace",
-                "missing: a dockerhub profile lists the repositories of one namespace".into(),
+                "registry",
+                "missing: every distribution profile needs `registry = \"host[:port]\"`".into(),
             ));
         }
-        if p.owner_type.is_some() && p.owner.is_none() {
-            return Err(err("owner", "owner_type is set but owner is not".into()));
-        }
-        #[cfg(not(feature = "ecr"))]
-        if p.kind == Kind::Ecr {
-            return Err(err(
-                "kind",
-                "this regtui was built without the `ecr` feature".into(),
-            ));
-        }
-        match (&p.kind, &p.registry) {
-            (Kind::Distribution, None) => {
-                return Err(err(
-                    "registry",
-                    "missing: every distribution profile needs `registry = \"host[:port]\"`".into(),
-                ));
-            }
-            (_, Some(r)) => {
-                RegistryAddr::parse(r).map_err(|e| err("registry", e.to_string()))?;
-            }
-            _ => {}
+        if let Some(r) = &p.registry {
+            RegistryAddr::parse(r).map_err(|e| err("registry", e.to_string()))?;
         }
         let sources = [
             p.password_env.is_some(),
@@ -328,7 +333,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                 "set only one of password_env, password_command and password".into(),
             ));
         }
-        if sources == 1 && p.username.is_none() && p.kind != Kind::Ghcr {
+        if sources == 1 && p.username.is_none() && kind.needs_username() {
             return Err(err(
                 "username",
                 "a password source is set but no username".into(),
@@ -339,23 +344,137 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
         }
         profiles.insert(name, p);
     }
+    let mut warnings = Vec::new();
     if let Some(d) = &file.default_profile {
         if !profiles.contains_key(d) {
-            return Err(config_err(format!(
-                "{}: key `default_profile`: no profile named {d:?} (profiles: {})",
-                path.display(),
-                profiles.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("default_profile"))
+                .map(|i| format!(" line {}", i + 1))
+                .unwrap_or_default();
+            warnings.push(
+                clean(&format!(
+                    "{}:{line}: default_profile names {d:?}, but there is no such profile \
+                     (profiles: {}); pass -p NAME",
+                    path.display(),
+                    profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+                .into_owned(),
+            );
         }
     }
     Ok(Config {
         source: Source::None(None),
         default_profile: file.default_profile,
         clipboard: file.clipboard,
+        mouse: file.mouse.unwrap_or(true),
+        dates: file.dates,
         profiles,
-        warnings: Vec::new(),
+        warnings,
         base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
     })
+}
+
+/// Splits a profile's table into the common keys and the kind's own, and reads both; a key that
+/// belongs to another kind, or to none, is refused naming it.
+fn profile_from(mut table: toml::Table) -> std::result::Result<Profile, (String, String)> {
+    let kind: Kind = match table.remove("kind") {
+        Some(v) => v.try_into().map_err(|e: toml::de::Error| {
+            ("kind".to_string(), e.message().trim_end().to_string())
+        })?,
+        None => Kind::default(),
+    };
+    let mut own = toml::Table::new();
+    let keys: Vec<String> = table.keys().cloned().collect();
+    for key in keys {
+        if COMMON_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        if !kind.own_keys().contains(&key.as_str()) {
+            let owners: Vec<&str> = Kind::ALL
+                .iter()
+                .filter(|k| k.own_keys().contains(&key.as_str()))
+                .map(|k| k.name())
+                .collect();
+            let msg = if owners.is_empty() {
+                let mut valid: Vec<&str> = COMMON_KEYS.to_vec();
+                valid.extend(kind.own_keys());
+                valid.push("kind");
+                format!(
+                    "unknown key; a {} profile has: {}",
+                    kind.name(),
+                    valid.join(", ")
+                )
+            } else {
+                format!("applies to kind = {} only", owners.join(" or "))
+            };
+            return Err((key, msg));
+        }
+        if let Some(v) = table.remove(&key) {
+            own.insert(key, v);
+        }
+    }
+    let c: Common = read(table)?;
+    let own_table = own.clone();
+    let kind = KindKeys::deserialize(kind, toml::Value::Table(own))
+        .map_err(|e| (culprit(&own_table, kind), message(&e)))?;
+    Ok(Profile {
+        registry: c.registry,
+        username: c.username,
+        password_env: c.password_env,
+        password_command: c.password_command,
+        password: c.password,
+        ca_cert: c.ca_cert,
+        insecure: c.insecure,
+        repositories: c.repositories,
+        concurrency: c.concurrency,
+        protected_tags: c.protected_tags,
+        kind,
+    })
+}
+
+fn message(e: &toml::de::Error) -> String {
+    e.message().trim_end().to_string()
+}
+
+/// Reads `table` as `T`; a failure names the key whose value does not fit.
+fn read<T: serde::de::DeserializeOwned>(
+    table: toml::Table,
+) -> std::result::Result<T, (String, String)> {
+    let copy = table.clone();
+    toml::Value::Table(table).try_into().map_err(|e| {
+        let key = key_in(&message(&e))
+            .filter(|k| copy.contains_key(*k))
+            .map(str::to_string)
+            .or_else(|| first_bad::<T>(&copy))
+            .unwrap_or_default();
+        (key, message(&e))
+    })
+}
+
+/// The first key of `table` that `T` refuses on its own (every key of `T` is optional).
+fn first_bad<T: serde::de::DeserializeOwned>(table: &toml::Table) -> Option<String> {
+    table.iter().find_map(|(k, v)| {
+        let mut one = toml::Table::new();
+        one.insert(k.clone(), v.clone());
+        toml::Value::Table(one)
+            .try_into::<T>()
+            .is_err()
+            .then(|| k.clone())
+    })
+}
+
+/// Which of a kind's own keys does not fit.
+fn culprit(own: &toml::Table, kind: Kind) -> String {
+    own.iter()
+        .find_map(|(k, v)| {
+            let mut one = toml::Table::new();
+            one.insert(k.clone(), v.clone());
+            KindKeys::deserialize(kind, toml::Value::Table(one))
+                .is_err()
+                .then(|| k.clone())
+        })
+        .unwrap_or_default()
 }
 
 impl Profile {
@@ -373,37 +492,21 @@ impl Profile {
         RegistryAddr::parse(self.registry.as_deref().unwrap_or(""))
     }
 
+    /// `registry`, or the kind's name when the provider's own address is used.
+    pub fn shown(&self) -> String {
+        self.registry
+            .clone()
+            .unwrap_or_else(|| self.kind.kind().name().to_string())
+    }
+
     /// Whether this profile's v2 endpoint is `host` (`host[:port]`, Docker Hub's aliases mapped):
     /// `None` when it is not known before connecting (ECR without `registry`).
     pub fn serves_host(&self, host: &str) -> Option<bool> {
         let wanted = RegistryAddr::parse(host).ok()?.host;
-        let own = match (&self.registry, self.kind) {
-            (Some(r), _) => RegistryAddr::parse(r).ok()?.host,
-            (None, Kind::Ghcr) => "ghcr.io".to_string(),
-            (None, Kind::Dockerhub) => crate::registry::reference::HUB_HOST.to_string(),
-            (None, Kind::Ecr) => {
-                // `<account>.dkr.ecr.<region>.amazonaws.com`: the region and the account must
-                // be the profile's where it names them.
-                let ecr = wanted.contains(".dkr.ecr.")
-                    && self
-                        .region
-                        .as_deref()
-                        .is_none_or(|r| wanted.contains(&format!(".dkr.ecr.{r}.")))
-                    && self
-                        .registry_id
-                        .as_deref()
-                        .is_none_or(|id| wanted.starts_with(&format!("{id}.")));
-                return if !ecr {
-                    Some(false)
-                } else if self.registry_id.is_some() {
-                    Some(true)
-                } else {
-                    None
-                };
-            }
-            (None, Kind::Distribution) => return Some(false),
-        };
-        Some(own == wanted)
+        match &self.registry {
+            Some(r) => Some(RegistryAddr::parse(r).ok()?.host == wanted),
+            None => self.kind.serves_host_by_default(&wanted),
+        }
     }
 
     /// Requests in flight at most.
@@ -411,288 +514,22 @@ impl Profile {
         self.concurrency.map(|c| c.0).unwrap_or(DEFAULT_CONCURRENCY)
     }
 
-    fn secrets(&self) -> ProfileSecrets {
-        ProfileSecrets {
-            username: self.username.clone(),
-            password_env: self.password_env.clone(),
-            password_command: self.password_command.clone(),
-            password: self.password.clone().map(Secret::new),
-        }
-    }
-
-    /// Resolves credentials and builds the backend for this profile.
-    pub fn connect(&self, base_dir: &Path) -> Result<Arc<dyn Backend>> {
-        self.connect_with(base_dir, None)
-    }
-
-    /// Builds the backend, with `credential` in place of the configured sources when given (a login).
-    pub fn connect_with(
-        &self,
-        base_dir: &Path,
-        credential: Option<crate::registry::auth::Credential>,
-    ) -> Result<Arc<dyn Backend>> {
-        // What resolving credentials had to say (e.g. a broken docker config.json, skipped).
-        let mut warning = None;
-        let backend: Arc<dyn Backend> = match self.kind {
-            Kind::Distribution => {
-                let addr = self.addr()?;
-                let credential = match credential {
-                    Some(c) => c,
-                    None => {
-                        let r = credentials::resolve(&self.secrets(), &addr.credential_key())?;
-                        warning = r.warning;
-                        r.credential
-                    }
-                };
-                let opts = self.v2_options(base_dir, addr, credential)?;
-                Arc::new(Distribution::new(opts)?)
-            }
-            Kind::Ghcr => self.connect_ghcr(base_dir, credential, &mut warning)?,
-            Kind::Dockerhub => self.connect_dockerhub(base_dir, credential, &mut warning)?,
-            Kind::Ecr => self.connect_ecr(base_dir)?,
-        };
-        Ok(match warning {
-            Some(warning) => Arc::new(Warned {
-                inner: backend,
-                warning,
-            }),
-            None => backend,
-        })
-    }
-
-    /// v2 options from the profile's TLS, concurrency and repository settings.
-    fn v2_options(
-        &self,
-        base_dir: &Path,
-        addr: RegistryAddr,
-        credential: crate::registry::auth::Credential,
-    ) -> Result<DistributionOptions> {
-        let mut opts = DistributionOptions::new(addr, credential);
-        // Set: exactly that many in flight; unset: adaptive, up to the default cap.
-        opts.concurrency = match self.concurrency {
-            Some(c) => crate::registry::http::Concurrency::Fixed(c.0),
-            None => crate::registry::http::Concurrency::default(),
-        };
-        opts.insecure = self.insecure;
-        opts.repositories = self.repositories.clone();
-        if let Some(ca) = &self.ca_cert {
-            let path = if ca.is_absolute() {
-                ca.clone()
-            } else {
-                base_dir.join(ca)
-            };
-            opts.ca_file = Some(ca.display().to_string());
-            opts.ca_pem = Some(
-                std::fs::read(&path)
-                    .map_err(|e| config_err(format!("ca_cert {}: {e}", path.display())))?,
-            );
-        }
-        Ok(opts)
-    }
-
-    /// The v2 address of a provider profile: `registry` when set, else the provider's own.
-    fn provider_addr(&self, default: &str) -> Result<RegistryAddr> {
-        RegistryAddr::parse(self.registry.as_deref().unwrap_or(default))
-    }
-
-    fn connect_ghcr(
-        &self,
-        base_dir: &Path,
-        credential: Option<crate::registry::auth::Credential>,
-        warning: &mut Option<String>,
-    ) -> Result<Arc<dyn Backend>> {
-        use crate::registry::auth::Credential;
-        use crate::registry::providers::ghcr::{Ghcr, Owner};
-        use crate::registry::providers::{Provider, Rest};
-        let addr = self.provider_addr("ghcr.io")?;
-        let credential = match credential {
-            Some(c) => c,
-            None => {
-                let mut secrets = self.secrets();
-                secrets.username = secrets
-                    .username
-                    .or_else(|| self.owner.clone())
-                    .or_else(|| Some("token".into()));
-                let no_source = secrets.password_env.is_none()
-                    && secrets.password_command.is_none()
-                    && secrets.password.is_none();
-                let env = self
-                    .token_env
-                    .clone()
-                    .unwrap_or_else(|| "GITHUB_TOKEN".into());
-                if no_source && std::env::var_os(&env).is_some_and(|v| !v.is_empty()) {
-                    secrets.password_env = Some(env);
-                }
-                let r = credentials::resolve(&secrets, &addr.credential_key())?;
-                *warning = r.warning;
-                r.credential
-            }
-        };
-        let token = match &credential {
-            Credential::Basic { password, .. } => Some(password.clone()),
-            _ => None,
-        };
-        let who = credential.describe();
-        let owner = match (&self.owner, self.owner_type) {
-            (Some(o), Some(OwnerType::Org)) => Owner::Org(o.clone()),
-            (Some(o), _) => Owner::User(o.clone()),
-            (None, _) => Owner::Me,
-        };
-        let api = Rest {
-            http: Rest::client()?,
-            service: "GitHub API",
-            base: self
-                .api_url
-                .clone()
-                .unwrap_or_else(|| "https://api.github.com".into())
-                .trim_end_matches('/')
-                .to_string(),
-            token,
-            headers: vec![
-                ("accept", "application/vnd.github+json"),
-                ("x-github-api-version", "2022-11-28"),
-            ],
-            auth_hint: "the GitHub token needs read:packages (delete:packages to delete); set \
-                        token_env, or password_command = \"gh auth token\"",
-        };
-        let host = addr.host.clone();
-        let v2 = Arc::new(Distribution::new(
-            self.v2_options(base_dir, addr, credential)?,
-        )?);
-        Ok(Arc::new(Provider::new(Ghcr::new(
-            api, owner, v2, host, who,
-        ))))
-    }
-
-    fn connect_dockerhub(
-        &self,
-        base_dir: &Path,
-        credential: Option<crate::registry::auth::Credential>,
-        warning: &mut Option<String>,
-    ) -> Result<Arc<dyn Backend>> {
-        use crate::registry::auth::Credential;
-        use crate::registry::providers::dockerhub::DockerHub;
-        use crate::registry::providers::{Provider, Rest};
-        let addr = self.provider_addr("registry-1.docker.io")?;
-        let key = if self.registry.is_some() {
-            addr.credential_key()
-        } else {
-            crate::registry::reference::HUB_CREDENTIAL_KEY.to_string()
-        };
-        let credential = match credential {
-            Some(c) => c,
-            None => {
-                let r = credentials::resolve(&self.secrets(), &key)?;
-                *warning = r.warning;
-                r.credential
-            }
-        };
-        let login = match &credential {
-            Credential::Basic { username, password } => Some((username.clone(), password.clone())),
-            _ => None,
-        };
-        let who = credential.describe();
-        let api = Rest {
-            http: Rest::client()?,
-            service: "Docker Hub API",
-            base: self
-                .api_url
-                .clone()
-                .unwrap_or_else(|| "https://hub.docker.com".into())
-                .trim_end_matches('/')
-                .to_string(),
-            token: None,
-            headers: vec![("accept", "application/json")],
-            auth_hint: "check username and the personal access token (password_env) of this profile",
-        };
-        let host = addr.host.clone();
-        let mut opts = self.v2_options(base_dir, addr, credential)?;
-        // Hub refuses digest deletes of tagged manifests, so the placeholder trick would leave a
-        // placeholder behind: only the OCI tag delete is used.
-        opts.untag_fallback = false;
-        let v2 = Arc::new(Distribution::new(opts)?);
-        let namespace = self.namespace.clone().unwrap_or_default();
-        Ok(Arc::new(Provider::new(DockerHub::new(
-            api, namespace, v2, host, who, login,
-        ))))
-    }
-
-    #[cfg(feature = "ecr")]
-    fn connect_ecr(&self, base_dir: &Path) -> Result<Arc<dyn Backend>> {
-        use crate::registry::auth::Credential;
-        use crate::registry::providers::Provider;
-        use crate::registry::providers::ecr::{Ecr, EcrSettings};
-        let template = self.v2_options(
-            base_dir,
-            self.provider_addr("ecr.invalid")?,
-            Credential::Anonymous,
-        )?;
-        Ok(Arc::new(Provider::new(Ecr::new(EcrSettings {
-            region: self.region.clone(),
-            aws_profile: self.aws_profile.clone(),
-            registry_id: self.registry_id.clone(),
-            endpoint_url: self.endpoint_url.clone(),
+    /// What connecting needs, whatever the kind: address, credential sources, TLS, concurrency.
+    pub fn connect_options(&self, base_dir: &Path) -> ConnectOptions {
+        ConnectOptions {
             registry: self.registry.clone(),
-            v2_template: Some(template),
-        }))))
-    }
-
-    #[cfg(not(feature = "ecr"))]
-    fn connect_ecr(&self, _base_dir: &Path) -> Result<Arc<dyn Backend>> {
-        Err(Error::Unsupported(
-            "this regtui was built without the `ecr` feature".into(),
-        ))
-    }
-}
-
-/// A backend whose info carries one more warning (e.g. a docker config.json that was skipped),
-/// after the backend's own; everything else goes to the backend.
-struct Warned {
-    inner: Arc<dyn Backend>,
-    warning: String,
-}
-
-impl Backend for Warned {
-    fn info(&self) -> BackendInfo {
-        let mut info = self.inner.info();
-        info.warning = Some(match info.warning.take() {
-            Some(own) => format!("{own}; {}", self.warning),
-            None => self.warning.clone(),
-        });
-        info
-    }
-    fn ping(&self) -> BoxFut<'_, ()> {
-        self.inner.ping()
-    }
-    fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
-        self.inner.list_repos(sink)
-    }
-    fn list_tags<'a>(&'a self, repo: &'a str, sink: PageSink<'a>) -> BoxFut<'a, ()> {
-        self.inner.list_tags(repo, sink)
-    }
-    fn get_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Arc<Manifest>> {
-        self.inner.get_manifest(repo, reference)
-    }
-    fn head_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Desc> {
-        self.inner.head_manifest(repo, reference)
-    }
-    fn get_config<'a>(&'a self, repo: &'a str, config: &'a Desc) -> BoxFut<'a, Arc<ConfigSummary>> {
-        self.inner.get_config(repo, config)
-    }
-    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
-        self.inner.delete_manifest(repo, digest)
-    }
-    fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
-        self.inner.delete_tag(repo, tag)
-    }
-    fn bulk_rows<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Option<Vec<TagRow>>> {
-        self.inner.bulk_rows(repo)
-    }
-    fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
-        self.inner.pushed_at(repo, tag)
-    }
-    fn status_note(&self) -> Option<String> {
-        self.inner.status_note()
+            secrets: ProfileSecrets {
+                username: self.username.clone(),
+                password_env: self.password_env.clone(),
+                password_command: self.password_command.clone(),
+                password: self.password.clone().map(Secret::new),
+            },
+            ca_cert: self.ca_cert.clone(),
+            base_dir: base_dir.to_path_buf(),
+            insecure: self.insecure,
+            repositories: self.repositories.clone(),
+            concurrency: self.concurrency.map(|c| c.0),
+        }
     }
 }
 
@@ -721,7 +558,7 @@ concurrency = 16
         .unwrap();
         assert_eq!(c.default_profile.as_deref(), Some("local"));
         assert_eq!(c.profiles["lab"].concurrency(), 16);
-        assert_eq!(c.profiles["local"].kind, Kind::Distribution);
+        assert_eq!(c.profiles["local"].kind.kind(), Kind::Distribution);
     }
 
     #[test]
@@ -743,8 +580,10 @@ concurrency = 16
             .to_string();
         assert!(e.contains("line 4") && e.contains("`registry`"), "{e}");
 
-        let e = p("default_profile = \"nope\"\n").unwrap_err().to_string();
-        assert!(e.contains("default_profile"), "{e}");
+        // A default_profile naming no profile is a warning (`regtui profiles` still lists).
+        let c = p("default_profile = \"nope\"\n[profiles.a]\nregistry = \"x\"\n").unwrap();
+        assert!(c.warnings[0].contains("line 1") && c.warnings[0].contains("\"nope\""));
+        assert_eq!(c.pick(None).as_deref(), Some("a"), "the only profile");
 
         let e = p("[profiles.a]\nregistry = \"x\"\nkind = \"quay\"\n")
             .unwrap_err()
@@ -759,7 +598,6 @@ concurrency = 16
             "[profiles.a]\nregistry = \"x\"\n\"k\\u001b]52;c;ZXZpbA==\\u0007\\u001b[2J\" = 1\n",
             "[profiles.a]\nregistry = \"x\"\nkind = \"qu\\u001b[31may\\u009b2J\"\n",
             "[profiles.\"p\\u001b[2J\\u202e\"]\nusername = \"u\"\n",
-            "default_profile = \"n\\u001b[2J\\u2066\"\n",
             "\"top\\u001b[1m\" = 1\n",
         ];
         for text in cases {
@@ -772,6 +610,59 @@ concurrency = 16
             assert!(e.contains("/etc/regtui.toml"), "{e}");
         }
         let e = p(cases[0]).unwrap_err().to_string();
-        assert!(e.contains("line 3") && e.contains("unknown field"), "{e}");
+        assert!(e.contains("line 3") && e.contains("unknown key"), "{e}");
+        let w = p("default_profile = \"n\\u001b[2J\\u2066\"\n")
+            .unwrap()
+            .warnings;
+        assert!(!w[0].chars().any(|c| c.is_control()), "{w:?}");
+    }
+
+    #[test]
+    fn keys_of_another_kind_are_refused_on_their_own_line() {
+        let text = "default_profile = \"a\"\n\n[ profiles.\"a\" ]\n# the lab\nregistry = \"x\"\n\n  region = \"eu-west-1\"\n";
+        let e = p(text).unwrap_err().to_string();
+        assert!(
+            e.contains("line 7") && e.contains("`region`: applies to kind = ecr only"),
+            "{e}"
+        );
+        let e = p("[profiles.h]\nkind = \"dockerhub\"\nnamespace = \"n\"\nowner = \"o\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 4") && e.contains("kind = ghcr only"),
+            "{e}"
+        );
+        // A wrong value of a kind's own key names that key and its line.
+        let e = p("[profiles.g]\nkind = \"ghcr\"\n\nowner_type = \"team\"\nowner = \"o\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 4") && e.contains("`owner_type`"), "{e}");
+        let e = p("[profiles.a]\nregistry = \"x\"\ninsecure = \"yes\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("`insecure`"), "{e}");
+        // Each kind keeps what is its own.
+        let c =
+            p("[profiles.h]\nkind = \"dockerhub\"\nnamespace = \"n\"\napi_url = \"http://h\"\n")
+                .unwrap();
+        assert_eq!(
+            c.profiles["h"].kind,
+            KindKeys::Dockerhub(crate::registry::providers::dockerhub::Keys {
+                namespace: Some("n".into()),
+                api_url: Some("http://h".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn mouse_and_dates_settings() {
+        let c = p("mouse = false\ndates = \"absolute\"\n").unwrap();
+        assert!(!c.mouse);
+        assert_eq!(c.dates, crate::fmt::Dates::Absolute);
+        let c = p("").unwrap();
+        assert!(c.mouse);
+        assert_eq!(c.dates, crate::fmt::Dates::Relative);
+        let e = p("dates = \"sometimes\"\n").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("sometimes"), "{e}");
     }
 }

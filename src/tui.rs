@@ -8,89 +8,21 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::app::{App, Effect, Msg, ProfileEntry};
-use crate::cli::{Cli, demo_dir};
-use crate::client_task::{self, ProfileSource, ProfileSpec};
+use crate::client_task;
 use crate::clipboard::{Clipboard, System};
-use crate::config::{self, Profile};
 use crate::registry::{Error, Result};
+use crate::session::{self, Selection};
 
 /// Logs a line of the TUI's own (to the log file when one was asked for); secrets redacted.
 pub fn log(line: &str) {
     tracing::info!(target: "regtui::tui", "{}", crate::registry::auth::redact(line));
 }
 
-/// The profiles the app can switch between, and which one to show first.
-pub fn profile_specs(cli: &Cli) -> Result<(Vec<ProfileSpec>, usize, crate::clipboard::Mode)> {
-    let demo = ProfileSpec {
-        name: "demo".into(),
-        registry: demo_dir().display().to_string(),
-        source: ProfileSource::Layout(demo_dir()),
-        concurrency: config::DEFAULT_CONCURRENCY,
-    };
-    let cfg = if cli.demo && cli.config.is_none() {
-        config::load(None).ok()
-    } else {
-        Some(config::load(cli.config.as_deref())?)
-    };
-    let mut specs = Vec::new();
-    let mut clip = crate::clipboard::Mode::Auto;
-    if let Some(cfg) = &cfg {
-        clip = cfg.clipboard;
-        for (name, p) in &cfg.profiles {
-            specs.push(ProfileSpec {
-                name: name.clone(),
-                registry: p
-                    .registry
-                    .clone()
-                    .unwrap_or_else(|| format!("{:?}", p.kind).to_lowercase()),
-                source: ProfileSource::Registry {
-                    profile: Box::new(p.clone()),
-                    base_dir: cfg.base_dir.clone(),
-                },
-                concurrency: p.concurrency(),
-            });
-        }
-    }
-    let mut current = None;
-    if let Some(url) = &cli.registry {
-        let p = Profile::ad_hoc(url)?;
-        specs.insert(
-            0,
-            ProfileSpec {
-                name: "ad-hoc".into(),
-                registry: url.clone(),
-                source: ProfileSource::Registry {
-                    profile: Box::new(p),
-                    base_dir: ".".into(),
-                },
-                concurrency: config::DEFAULT_CONCURRENCY,
-            },
-        );
-        current = Some(0);
-    }
-    if !specs.iter().any(|s| s.name == "demo") {
-        specs.push(demo);
-    }
-    let pos = |n: &str| specs.iter().position(|s| s.name == n);
-    if current.is_none() {
-        current = if cli.demo {
-            pos("demo")
-        } else {
-            match cfg.as_ref().and_then(|c| c.pick(cli.profile.as_deref())) {
-                Some(p) => {
-                    Some(pos(&p).ok_or_else(|| Error::Config(format!("no profile named {p:?}")))?)
-                }
-                None => pos("demo"),
-            }
-        };
-    }
-    Ok((specs, current.unwrap_or(0), clip))
-}
-
 /// Runs the TUI until the user quits or the session ends (SIGTERM/SIGHUP).
-pub async fn run(cli: &Cli) -> Result<i32> {
+pub async fn run(sel: &Selection) -> Result<i32> {
     let started = Instant::now();
-    let (specs, current, clip_mode) = profile_specs(cli)?;
+    let start = session::start(sel)?;
+    let (specs, current, clip_mode) = (start.specs, start.current, start.config.clipboard);
     let entries: Vec<ProfileEntry> = specs.iter().map(ProfileEntry::from).collect();
     let (ev_tx, mut ev_rx) = mpsc::channel(1024);
     let client = client_task::spawn(specs, ev_tx);
@@ -114,15 +46,37 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         .unwrap_or((80, 24));
     let mut app = App::new(entries, current, size, crate::registry::model::now_unix());
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    app.dates = start.config.dates;
+    // What the CLI prints on stderr is shown here: config and credential warnings, and why the
+    // demo opened when nothing was chosen.
+    for w in &start.config.warnings {
+        app.warn(w.clone());
+    }
+    if let Some(text) = start.first_run {
+        let mut text = text;
+        for w in &start.config.warnings {
+            text.push_str(&format!("\nwarning: {w}"));
+        }
+        app.notice("Welcome to regtui", text);
+    }
+    let mouse = start.config.mouse;
+    if mouse {
+        // Off with `mouse = false`: the terminal's own selection then works.
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    }
 
     let (key_tx, mut key_rx) = mpsc::channel::<Msg>(256);
     std::thread::spawn(move || {
         use crossterm::event::{self, Event as CEvent};
+        let clock = Instant::now();
         loop {
             match event::poll(Duration::from_millis(200)) {
                 Ok(true) => {
                     let msg = match event::read() {
                         Ok(CEvent::Key(k)) => Msg::Key(k),
+                        Ok(CEvent::Mouse(m)) if mouse => {
+                            Msg::Mouse(m, clock.elapsed().as_millis() as u64)
+                        }
                         Ok(CEvent::Resize(w, h)) => Msg::Resize(w, h),
                         Ok(_) => continue,
                         Err(_) => break,
@@ -157,15 +111,13 @@ pub async fn run(cli: &Cli) -> Result<i32> {
                 Effect::Send(c) => {
                     log(&format!("command {c:?}"));
                     if client.commands.send(c).await.is_err() {
-                        app.last_error = Some("the client task stopped".into());
+                        app.alert("the client task stopped");
                     }
                 }
-                Effect::Copy { text, what } => {
-                    app.toast = Some(match clipboard.copy(&text) {
-                        Ok(went) => format!("copied {what} to the {went}"),
-                        Err(e) => format!("copy failed: {e}"),
-                    });
-                }
+                Effect::Copy { text, what } => match clipboard.copy(&text) {
+                    Ok(went) => app.say(format!("copied {what} to the {went}")),
+                    Err(e) => app.alert(format!("copy failed: {e}")),
+                },
                 Effect::Quit => app.quit = true,
             }
         }
@@ -219,8 +171,14 @@ struct RestoreOnDrop;
 
 impl Drop for RestoreOnDrop {
     fn drop(&mut self) {
-        ratatui::restore();
+        restore();
     }
+}
+
+/// Gives the mouse back to the terminal and restores it (raw mode, alternate screen).
+fn restore() {
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
 }
 
 /// Makes a panic anywhere (a spawned task or thread included, which tokio and std would otherwise
@@ -229,7 +187,7 @@ impl Drop for RestoreOnDrop {
 fn exit_on_panic() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        ratatui::restore();
+        restore();
         previous(info);
         std::process::exit(101);
     }));

@@ -294,6 +294,25 @@ fn profiles_and_config_errors() {
     assert_eq!(r.code(), 1);
     assert!(r.stderr().contains("line 1"), "{}", r.stderr());
 
+    // A default_profile naming no profile: `profiles` lists them and warns; commands that need
+    // a profile say which to pick.
+    std::fs::write(
+        &bad,
+        "default_profile = \"gone\"\n[profiles.a]\nregistry = \"h:1\"\n[profiles.b]\nregistry = \"h:2\"\n",
+    )
+    .unwrap();
+    let r = regtui(&["-c", bad.to_str().unwrap(), "profiles"], &[]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(r.stdout().contains("h:1") && r.stdout().contains("h:2"));
+    assert!(
+        r.stderr().contains("warning:") && r.stderr().contains("\"gone\""),
+        "{}",
+        r.stderr()
+    );
+    let r = regtui(&["-c", bad.to_str().unwrap(), "repos"], &[]);
+    assert_eq!(r.code(), 1);
+    assert!(r.stderr().contains("no profile selected"), "{}", r.stderr());
+
     let r = regtui(&["-c", "/nonexistent/regtui.toml", "repos"], &[]);
     assert!(
         r.stderr()
@@ -477,6 +496,46 @@ fn demo_works_without_a_server() {
     let r = regtui(&["--demo"], &[]);
     assert_eq!(r.code(), 0, "{}", r.stderr());
     assert!(r.stdout().contains("team/app/api"));
+    // The table's CREATED keeps the time zone the image was stamped with.
+    let r = regtui(&["--demo", "tags", "team/app/api", "--long"], &[]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let out = r.stdout();
+    let created = out
+        .lines()
+        .find(|l| l.starts_with("latest"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        created
+            .split_whitespace()
+            .any(|w| w.ends_with('Z') || w.contains('+')),
+        "{created}"
+    );
+}
+
+#[test]
+fn example_config_is_built_in_and_help_describes_arguments() {
+    let r = regtui(&["example-config"], &[]);
+    assert_eq!(r.code(), 0);
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml.example"),
+    )
+    .unwrap();
+    assert_eq!(r.stdout(), example);
+    for (cmd, arg, words) in [
+        ("tags", "<REPO>", "Repository"),
+        ("inspect", "<REFERENCE>", "Image reference"),
+        ("rm", "<REFERENCE>", "that tag only"),
+        ("prune", "<REPO>", "globs allowed"),
+    ] {
+        let r = regtui(&[cmd, "--help"], &[]);
+        let help = r.stdout();
+        let args: String = help
+            .lines()
+            .skip_while(|l| !l.contains("Arguments:"))
+            .take_while(|l| !l.contains("Options:"))
+            .collect();
+        assert!(args.contains(arg) && args.contains(words), "{cmd}: {help}");
+    }
 }
 
 #[tokio::test]
@@ -540,28 +599,33 @@ fn config_example_parses() {
 fn provider_keys_are_checked_per_kind() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
+        // The line of the key itself, or the table's when the key is missing.
         (
             "[profiles.a]\nregistry = \"x\"\nregion = \"eu-west-1\"\n",
             "`region`: applies to kind = ecr only",
+            "line 3",
         ),
         (
             "[profiles.a]\nkind = \"dockerhub\"\n",
             "`namespace`: missing",
+            "line 1",
         ),
         (
             "[profiles.a]\nkind = \"ghcr\"\nowner_type = \"org\"\n",
             "owner_type is set but owner is not",
+            "line 1",
         ),
         (
             "[profiles.a]\nkind = \"ghcr\"\nnamespace = \"x\"\n",
             "`namespace`: applies to kind = dockerhub only",
+            "line 3",
         ),
     ];
-    for (text, want) in cases {
+    for (text, want, line) in cases {
         let cfg = write_config(dir.path(), text);
         let r = regtui(&["-c", &cfg, "profiles"], &[]);
         assert_ne!(r.code(), 0, "{text}");
         assert!(r.stderr().contains(want), "{text}: {}", r.stderr());
-        assert!(r.stderr().contains("line 1"), "{}", r.stderr());
+        assert!(r.stderr().contains(line), "{}", r.stderr());
     }
 }

@@ -73,6 +73,11 @@ async fn manifests_of_every_media_type_are_fetched_and_verified() {
         let head = c.head_manifest(t.repo, t.tag).await.unwrap();
         assert_eq!(head.digest, t.image.digest);
         assert_eq!(head.media_type, t.image.media_type);
+        assert_eq!(
+            head.size,
+            t.image.manifest.len() as u64,
+            "HEAD reads Content-Length"
+        );
     }
     let kinds: Vec<String> = support::standard_images()
         .iter()
@@ -690,7 +695,7 @@ async fn layout_backend_reads_and_verifies() {
 
 #[tokio::test]
 async fn bundled_demo_is_browsable() {
-    let l = Layout::open(regtui::cli::demo_dir()).unwrap();
+    let l = regtui::session::demo().unwrap();
     let repos = ops::all_repos(&l).await.unwrap();
     assert!(repos.len() >= 3, "{repos:?}");
     let mut multi = 0;

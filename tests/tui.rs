@@ -37,10 +37,9 @@ struct Harness {
 
 fn demo_spec() -> ProfileSpec {
     ProfileSpec {
-        name: "demo".into(),
         registry: "demo".into(),
-        source: ProfileSource::Layout(regtui::cli::demo_dir()),
         concurrency: 4,
+        ..ProfileSpec::demo()
     }
 }
 
@@ -312,13 +311,7 @@ async fn delete_happens_only_after_confirm() {
     h.apply(fx);
     h.settle().await;
     assert!(!h.app.view().tags.names.contains(&"latest".to_string()));
-    assert!(
-        h.app
-            .toast
-            .as_deref()
-            .unwrap()
-            .contains("garbage collection")
-    );
+    assert!(h.app.toast().unwrap().contains("garbage collection"));
     let tags = reg.tags("team/app/api");
     assert_eq!(tags, ["stable", "v1.0.0", "v1.1.0", "v1.2.0"]);
 }
@@ -335,7 +328,7 @@ async fn deleting_the_only_tag_or_the_last_row_keeps_the_app_alive() {
     let fx = h.app.update(code(KeyCode::Enter));
     h.apply(fx);
     h.settle().await;
-    assert!(h.app.view().tags.names.is_empty(), "{:?}", h.app.last_error);
+    assert!(h.app.view().tags.names.is_empty(), "{:?}", h.app.error());
     assert_eq!(h.app.view().tags.selected(), None);
     h.screen();
     h.press(vec![key('j'), key('k'), key('G'), key('d'), key('r')])
@@ -351,7 +344,7 @@ async fn deleting_the_only_tag_or_the_last_row_keeps_the_app_alive() {
     h.apply(fx);
     h.settle().await;
     h.press(vec![code(KeyCode::Enter)]).await;
-    assert!(h.app.view().tags.names.is_empty(), "{:?}", h.app.last_error);
+    assert!(h.app.view().tags.names.is_empty(), "{:?}", h.app.error());
     h.view_invariants();
     h.screen();
     assert!(reg.tags("team/app/api").is_empty());
@@ -374,7 +367,7 @@ async fn a_tag_moved_after_loading_is_not_untagged_and_new_tags_ask_again() {
     let fx = h.app.update(code(KeyCode::Enter));
     h.apply(fx);
     h.settle().await;
-    let err = h.app.last_error.clone().unwrap_or_default();
+    let err = h.app.error().map(str::to_string).unwrap_or_default();
     assert!(err.contains("latest now points at"), "{err}");
     assert!(reg.tags("team/app/api").contains(&"latest".into()));
     // v1.2.0's manifest (stable, v1.2.0): "delete manifest and all 2 tags", but a tag lands first.
@@ -391,7 +384,7 @@ async fn a_tag_moved_after_loading_is_not_untagged_and_new_tags_ask_again() {
     h.apply(fx);
     h.settle().await;
     let Overlay::ConfirmDelete(c) = &h.app.overlay else {
-        panic!("the dialog asks again: {:?}", h.app.last_error)
+        panic!("the dialog asks again: {:?}", h.app.error())
     };
     assert!(
         c.notice.as_deref().unwrap().contains("hotfix"),
@@ -578,7 +571,7 @@ async fn anonymous_401_opens_the_login_dialog_and_login_works() {
         h.app.overlay
     );
     assert_eq!(h.app.view().repos.names.len(), 4);
-    assert!(h.app.toast.as_deref().unwrap().contains("logged in"));
+    assert!(h.app.toast().unwrap().contains("logged in"));
 }
 
 #[tokio::test]
@@ -760,7 +753,7 @@ async fn cleanup_flow(size: (u16, u16), suffix: &str) {
     // Space marks and moves down; the protected tag refuses.
     h.press(vec![key(' '), key(' ')]).await;
     assert_eq!(marked(&h), ["latest"]);
-    assert!(h.app.toast.as_deref().unwrap().contains("protected"));
+    assert!(h.app.toast().unwrap().contains("protected"));
     // V marks the range from the anchor to the cursor, skipping protected tags.
     h.press(vec![key('j'), key('j'), key('V')]).await;
     assert_eq!(marked(&h), ["latest", "v1.1.0", "v1.2.0"]);
@@ -827,7 +820,7 @@ async fn cleanup_flow(size: (u16, u16), suffix: &str) {
     };
     assert_eq!(results.len(), 3);
     assert!(results.iter().all(|o| o.ok()), "{results:?}");
-    assert!(h.app.toast.as_deref().unwrap().contains("garbage-collect"));
+    assert!(h.app.toast().unwrap().contains("garbage-collect"));
     let t = &h.app.view().tags;
     assert_eq!(t.names, ["stable", "v1.2.0"]);
     assert!(t.marked.is_empty());
@@ -853,7 +846,7 @@ async fn the_demo_cannot_clean_up() {
     assert_eq!(marked(&h).len(), 2);
     let fx = h.app.update(key('d'));
     assert!(fx.is_empty(), "{fx:?}");
-    assert!(h.app.toast.as_deref().unwrap().contains("cannot delete"));
+    assert!(h.app.toast().unwrap().contains("cannot delete"));
 }
 
 // ---------- providers ----------
@@ -943,7 +936,11 @@ async fn providers_offer_only_what_they_can_and_say_why() {
     let t = &h.app.view().tags;
     assert_eq!(t.row("v1").unwrap().size, 111_111, "size from the Hub API");
     let s = h.screen();
-    assert!(s.contains("PUSHED") && s.contains("8 months ago"), "{s}");
+    // Wide enough for the day and the age.
+    assert!(
+        s.contains("PUSHED") && s.contains("2024-05-02 (8mo)"),
+        "{s}"
+    );
     h.press(vec![key('d')]).await;
     let Overlay::ConfirmDelete(c) = &h.app.overlay else {
         panic!("no dialog")
@@ -970,6 +967,554 @@ async fn providers_offer_only_what_they_can_and_say_why() {
         .await;
     assert_eq!(h.app.profile(), "gh");
     assert_eq!(h.app.view().tags.repo.as_deref(), Some("octo/app"));
+}
+
+// ---------- usability (issue 11) ----------
+
+/// A tag row created `age` seconds before NOW.
+fn dated_row(tag: &str, age: i64, i: u64) -> regtui::registry::model::TagRow {
+    let created = regtui::fmt::utc_minute(NOW - age).replace(' ', "T") + ":00Z";
+    regtui::registry::model::TagRow {
+        tag: tag.to_string(),
+        digest: format!("sha256:{i:064x}"),
+        media_type: regtui::registry::model::OCI_MANIFEST.into(),
+        size: 1_000 + i,
+        created: Some(created),
+        pushed: None,
+        platforms: vec![],
+        blobs: vec![],
+    }
+}
+
+/// An app on one profile `p` (no client task) with repository `r/a` open and its `names`
+/// listed; returns the app and the first details request.
+fn synthetic(names: &[String], size: (u16, u16)) -> (App, ReqId, Vec<String>) {
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, size, NOW);
+    let Effect::Send(Command::ListRepos { req, .. }) = app.start().remove(0) else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Repos {
+        req,
+        page: vec!["r/a".into(), "r/b".into()],
+        done: true,
+    }));
+    let Effect::Send(Command::ListTags { req, .. }) = app.update(code(KeyCode::Enter)).remove(0)
+    else {
+        panic!()
+    };
+    let fx = app.update(Msg::Client(Event::Tags {
+        req,
+        page: names.to_vec(),
+        done: true,
+    }));
+    let Some(Effect::Send(Command::TagDetails { req, tags, .. })) = fx.into_iter().next() else {
+        panic!("no details request")
+    };
+    (app, req, tags)
+}
+
+fn detail(app: &mut App, req: ReqId, row: regtui::registry::model::TagRow) -> Vec<Effect> {
+    app.update(Msg::Client(Event::Detail {
+        req,
+        tag: row.tag.clone(),
+        result: Ok(row),
+    }))
+}
+
+fn render(app: &App) -> String {
+    let (w, h) = app.size;
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| regtui::ui::render(app, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
+#[tokio::test]
+async fn the_cursor_starts_on_the_top_row_and_stays_steady_while_rows_reorder() {
+    // Alphabetically first is the oldest: newest first, it ends at the bottom.
+    let names: Vec<String> = (0..40).map(|i| format!("t{i:02}")).collect();
+    let (mut app, req, _) = synthetic(&names, (80, 24));
+    let h = 24 - 5;
+    // Details arrive in a scrambled order; the top row stays selected whatever lands there.
+    let order: Vec<usize> = (0..40).map(|i| (i * 17) % 40).collect();
+    for (n, i) in order[..20].iter().enumerate() {
+        detail(
+            &mut app,
+            req,
+            dated_row(&names[*i], *i as i64 * 3600, *i as u64),
+        );
+        let t = &app.view().tags;
+        assert_eq!(t.nav.selected, 0, "after {n} details");
+        assert_eq!(t.selected(), Some(t.names[t.view[0]].as_str()));
+    }
+    // The user moves: from then on the selected tag stays on its screen row as rows reorder.
+    app.update(key('j'));
+    app.update(key('j'));
+    let chosen = app.view().tags.selected().unwrap().to_string();
+    let row = app.view().tags.nav.selected - app.view().tags.nav.offset;
+    assert_eq!(row, 2);
+    for i in &order[20..] {
+        detail(
+            &mut app,
+            req,
+            dated_row(&names[*i], *i as i64 * 3600, *i as u64),
+        );
+        let t = &app.view().tags;
+        assert_eq!(t.selected(), Some(chosen.as_str()), "follows its tag");
+        let pos = t.nav.selected;
+        if pos >= 2 && pos + (h - 2) < t.view.len() {
+            assert_eq!(pos - t.nav.offset, 2, "on the same screen row");
+        }
+        t.check_invariants(h).unwrap();
+    }
+    // The newest (t00) is on top; `d` and Enter would act on what is highlighted.
+    let t = &app.view().tags;
+    assert_eq!(t.names[t.view[0]], "t00");
+    // r reopens with the top row selected again.
+    app.update(key('r'));
+    assert!(app.view().tags.pinned);
+}
+
+#[tokio::test]
+async fn a_filter_starts_fresh_and_its_matches_load_first() {
+    let names: Vec<String> = (0..1000).map(|i| format!("build-{i:04}")).collect();
+    let (mut app, _req, first) = synthetic(&names, (80, 24));
+    assert_eq!(first.len(), 1000);
+    assert_eq!(first[0], "build-0000", "rows in view first");
+    let mut fx = Vec::new();
+    for m in [key('/'), key('0'), key('9'), key('9')] {
+        fx.extend(app.update(m));
+    }
+    // The last request asks for the matches first.
+    let Some(Effect::Send(Command::TagDetails { tags, .. })) = fx.into_iter().last() else {
+        panic!("no new details request for the filter")
+    };
+    let t = &app.view().tags;
+    let shown: Vec<String> = t.view.iter().map(|i| t.names[*i].clone()).collect();
+    assert!(shown.len() < 1000);
+    assert_eq!(&tags[..shown.len().min(10)], &shown[..shown.len().min(10)]);
+    assert_eq!(tags.len(), 1000, "the rest still loads, after the matches");
+    app.update(code(KeyCode::Enter));
+    assert_eq!(app.view().tags.filter, "099");
+    // `/` again starts empty (no "099huge"); Backspace edits.
+    app.update(key('/'));
+    assert_eq!(app.input, regtui::app::Input::Filter(String::new()));
+    assert_eq!(app.view().tags.view.len(), 1000);
+    app.update(key('1'));
+    app.update(key('2'));
+    app.update(code(KeyCode::Backspace));
+    assert_eq!(app.view().tags.filter, "1");
+}
+
+#[tokio::test]
+async fn errors_clear_when_the_state_they_describe_ends() {
+    let names: Vec<String> = vec!["v1".into()];
+    let (mut app, _, _) = synthetic(&names, (80, 24));
+    // The tags of another repository fail: shown until another repository opens.
+    app.update(code(KeyCode::Esc));
+    app.update(key('j'));
+    let Effect::Send(Command::ListTags { req, .. }) = app.update(code(KeyCode::Enter)).remove(0)
+    else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Failed {
+        req,
+        error: regtui::registry::Error::NotFound {
+            what: "r/b".into(),
+            errors: vec![regtui::registry::error::RegistryError {
+                code: "NAME_UNKNOWN".into(),
+                message: String::new(),
+            }],
+        },
+    }));
+    assert!(app.error().unwrap().contains("repository not found"));
+    assert!(render(&app).contains("repository not found"));
+    app.update(code(KeyCode::Esc));
+    app.update(key('k'));
+    app.update(code(KeyCode::Enter));
+    assert_eq!(app.error(), None, "another repository opened");
+    // A refused connection, then a reload that works.
+    app.update(code(KeyCode::Esc));
+    let Effect::Send(Command::ListRepos { req, .. }) = app.update(key('r')).remove(0) else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Failed {
+        req,
+        error: regtui::registry::Error::ConnectionRefused {
+            registry: "http://r".into(),
+        },
+    }));
+    assert!(app.error().unwrap().contains("connection refused"));
+    let Effect::Send(Command::ListRepos { req, .. }) = app.update(key('r')).remove(0) else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Repos {
+        req,
+        page: vec!["r/a".into()],
+        done: true,
+    }));
+    assert_eq!(app.error(), None);
+    assert!(!render(&app).contains("connection refused"));
+    // Everything went to the history, newest first on `m`.
+    app.update(key('m'));
+    let s = render(&app);
+    let refused = s.find("connection refused").unwrap();
+    let not_found = s.find("repository not found").unwrap();
+    assert!(refused < not_found, "{s}");
+}
+
+#[tokio::test]
+async fn an_unset_password_env_says_not_connected() {
+    let mut profile = Profile::ad_hoc("http://127.0.0.1:9").unwrap();
+    profile.username = Some("admin".into());
+    profile.password_env = Some("REGTUI_TEST_SURELY_UNSET_VAR".into());
+    let spec = ProfileSpec::registry("lab", profile, std::path::Path::new("."));
+    let mut h = Harness::new(vec![spec], &["http://lab.test"], (80, 24));
+    h.settle().await;
+    let s = h.screen();
+    assert!(
+        s.contains("not connected") && !s.contains("connecting…"),
+        "{s}"
+    );
+    assert!(s.contains("REGTUI_TEST_SURELY_UNSET_VAR"), "{s}");
+    // The login dialog names the configured user.
+    h.press(vec![key('L')]).await;
+    let Overlay::Login(l) = &h.app.overlay else {
+        panic!("{:?}", h.app.overlay)
+    };
+    assert_eq!(l.username.lines().join(""), "admin");
+}
+
+#[tokio::test]
+async fn the_login_dialog_moves_on_says_what_is_missing_and_shows_one_cursor() {
+    use regtui::app::overlay::LoginField;
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
+    app.start();
+    app.update(key('L'));
+    let field = |app: &App| match &app.overlay {
+        Overlay::Login(l) => (l.field, l.error.clone()),
+        o => panic!("{o:?}"),
+    };
+    // Enter on an empty username says so.
+    assert!(app.update(code(KeyCode::Enter)).is_empty());
+    assert_eq!(
+        field(&app),
+        (LoginField::Username, Some("enter a username".into()))
+    );
+    for c in "bob".chars() {
+        app.update(key(c));
+    }
+    // Enter in the username goes on to the password (nothing sent).
+    assert!(app.update(code(KeyCode::Enter)).is_empty());
+    assert_eq!(field(&app).0, LoginField::Password);
+    let s = render(&app);
+    assert_eq!(s.matches('▸').count(), 1, "one focused field:\n{s}");
+    assert!(s.contains("▸ password"), "{s}");
+    // An empty password says so; then Enter logs in.
+    app.update(key('j'));
+    app.update(code(KeyCode::Backspace));
+    assert!(app.update(code(KeyCode::Enter)).is_empty());
+    assert_eq!(
+        field(&app).1.as_deref(),
+        Some("enter the password (or token)")
+    );
+    app.update(key('s'));
+    let fx = app.update(code(KeyCode::Enter));
+    assert!(
+        matches!(&fx[..], [Effect::Send(Command::Login { username, .. })] if username == "bob"),
+        "{fx:?}"
+    );
+    // A pull-only account: the catalog refused although the login worked.
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
+    let Effect::Send(Command::ListRepos { req, .. }) = app.start().remove(0) else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Failed {
+        req,
+        error: regtui::registry::Error::Unauthorized {
+            registry: "http://r".into(),
+            had_credentials: true,
+            errors: vec![],
+        },
+    }));
+    let e = app.error().unwrap();
+    assert!(
+        e.contains("registry:catalog:*") && e.contains(":repo NAME"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn the_mouse_focuses_selects_opens_and_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mouse = |kind, column, row| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let click = |x, y, at| Msg::Mouse(mouse(MouseEventKind::Down(MouseButton::Left), x, y), at);
+    let names: Vec<String> = (0..60).map(|i| format!("t{i:02}")).collect();
+    let (mut app, req, _) = synthetic(&names, (120, 30));
+    for (i, n) in names.iter().enumerate() {
+        detail(&mut app, req, dated_row(n, i as i64 * 60, i as u64));
+    }
+    // Back to the repositories; a click on the second row selects it.
+    app.update(code(KeyCode::Esc));
+    let areas = app.areas();
+    let repos = areas.get(regtui::app::layout::Pane::Repos).unwrap();
+    assert!(app.update(click(repos.x + 2, repos.y + 2, 1000)).is_empty());
+    assert_eq!(app.view().repos.selected(), Some("r/b"));
+    // A double click opens it.
+    let fx = app.update(click(repos.x + 2, repos.y + 2, 1200));
+    assert!(
+        matches!(&fx[..], [Effect::Send(Command::ListTags { repo, .. })] if repo == "r/b"),
+        "{fx:?}"
+    );
+    // Clicks far apart in time are two single clicks.
+    app.update(click(repos.x + 2, repos.y + 1, 5000));
+    let fx = app.update(click(repos.x + 2, repos.y + 1, 9000));
+    assert!(fx.is_empty());
+    // Back on r/a's tags: a click on the fourth row of the table selects it and focuses tags.
+    let fx = app.update(click(repos.x + 2, repos.y + 1, 20_000));
+    let fx2 = app.update(click(repos.x + 2, repos.y + 1, 20_100));
+    assert!(fx.is_empty() && !fx2.is_empty());
+    let Effect::Send(Command::ListTags { req, .. }) = &fx2[0] else {
+        panic!()
+    };
+    let fx = app.update(Msg::Client(Event::Tags {
+        req: *req,
+        page: names.clone(),
+        done: true,
+    }));
+    let Some(Effect::Send(Command::TagDetails { req, .. })) = fx.into_iter().next() else {
+        panic!()
+    };
+    for (i, n) in names.iter().enumerate() {
+        detail(&mut app, req, dated_row(n, i as i64 * 60, i as u64));
+    }
+    let tags = app.areas().get(regtui::app::layout::Pane::Tags).unwrap();
+    app.update(click(tags.x + 3, tags.y + 2 + 3, 30_000));
+    assert_eq!(app.focus(), regtui::app::layout::Pane::Tags);
+    assert_eq!(app.view().tags.nav.selected, 3);
+    // The wheel moves the selection of the pane under the pointer by three rows.
+    app.update(Msg::Mouse(
+        mouse(MouseEventKind::ScrollDown, tags.x + 3, tags.y + 5),
+        31_000,
+    ));
+    assert_eq!(app.view().tags.nav.selected, 6);
+    // A double click on a tag opens its manifest.
+    let fx = app.update(click(tags.x + 3, tags.y + 2 + 6, 32_000));
+    assert!(fx.is_empty());
+    let fx = app.update(click(tags.x + 3, tags.y + 2 + 6, 32_200));
+    assert!(
+        matches!(&fx[..], [Effect::Send(Command::Inspect { reference, .. })] if reference == "t06"),
+        "{fx:?}"
+    );
+    // With a dialog open, clicks do nothing and the wheel scrolls it.
+    app.update(key('?'));
+    assert!(app.update(click(1, 1, 40_000)).is_empty());
+    app.update(Msg::Mouse(mouse(MouseEventKind::ScrollDown, 1, 1), 40_100));
+    assert!(matches!(&app.overlay, Overlay::Help(h) if h.scroll <= 1));
+}
+
+#[tokio::test]
+async fn colon_completes_profiles_and_repositories_and_the_picker_takes_g() {
+    let entries = vec![
+        ProfileEntry::new("lab", "r1"),
+        ProfileEntry::new("local", "r2"),
+        ProfileEntry::new("demo", "r3"),
+    ];
+    let mut app = App::new(entries, 0, (80, 24), NOW);
+    let Effect::Send(Command::ListRepos { req, .. }) = app.start().remove(0) else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Repos {
+        req,
+        page: vec![
+            "team/app/api".into(),
+            "team/app/web".into(),
+            "tools/x".into(),
+        ],
+        done: true,
+    }));
+    let line = |app: &App| match &app.input {
+        regtui::app::Input::Command(s) => s.clone(),
+        i => panic!("{i:?}"),
+    };
+    for m in [key(':'), key('p'), code(KeyCode::Tab)] {
+        app.update(m);
+    }
+    assert_eq!(line(&app), "profile ");
+    app.update(key('l'));
+    app.update(code(KeyCode::Tab));
+    assert_eq!(line(&app), "profile l");
+    assert!(
+        app.toast().unwrap().contains("lab, local"),
+        "{:?}",
+        app.toast()
+    );
+    app.update(code(KeyCode::Tab));
+    assert_eq!(line(&app), "profile lab");
+    app.update(code(KeyCode::Tab));
+    assert_eq!(line(&app), "profile local");
+    app.update(code(KeyCode::Esc));
+    for m in [
+        key(':'),
+        key('r'),
+        key(' '),
+        key('t'),
+        key('e'),
+        code(KeyCode::Tab),
+    ] {
+        app.update(m);
+    }
+    assert_eq!(line(&app), "r team/app/");
+    app.update(key('w'));
+    app.update(code(KeyCode::Tab));
+    assert_eq!(line(&app), "r team/app/web ");
+    let fx = app.update(code(KeyCode::Enter));
+    assert!(
+        matches!(&fx[..], [Effect::Send(Command::ListTags { repo, .. })] if repo == "team/app/web"),
+        "{fx:?}"
+    );
+    // g and G in the profile picker.
+    app.update(key('P'));
+    app.update(key('G'));
+    assert!(matches!(&app.overlay, Overlay::Profiles(p) if p.selected == 2));
+    app.update(key('g'));
+    assert!(matches!(&app.overlay, Overlay::Profiles(p) if p.selected == 0));
+}
+
+#[tokio::test]
+async fn protected_tags_are_marked_and_d_says_why_it_refuses() {
+    let reg = standard(Options::default());
+    let mut h = Harness::new(
+        vec![protected_spec("local", &reg.url, &["stable"])],
+        &["http://registry.test"],
+        (80, 24),
+    );
+    h.settle().await;
+    h.press(vec![key('j'), code(KeyCode::Enter)]).await;
+    assert!(h.screen().contains("⊘stable"), "{}", h.screen());
+    h.select_tag("stable").await;
+    let fx = h.app.update(key('d'));
+    assert!(fx.is_empty(), "{fx:?}");
+    let toast = h.app.toast().unwrap();
+    assert!(
+        toast.contains("stable is protected") && toast.contains("protected_tags"),
+        "{toast}"
+    );
+    // Tags on one digest count once in the marked size.
+    h.select_tag("latest").await;
+    h.press(vec![key(' ')]).await;
+    let one = h.app.view().tags.marked_size();
+    h.select_tag("v1.2.0").await;
+    h.press(vec![key(' ')]).await;
+    assert_eq!(
+        h.app.view().tags.marked_size(),
+        one,
+        "latest and v1.2.0 share a digest"
+    );
+    assert_eq!(one, find("team/app/api", "latest").size());
+}
+
+#[tokio::test]
+async fn marked_sizes_count_each_blob_once() {
+    let mut h = demo((160, 48)).await;
+    // team/app/api: tags share digests, and the platforms of an index their layers.
+    h.press(vec![key('j'), key('j'), code(KeyCode::Enter), key('*')])
+        .await;
+    let t = &h.app.view().tags;
+    assert_eq!(t.marked.len(), 6);
+    let per_tag: u64 = t.marked.iter().map(|n| t.row(n).unwrap().size).sum();
+    let mut blobs = std::collections::HashMap::new();
+    for n in &t.marked {
+        for (d, s) in &t.row(n).unwrap().blobs {
+            blobs.insert(d.clone(), *s);
+        }
+    }
+    let once: u64 = blobs.values().sum();
+    assert_eq!(t.marked_size(), once);
+    assert!(once < per_tag, "{once} < {per_tag}");
+    assert!(h.screen().contains(&regtui::fmt::human_size(once)));
+}
+
+#[tokio::test]
+async fn dates_switch_between_relative_and_absolute() {
+    let mut h = demo((80, 24)).await;
+    h.press(vec![key('j'), key('j'), code(KeyCode::Enter)])
+        .await;
+    assert!(h.screen().contains("2024-09-18 (3mo)"), "{}", h.screen());
+    h.press(vec![key('t')]).await;
+    assert_eq!(h.app.dates, regtui::fmt::Dates::Absolute);
+    insta::assert_snapshot!("tags_absolute_80x24", h.screen());
+    h.app.update(Msg::Resize(160, 48));
+    insta::assert_snapshot!("tags_absolute_160x48", h.screen());
+    h.press(vec![key('t')]).await;
+    assert_eq!(h.app.dates, regtui::fmt::Dates::Relative);
+}
+
+#[tokio::test]
+async fn the_layers_pane_stops_at_its_last_line() {
+    let mut h = demo((80, 14)).await;
+    h.press(vec![
+        key('j'),
+        key('j'),
+        code(KeyCode::Enter),
+        code(KeyCode::Enter),
+        key('j'),
+        code(KeyCode::Enter),
+        code(KeyCode::Tab),
+    ])
+    .await;
+    for _ in 0..10 {
+        h.app.update(code(KeyCode::PageDown));
+    }
+    let s = h.screen();
+    // The last layer's command is on screen and nothing below it is blank space scrolled in.
+    assert!(s.contains("673.83 KiB"), "{s}");
+    let scroll = h.app.view().manifest.layers_scroll;
+    h.app.update(code(KeyCode::Up));
+    assert_eq!(
+        h.app.view().manifest.layers_scroll,
+        scroll - 1,
+        "one key back up"
+    );
+}
+
+#[tokio::test]
+async fn welcome_and_warnings_reach_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let sel = regtui::session::Selection {
+        config: Some(dir.path().join("none.toml")),
+        ..Default::default()
+    };
+    // A named config file that does not exist is an error; no file at all is the first run.
+    assert!(regtui::session::start(&sel).is_err());
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let start = regtui::session::start(&regtui::session::Selection {
+        config: Some(cfg),
+        ..Default::default()
+    })
+    .unwrap();
+    let text = start.first_run.expect("the first run says so");
+    assert!(text.contains("regtui --registry") && text.contains("example-config"));
+    assert_eq!(start.specs[start.current].name, "demo");
+    let mut app = App::new(vec![ProfileEntry::new("demo", "demo")], 0, (80, 24), NOW);
+    app.notice("Welcome to regtui", text);
+    app.warn("plain-text password in /x/config.toml, which other users can read");
+    let s = render(&app);
+    assert!(
+        s.contains("Welcome to regtui") && s.contains("example-config"),
+        "{s}"
+    );
+    app.update(code(KeyCode::Enter));
+    let s = render(&app);
+    assert!(s.contains("plain-text password"), "{s}");
 }
 
 // ---------- end to end in tmux ----------
@@ -1070,12 +1615,56 @@ impl Tmux {
     fn buffer(&self) -> String {
         String::from_utf8_lossy(&self.tmux(&["show-buffer"]).stdout).into_owned()
     }
+
+    /// Where `text` first shows on screen, as 1-based (column, row) for mouse sequences.
+    fn locate(&self, text: &str) -> (usize, usize) {
+        let s = self.screen();
+        for (y, line) in s.lines().enumerate() {
+            if let Some(i) = line.find(text) {
+                return (line[..i].chars().count() + 1, y + 1);
+            }
+        }
+        panic!("{text:?} not on screen:\n{s}");
+    }
+
+    /// Sends what a terminal sends for a mouse event in SGR mode (button 0: left, 65: wheel down).
+    fn mouse(&self, button: u8, (x, y): (usize, usize)) {
+        let press = format!("\u{1b}[<{button};{x};{y}M");
+        assert!(
+            self.tmux(&["send-keys", "-t", "e2e", "-l", &press])
+                .status
+                .success()
+        );
+        if button < 64 {
+            let release = format!("\u{1b}[<{button};{x};{y}m");
+            assert!(
+                self.tmux(&["send-keys", "-t", "e2e", "-l", &release])
+                    .status
+                    .success()
+            );
+        }
+    }
+
+    /// Whether the program in the pane asked for mouse events.
+    fn mouse_on(&self) -> bool {
+        let out = self.tmux(&["display-message", "-p", "-t", "e2e", "#{mouse_any_flag}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
+}
+
+/// regtui with an empty home (no config file, no docker config) and no colours.
+fn regtui_fresh(dir: &std::path::Path, args: &str) -> String {
+    format!(
+        "env HOME={d} XDG_CONFIG_HOME={d}/.config DOCKER_CONFIG={d}/docker REGTUI_CONFIG= NO_COLOR=1 {bin} {args}; echo EXIT:$?",
+        d = dir.display(),
+        bin = env!("CARGO_BIN_EXE_regtui"),
+    )
 }
 
 fn regtui_cmd(dir: &std::path::Path, cfg: &str) -> String {
@@ -1116,10 +1705,8 @@ fn end_to_end_browse_copy_delete_quit_in_tmux() {
     // Manifest of latest.
     t.keys(&["Enter"]);
     let s = t.wait_for(&img.digest[..30]);
-    assert!(
-        s.contains("application/vnd.oci.image.manifest.v1+json"),
-        "{s}"
-    );
+    // The media type, in the JSON (wrapped at its `/` when the pane is narrow).
+    assert!(s.contains("vnd.oci.image.manifest.v1+json"), "{s}");
     // Copy the digest: the OSC 52 sequence reaches tmux, which puts it in its buffer.
     t.keys(&["y"]);
     t.wait_for("pull by digest");
@@ -1157,8 +1744,8 @@ fn end_to_end_mark_two_tags_and_delete_them_in_tmux() {
     t.keys(&["j", "j", "j", "Space", "Space"]);
     t.wait_for("2 marked");
     t.keys(&["d"]);
-    let s = t.wait_for("Delete 2 item(s)");
-    assert!(s.contains("2 manifest(s) deleted"), "{s}");
+    let s = t.wait_for("Delete 2 items");
+    assert!(s.contains("2 manifests deleted"), "{s}");
     t.keys(&["Right", "Enter"]);
     t.wait_for("done: 2 of 2 succeeded");
     let tags = reg.tags("team/app/api");
@@ -1241,4 +1828,174 @@ fn sigterm_and_sighup_restore_the_terminal() {
         t.wait_for(&format!("EXIT:{code}"));
         assert_eq!(t.alternate_on(), "0");
     }
+}
+
+#[test]
+fn the_cursor_is_on_the_top_row_when_a_repository_opens_in_tmux() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::start(80, 24);
+    t.type_line(&regtui_fresh(dir.path(), "--demo"));
+    t.wait_for("ci/builds");
+    // ci/builds, newest first: the alphabetically first build is at the bottom.
+    t.keys(&["Enter"]);
+    let s = t.wait_for("build-001");
+    let top = s
+        .lines()
+        .skip_while(|l| !l.contains("TAG"))
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("{s}"))
+        .to_string();
+    assert_ne!(top, "build-001", "{s}");
+    // Enter opens the highlighted top row.
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("ci/builds › {top}"));
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+}
+
+#[test]
+fn the_mouse_selects_opens_and_scrolls_in_tmux_and_mouse_false_turns_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::start(120, 30);
+    t.type_line(&regtui_fresh(dir.path(), "--demo"));
+    t.wait_for("tools/busybox");
+    assert!(t.mouse_on(), "regtui asks for the mouse by default");
+    // A double click on a repository opens it.
+    let at = t.locate("team/app/api");
+    t.mouse(0, at);
+    t.mouse(0, at);
+    let s = t.wait_for("Tags · team/app/api");
+    assert!(s.contains("v1.0.0"), "{s}");
+    // A click on a tag selects it; a double click opens its manifest.
+    let at = t.locate("v1.1.0");
+    t.mouse(0, at);
+    t.mouse(0, at);
+    t.wait_for("team/app/api › v1.1.0");
+    // The wheel over the manifest scrolls it.
+    let at = t.locate("\"schemaVersion\"");
+    t.mouse(65, at);
+    t.wait_for("line 4/");
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+    // mouse = false leaves the mouse to the terminal (selection by mouse works); mouse input
+    // that still arrives is ignored.
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "mouse = false\n").unwrap();
+    t.type_line(&regtui_fresh(
+        dir.path(),
+        &format!("--demo -c {}", cfg.display()),
+    ));
+    t.wait_for("tools/busybox");
+    assert!(!t.mouse_on(), "mouse = false");
+    let at = t.locate("team/app/api");
+    t.mouse(0, at);
+    t.mouse(0, at);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!t.screen().contains("Tags · team/app/api"));
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+}
+
+#[test]
+fn the_first_run_says_why_it_shows_the_demo_and_config_warnings_show_in_tmux() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::start(100, 30);
+    t.type_line(&regtui_fresh(dir.path(), ""));
+    let s = t.wait_for("Welcome to regtui");
+    assert!(
+        s.contains("regtui --registry") && s.contains("example-config"),
+        "{s}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("ci/builds");
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+    // A plain-text password in a file others can read: the TUI says so too.
+    let reg = standard(Options::default());
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[profiles.lab]\nregistry = \"{}\"\nusername = \"u\"\npassword = \"p\"\n",
+            reg.url
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&cfg).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    std::fs::set_permissions(&cfg, perms).unwrap();
+    t.type_line(&regtui_fresh(dir.path(), &format!("-c {}", cfg.display())));
+    t.wait_for("plain-text password");
+    t.keys(&["m"]);
+    t.wait_for("chmod 600");
+    t.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
+}
+
+#[test]
+fn the_demo_runs_from_a_copied_binary_without_the_source_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("regtui");
+    std::fs::copy(env!("CARGO_BIN_EXE_regtui"), &bin).unwrap();
+    let source = env!("CARGO_MANIFEST_DIR");
+    // Nothing in the binary points at the source tree's demo files.
+    let bytes = std::fs::read(&bin).unwrap();
+    let needle = format!("{source}/assets/demo");
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+        "the binary names {needle}"
+    );
+    // Hide the source tree where the system allows it (a user and mount namespace).
+    let hide = std::process::Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            &format!("mount -t tmpfs none {source} && test ! -e {source}/assets"),
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    let wrap = |cmd: &str| {
+        if hide {
+            format!(
+                "unshare -rm sh -c 'mount -t tmpfs none {source} && cd {} && {cmd}'",
+                dir.path().display()
+            )
+        } else {
+            eprintln!(
+                "note: cannot hide the source tree here (no user namespaces); running from a copy only"
+            );
+            format!("cd {} && {cmd}", dir.path().display())
+        }
+    };
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &wrap(
+                "env -u REGTUI_DEMO_DIR HOME=/nonexistent ./regtui --demo tags team/app/api --json",
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tags: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(tags.contains(&"latest".to_string()), "{tags:?}");
+    // The terminal UI too.
+    let t = Tmux::start(80, 24);
+    t.type_line(&format!(
+        "{}; echo EXIT:$?",
+        wrap("env -u REGTUI_DEMO_DIR HOME=/nonexistent NO_COLOR=1 ./regtui --demo")
+    ));
+    t.wait_for("tools/busybox");
+    t.keys(&["j", "j", "Enter"]);
+    t.wait_for("77.62 MiB");
+    t.keys(&["q"]);
+    t.wait_for("EXIT:0");
 }

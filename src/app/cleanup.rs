@@ -1,15 +1,14 @@
 //! Cleanup in the app: marking tags, the rules dialog, the preview/confirm/progress dialog.
 
-use crossterm::event::{KeyCode, KeyEvent};
-
-use super::keymap::{self, Action};
+use super::keymap::Action;
 use super::layout::Pane;
+use super::messages::Topic;
 use super::overlay::{Overlay, PruneDialog, PruneStage, RuleDialog};
 use super::panes::LoadState;
 use super::{App, Effect};
 use crate::client_task::{Command, Event};
-use crate::registry::model::{GC_AFTER_PRUNE, human_size};
-use crate::registry::prune::{Outcome, Protected};
+use crate::fmt::{GC_AFTER_PRUNE, human_size, plural};
+use crate::registry::prune::{Outcome, Protected, Rules};
 use crate::sanitize::clean;
 
 impl App {
@@ -28,7 +27,7 @@ impl App {
     /// Space, V, *, u and R in the tags pane.
     pub(super) fn on_mark_action(&mut self, a: Action) -> Vec<Effect> {
         if self.focus() != Pane::Tags || self.view().tags.repo.is_none() {
-            self.toast = Some("marking works in the tags pane".into());
+            self.say("marking works in the tags pane");
             return vec![];
         }
         let protected = self.protected().clone();
@@ -40,16 +39,14 @@ impl App {
                     return vec![];
                 };
                 if let Err(e) = t.toggle_mark(&tag, &protected) {
-                    self.toast = Some(e);
+                    self.say(e);
                     return vec![];
                 }
-                let len = t.view.len();
-                t.nav.move_by(1, len, h);
+                t.move_by(1, h);
             }
             Action::MarkRange => {
                 if t.anchor.is_none() {
-                    self.toast =
-                        Some("mark a tag with Space first, then V marks up to here".into());
+                    self.say("mark a tag with Space first, then V marks up to here");
                     return vec![];
                 }
                 t.mark_range(&protected);
@@ -68,7 +65,7 @@ impl App {
             _ => {}
         }
         // The status bar shows the count and size.
-        self.toast = None;
+        self.messages.toast = None;
         vec![]
     }
 
@@ -76,7 +73,7 @@ impl App {
     pub fn marked_summary(&self) -> String {
         let t = &self.view().tags;
         format!(
-            "{} marked · {} (shared blobs counted per tag; d previews the exact bytes)",
+            "{} marked · {} (each blob counted once; d previews what is freed)",
             t.marked.len(),
             human_size(t.marked_size())
         )
@@ -85,22 +82,16 @@ impl App {
     /// `d` with marked tags: ask the client task for the preview.
     pub(super) fn ask_prune(&mut self) -> Vec<Effect> {
         if !self.can_delete() {
-            self.toast = Some(
-                "this profile cannot delete (read-only demo or provider without delete)".into(),
-            );
+            self.say("this profile cannot delete (read-only demo or provider without delete)");
             return vec![];
         }
         let Some(repo) = self.view().tags.repo.clone() else {
             return vec![];
         };
-        let req = self.req();
+        let req = self.ids.next();
         let profile = self.profile().to_string();
         let marked: Vec<String> = self.view().tags.marked.iter().cloned().collect();
-        let gc_note = self
-            .view()
-            .info
-            .as_ref()
-            .is_some_and(|i| i.kind == "distribution");
+        let gc_note = self.view().info.as_ref().is_some_and(|i| i.needs_gc);
         self.overlay = Overlay::Prune(Box::new(PruneDialog {
             profile: profile.clone(),
             repo: repo.clone(),
@@ -119,7 +110,8 @@ impl App {
         })]
     }
 
-    fn refresh_rule_count(&mut self) {
+    /// How many tags the rules dialog's rules would mark now.
+    pub(super) fn refresh_rule_count(&mut self) {
         let now = self.now;
         let protected = self.protected().clone();
         let dates = self.view().tags.dates();
@@ -141,118 +133,32 @@ impl App {
         }
     }
 
-    pub(super) fn on_rules_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        let Overlay::Rules(d) = &mut self.overlay else {
-            return vec![];
-        };
-        match k.code {
-            KeyCode::Esc => {
-                self.overlay = Overlay::None;
-                return vec![];
+    /// Marks what `rules` select, unless "keep newest N" would decide on dates still loading.
+    pub(super) fn apply_rules(&mut self, rules: Rules) {
+        let t = &self.view().tags;
+        let pending = t.names.len() - t.done();
+        if rules.keep.is_some() && (pending > 0 || t.state != LoadState::Loaded) {
+            if let Overlay::Rules(d) = &mut self.overlay {
+                d.error = Some(format!(
+                    "keep newest N needs every tag's date: {pending} still loading, try again in a moment"
+                ));
             }
-            KeyCode::Tab | KeyCode::Down => d.field = (d.field + 1) % 5,
-            KeyCode::BackTab | KeyCode::Up => d.field = (d.field + 4) % 5,
-            KeyCode::Enter if d.field < 4 => d.field += 1,
-            KeyCode::Enter => {
-                let rules = match d.rules() {
-                    Ok(r) if !r.is_empty() => r,
-                    _ => return vec![],
-                };
-                let t = &self.view().tags;
-                let pending = t.names.len() - t.done();
-                if rules.keep.is_some() && (pending > 0 || t.state != LoadState::Loaded) {
-                    if let Overlay::Rules(d) = &mut self.overlay {
-                        d.error = Some(format!(
-                            "keep newest N needs every tag's date: {pending} still loading, try again in a moment"
-                        ));
-                    }
-                    return vec![];
-                }
-                self.overlay = Overlay::None;
-                let now = self.now;
-                let protected = self.protected().clone();
-                let t = &mut self.view_mut().tags;
-                let marks = rules.select(&t.dates(), &protected, now);
-                t.marked = marks.into_iter().collect();
-                let mut msg = self.marked_summary();
-                if pending > 0 {
-                    msg.push_str(&format!(
-                        "; {pending} tag(s) still loading were left unmarked"
-                    ));
-                }
-                self.toast = Some(msg);
-                return vec![];
-            }
-            _ => {
-                if d.field < 4 {
-                    d.fields[d.field].input(k);
-                }
-            }
+            return;
         }
-        self.refresh_rule_count();
-        vec![]
-    }
-
-    pub(super) fn on_prune_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        let Overlay::Prune(d) = &mut self.overlay else {
-            return vec![];
-        };
-        let action = keymap::lookup(&k);
-        match &d.stage {
-            PruneStage::Running { .. } => vec![],
-            PruneStage::Planning | PruneStage::Failed(_) | PruneStage::Done { .. } => {
-                if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
-                    self.overlay = Overlay::None;
-                }
-                vec![]
-            }
-            PruneStage::Ready(plan) => match k.code {
-                KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab => {
-                    d.confirm = !d.confirm && !plan.is_empty();
-                    vec![]
-                }
-                KeyCode::Char('h') => {
-                    d.confirm = false;
-                    vec![]
-                }
-                KeyCode::Char('l') => {
-                    d.confirm = !plan.is_empty();
-                    vec![]
-                }
-                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('n') => {
-                    self.overlay = Overlay::None;
-                    vec![]
-                }
-                KeyCode::Enter if !d.confirm => {
-                    self.overlay = Overlay::None;
-                    vec![]
-                }
-                KeyCode::Enter => {
-                    let plan = plan.clone();
-                    self.next_req += 1;
-                    let req = crate::client_task::ReqId(self.next_req);
-                    d.req = req;
-                    d.stage = PruneStage::Running {
-                        plan: plan.clone(),
-                        done: 0,
-                        results: Vec::new(),
-                    };
-                    vec![Effect::Send(Command::RunPrune {
-                        req,
-                        profile: d.profile.clone(),
-                        plan,
-                    })]
-                }
-                _ => {
-                    match action {
-                        Some(Action::Down) => d.scroll += 1,
-                        Some(Action::Up) => d.scroll = d.scroll.saturating_sub(1),
-                        _ => {}
-                    }
-                    vec![]
-                }
-            },
+        self.overlay = Overlay::None;
+        let now = self.now;
+        let protected = self.protected().clone();
+        let t = &mut self.view_mut().tags;
+        let marks = rules.select(&t.dates(), &protected, now);
+        t.marked = marks.into_iter().collect();
+        let mut msg = self.marked_summary();
+        if pending > 0 {
+            msg.push_str(&format!(
+                "; {} still loading were left unmarked",
+                plural(pending, "tag")
+            ));
         }
+        self.say(msg);
     }
 
     /// Replies for the cleanup dialog.
@@ -317,6 +223,7 @@ impl App {
                     if self.views[i].tags.repo.as_deref() == Some(repo.as_str()) {
                         self.views[i].tags.marked.clear();
                     }
+                    self.views[i].clear(&[Topic::Delete]);
                 }
                 let mut msg = format!(
                     "cleanup of {}: {ok} of {} done",
@@ -326,7 +233,7 @@ impl App {
                 if gc {
                     msg.push_str(&format!("; {GC_AFTER_PRUNE}"));
                 }
-                self.toast = Some(msg);
+                self.say(msg);
                 vec![]
             }
             _ => vec![],

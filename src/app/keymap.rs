@@ -1,4 +1,5 @@
-//! Actions and their default key bindings; the help screen is generated from this table.
+//! Actions and their key bindings: one table of `(keys, action, label)` drives both the key
+//! lookup and the help screen, so they cannot disagree.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -46,7 +47,11 @@ pub enum Action {
     Refresh,
     /// Cycle the tag sort: created, name, size.
     Sort,
-    /// Show this help.
+    /// Switch dates between relative and absolute.
+    Dates,
+    /// Show the message history.
+    Messages,
+    /// Show the help.
     Help,
     /// Pick a profile.
     Profiles,
@@ -56,98 +61,193 @@ pub enum Action {
     Quit,
 }
 
-impl Action {
-    /// One line for the help screen.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Action::Up => "move up",
-            Action::Down => "move down",
-            Action::PageUp => "page up",
-            Action::PageDown => "page down",
-            Action::Top => "first row",
-            Action::Bottom => "last row",
-            Action::Enter => "open / drill in",
-            Action::Back => "back",
-            Action::NextPane => "next pane",
-            Action::Delete => "delete tag / marked tags",
-            Action::Mark => "mark / unmark for cleanup",
-            Action::MarkRange => "mark range up to here",
-            Action::InvertMarks => "invert marks",
-            Action::ClearMarks => "clear marks",
-            Action::Rules => "mark by rules (keep, age)",
-            Action::Copy => "copy digest or pull ref",
-            Action::Filter => "filter the list (fuzzy)",
-            Action::Command => ":profile NAME, :repo, :q",
-            Action::Refresh => "reload",
-            Action::Sort => "sort: created, name, size",
-            Action::Help => "help",
-            Action::Profiles => "switch profile",
-            Action::Login => "log in",
-            Action::Quit => "quit",
-        }
+/// One key: a code, with or without Ctrl (Shift is in the character itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+const fn k(code: KeyCode) -> Key {
+    Key { code, ctrl: false }
+}
+
+const fn c(ch: char) -> Key {
+    Key {
+        code: KeyCode::Char(ch),
+        ctrl: false,
     }
 }
 
-/// The default bindings: (keys as shown, action).
-pub const BINDINGS: &[(&str, Action)] = &[
-    ("↑ k", Action::Up),
-    ("↓ j", Action::Down),
-    ("PgUp ^u", Action::PageUp),
-    ("PgDn ^d", Action::PageDown),
-    ("Home g", Action::Top),
-    ("End G", Action::Bottom),
-    ("Enter l →", Action::Enter),
-    ("Esc h ←", Action::Back),
-    ("Tab", Action::NextPane),
-    ("d", Action::Delete),
-    ("Space", Action::Mark),
-    ("V", Action::MarkRange),
-    ("*", Action::InvertMarks),
-    ("u", Action::ClearMarks),
-    ("R", Action::Rules),
-    ("y", Action::Copy),
-    ("/", Action::Filter),
-    (":", Action::Command),
-    ("r", Action::Refresh),
-    ("s", Action::Sort),
-    ("P", Action::Profiles),
-    ("L", Action::Login),
-    ("?", Action::Help),
-    ("q", Action::Quit),
+const fn ctrl(ch: char) -> Key {
+    Key {
+        code: KeyCode::Char(ch),
+        ctrl: true,
+    }
+}
+
+impl Key {
+    /// How the help screen writes the key: `↑`, `^u`, `Esc`, `Space`, `G`.
+    pub fn label(self) -> String {
+        let base = match self.code {
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::Backspace => "Bksp".into(),
+            KeyCode::Char(' ') => "Space".into(),
+            KeyCode::Char(ch) => ch.to_string(),
+            other => format!("{other:?}"),
+        };
+        if self.ctrl { format!("^{base}") } else { base }
+    }
+}
+
+/// A row of the table: the keys, what they do, and the help text.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub action: Action,
+    pub label: &'static str,
+}
+
+const fn b(keys: &'static [Key], action: Action, label: &'static str) -> Binding {
+    Binding {
+        keys,
+        action,
+        label,
+    }
+}
+
+/// Every binding, in the order the help screen lists them.
+pub const BINDINGS: &[Binding] = &[
+    b(&[k(KeyCode::Up), c('k')], Action::Up, "move up"),
+    b(&[k(KeyCode::Down), c('j')], Action::Down, "move down"),
+    b(&[k(KeyCode::PageUp), ctrl('u')], Action::PageUp, "page up"),
+    b(
+        &[k(KeyCode::PageDown), ctrl('d')],
+        Action::PageDown,
+        "page down",
+    ),
+    b(&[k(KeyCode::Home), c('g')], Action::Top, "first row"),
+    b(&[k(KeyCode::End), c('G')], Action::Bottom, "last row"),
+    b(
+        &[k(KeyCode::Enter), c('l'), k(KeyCode::Right)],
+        Action::Enter,
+        "open / drill in",
+    ),
+    b(
+        &[
+            k(KeyCode::Esc),
+            c('h'),
+            k(KeyCode::Left),
+            k(KeyCode::Backspace),
+        ],
+        Action::Back,
+        "back",
+    ),
+    b(&[k(KeyCode::Tab)], Action::NextPane, "next pane"),
+    b(&[c('d')], Action::Delete, "delete tag / marked tags"),
+    b(&[c(' ')], Action::Mark, "mark / unmark for cleanup"),
+    b(&[c('V')], Action::MarkRange, "mark range up to here"),
+    b(&[c('*')], Action::InvertMarks, "invert marks"),
+    b(&[c('u')], Action::ClearMarks, "clear marks"),
+    b(&[c('R')], Action::Rules, "mark by rules (keep, age)"),
+    b(&[c('y')], Action::Copy, "copy digest or pull ref"),
+    b(&[c('/')], Action::Filter, "filter the list (fuzzy)"),
+    b(&[c(':')], Action::Command, ":profile :repo :q (Tab)"),
+    b(&[c('r')], Action::Refresh, "reload"),
+    b(&[c('s')], Action::Sort, "sort: created, name, size"),
+    b(&[c('t')], Action::Dates, "dates relative/absolute"),
+    b(&[c('m')], Action::Messages, "message history"),
+    b(&[c('P')], Action::Profiles, "switch profile"),
+    b(&[c('L')], Action::Login, "log in"),
+    b(&[c('?')], Action::Help, "help"),
+    b(&[c('q'), ctrl('c')], Action::Quit, "quit"),
 ];
+
+/// The keys of a binding as the help screen shows them: `Esc h ← Bksp`.
+pub fn keys_label(b: &Binding) -> String {
+    b.keys
+        .iter()
+        .map(|k| k.label())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// The action bound to a key, if any.
 pub fn lookup(key: &KeyEvent) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    Some(match key.code {
-        KeyCode::Char('c') if ctrl => Action::Quit,
-        KeyCode::Char('u') if ctrl => Action::PageUp,
-        KeyCode::Char('d') if ctrl => Action::PageDown,
-        _ if ctrl => return None,
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Enter | KeyCode::Right | KeyCode::Char('l') => Action::Enter,
-        KeyCode::Esc | KeyCode::Left | KeyCode::Char('h') | KeyCode::Backspace => Action::Back,
-        KeyCode::Tab => Action::NextPane,
-        KeyCode::Char('d') => Action::Delete,
-        KeyCode::Char(' ') => Action::Mark,
-        KeyCode::Char('V') => Action::MarkRange,
-        KeyCode::Char('*') => Action::InvertMarks,
-        KeyCode::Char('u') => Action::ClearMarks,
-        KeyCode::Char('R') => Action::Rules,
-        KeyCode::Char('y') => Action::Copy,
-        KeyCode::Char('/') => Action::Filter,
-        KeyCode::Char(':') => Action::Command,
-        KeyCode::Char('r') => Action::Refresh,
-        KeyCode::Char('s') => Action::Sort,
-        KeyCode::Char('P') => Action::Profiles,
-        KeyCode::Char('L') => Action::Login,
-        KeyCode::Char('?') => Action::Help,
-        KeyCode::Char('q') => Action::Quit,
-        _ => return None,
-    })
+    if key
+        .modifiers
+        .intersects(KeyModifiers::ALT | KeyModifiers::SUPER | KeyModifiers::META)
+    {
+        return None;
+    }
+    BINDINGS
+        .iter()
+        .find(|b| b.keys.iter().any(|k| k.code == key.code && k.ctrl == ctrl))
+        .map(|b| b.action)
+}
+
+/// The keys shown for `action` (the first binding's), e.g. `m` for the message history.
+pub fn key_for(action: Action) -> String {
+    BINDINGS
+        .iter()
+        .find(|b| b.action == action)
+        .and_then(|b| b.keys.first())
+        .map(|k| k.label())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, m)
+    }
+
+    #[test]
+    fn every_key_of_the_table_finds_its_action_and_nothing_is_bound_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for b in BINDINGS {
+            for k in b.keys {
+                assert!(seen.insert((k.code, k.ctrl)), "{k:?} bound twice");
+                let m = if k.ctrl {
+                    KeyModifiers::CONTROL
+                } else {
+                    KeyModifiers::NONE
+                };
+                assert_eq!(lookup(&ev(k.code, m)), Some(b.action), "{k:?}");
+            }
+        }
+        assert_eq!(
+            lookup(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(lookup(&ev(KeyCode::Char('d'), KeyModifiers::ALT)), None);
+        assert_eq!(lookup(&ev(KeyCode::Char('x'), KeyModifiers::CONTROL)), None);
+    }
+
+    #[test]
+    fn the_help_names_backspace_and_ctrl_c() {
+        let back = BINDINGS.iter().find(|b| b.action == Action::Back).unwrap();
+        assert_eq!(keys_label(back), "Esc h ← Bksp");
+        let quit = BINDINGS.iter().find(|b| b.action == Action::Quit).unwrap();
+        assert_eq!(keys_label(quit), "q ^c");
+        assert_eq!(key_for(Action::Messages), "m");
+        // Two columns of help fit 80 cells.
+        for b in BINDINGS {
+            assert!(b.label.chars().count() <= 25, "{}", b.label);
+            assert!(keys_label(b).chars().count() <= 12, "{}", keys_label(b));
+        }
+    }
 }

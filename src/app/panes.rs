@@ -6,9 +6,11 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
 use crate::client_task::ReqId;
+use crate::fmt::{Dates, human_size};
 use crate::registry::model::{Inspection, TagRow};
 use crate::registry::ops::natural_cmp;
 use crate::registry::prune::Protected;
+use crate::sanitize::clean;
 
 /// Loading state of a pane.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -37,6 +39,14 @@ impl ListNav {
         }
         let s = (self.selected as isize + delta).clamp(0, len as isize - 1) as usize;
         self.selected = s;
+        self.clamp(len, height);
+    }
+
+    /// Selects `pos`, keeping it on the same screen row as the selection was (when it can).
+    pub fn follow(&mut self, pos: usize, len: usize, height: usize) {
+        let row = self.selected.saturating_sub(self.offset);
+        self.selected = pos;
+        self.offset = pos.saturating_sub(row);
         self.clamp(len, height);
     }
 
@@ -78,6 +88,18 @@ pub fn filter_indices<'a>(items: impl Iterator<Item = &'a str>, filter: &str) ->
     scored.into_iter().map(|(_, i)| i).collect()
 }
 
+/// A tag's platforms as the tags pane lists them: `amd64,arm64` (Linux implied), others whole.
+pub fn platforms(row: &TagRow) -> String {
+    row.platforms
+        .iter()
+        .map(|p| match p.platform.split_once('/') {
+            Some(("linux", rest)) => rest.to_string(),
+            _ => p.platform.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The repositories pane.
 #[derive(Debug, Clone, Default)]
 pub struct ReposPane {
@@ -88,12 +110,20 @@ pub struct ReposPane {
     /// Indices into `names` in display order.
     pub view: Vec<usize>,
     pub req: Option<ReqId>,
+    /// Cells of the longest name (for the pane's width).
+    pub name_width: usize,
 }
 
 impl ReposPane {
-    /// Recomputes the filtered view.
+    /// Recomputes the filtered view (and the widest name).
     pub fn refilter(&mut self) {
         self.view = filter_indices(self.names.iter().map(String::as_str), &self.filter);
+        self.name_width = self
+            .names
+            .iter()
+            .map(|n| crate::fmt::width(&clean(n)))
+            .max()
+            .unwrap_or(0);
     }
 
     /// The selected repository.
@@ -162,6 +192,11 @@ pub struct TagsPane {
     pub marked: BTreeSet<String>,
     /// The tag last toggled with space: one end of a `V` range.
     pub anchor: Option<String>,
+    /// The selection stays on the top row while details stream in and rows reorder, until the
+    /// user moves it (then it follows its tag, on the same screen row).
+    pub pinned: bool,
+    /// Cells of the longest name, the widest size and platform list (for column widths).
+    pub widths: (usize, usize, usize),
     /// Position of each name in `names`.
     index: HashMap<String, usize>,
     /// Sort keys aligned with `names`: created (Unix seconds) and size, once loaded.
@@ -218,10 +253,28 @@ impl TagsPane {
         self.rows
             .retain(|k, _| names.binary_search_by(|n| natural_cmp(n, k)).is_ok());
         self.marked.retain(|t| self.rows.contains_key(t));
+        self.widths.0 = names
+            .iter()
+            .map(|n| crate::fmt::width(&clean(n)))
+            .max()
+            .unwrap_or(0);
         self.names = names;
         self.reindex();
         self.recount();
         self.resort(height);
+    }
+
+    /// Moves the selection by `delta` rows (the user did: it is no longer pinned to the top).
+    pub fn move_by(&mut self, delta: isize, height: usize) {
+        self.pinned = false;
+        self.nav.move_by(delta, self.view.len(), height);
+    }
+
+    /// Selects the row at `pos` of the view (a click).
+    pub fn select(&mut self, pos: usize, height: usize) {
+        self.pinned = false;
+        self.nav.selected = pos;
+        self.nav.clamp(self.view.len(), height);
     }
 
     /// Drops tags (after a delete) and re-sorts. The selection stays on its tag when that tag
@@ -305,13 +358,24 @@ impl TagsPane {
         }
     }
 
-    /// Sum of the sizes of the marked tags whose details are loaded (shared blobs counted per tag).
+    /// Bytes of the marked tags whose details are loaded, each blob (config, layer) counted
+    /// once; rows a provider sized without naming blobs count once per manifest.
     pub fn marked_size(&self) -> u64 {
-        self.marked
-            .iter()
-            .filter_map(|t| self.row(t))
-            .map(|r| r.size)
-            .fold(0u64, u64::saturating_add)
+        let mut manifests = std::collections::HashSet::new();
+        let mut blobs: HashMap<&str, u64> = HashMap::new();
+        let mut other = 0u64;
+        for r in self.marked.iter().filter_map(|t| self.row(t)) {
+            if !manifests.insert(r.digest.as_str()) {
+                continue;
+            }
+            if r.blobs.is_empty() {
+                other = other.saturating_add(r.size);
+            }
+            for (d, size) in &r.blobs {
+                blobs.insert(d.as_str(), *size);
+            }
+        }
+        crate::registry::model::sum_sizes(blobs.into_values()).saturating_add(other)
     }
 
     /// `(tag, date)` of every tag, for retention rules (unknown while details load).
@@ -329,6 +393,8 @@ impl TagsPane {
         };
         if let RowState::Loaded(r) = &row {
             *self.per_digest.entry(r.digest.clone()).or_default() += 1;
+            self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
+            self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platforms(r))));
         }
         self.keys[i] = Self::key_of(&row);
         self.rows.insert(tag.to_string(), row);
@@ -343,12 +409,35 @@ impl TagsPane {
             .view
             .partition_point(|x| self.cmp(*x, i) == std::cmp::Ordering::Less);
         self.view.insert(at, i);
-        if let Some(k) = keep {
-            if let Some(p) = self.view.iter().position(|x| *x == k) {
-                self.nav.selected = p;
-            }
+        self.place(keep, height);
+    }
+
+    /// After a reorder: the top row when pinned, else `keep` (a name index) on its screen row.
+    fn place(&mut self, keep: Option<usize>, height: usize) {
+        if self.pinned {
+            self.nav = ListNav::default();
+        } else if let Some(p) = keep.and_then(|k| self.view.iter().position(|x| *x == k)) {
+            self.nav.follow(p, self.view.len(), height.max(1));
         }
         self.nav.clamp(self.view.len(), height);
+    }
+
+    /// What the width columns assume for the date (see [`Dates::forms`]).
+    pub fn date_widths(dates: Dates) -> Vec<usize> {
+        match dates {
+            Dates::Relative => vec![17, 13, 4],
+            Dates::Absolute => vec![16, 10],
+        }
+    }
+
+    /// The widths of the table's content under `dates`.
+    pub fn column_widths(&self, dates: Dates) -> crate::app::layout::TagWidths {
+        crate::app::layout::TagWidths {
+            name: self.widths.0,
+            size: self.widths.1,
+            platforms: self.widths.2,
+            dates: Self::date_widths(dates),
+        }
     }
 
     /// Order of two name indices under the current sort key.
@@ -388,12 +477,8 @@ impl TagsPane {
             idx.sort_by(|a, b| self.cmp(*a, *b));
         }
         self.view = idx;
-        if let Some(k) = keep {
-            if let Some(pos) = self.view.iter().position(|i| self.names[*i] == k) {
-                self.nav.selected = pos;
-            }
-        }
-        self.nav.clamp(self.view.len(), height);
+        let keep = keep.and_then(|k| self.index.get(&k).copied());
+        self.place(keep, height);
     }
 
     /// Checks the pane's invariants (used by tests after every step): the view holds distinct
@@ -456,7 +541,26 @@ impl TagsPane {
                 .filter(pending)
                 .map(|i| self.names[*i].clone()),
         );
+        // Tags the filter hides come last (they still load, for sorting and rules).
+        if self.view.len() < self.names.len() {
+            let shown: std::collections::HashSet<usize> = self.view.iter().copied().collect();
+            out.extend(
+                (0..self.names.len())
+                    .filter(|i| !shown.contains(i))
+                    .filter(|i| pending(&i))
+                    .map(|i| self.names[i].clone()),
+            );
+        }
         out
+    }
+
+    /// Whether a row in view (from `offset`, `height` rows) still waits for its details.
+    pub fn pending_in_view(&self, height: usize) -> bool {
+        self.view
+            .iter()
+            .skip(self.nav.offset)
+            .take(height)
+            .any(|i| matches!(self.rows.get(&self.names[*i]), Some(RowState::Pending)))
     }
 }
 
@@ -476,6 +580,119 @@ pub struct ManifestPane {
     pub req: Option<ReqId>,
     /// The index this platform manifest was opened from.
     pub parent: Option<Box<ManifestPane>>,
+}
+
+/// One line of the layers/config pane, already wrapped to the pane's width.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InfoLine {
+    /// `key        value`; the key is empty on a continuation line.
+    Field {
+        key: &'static str,
+        text: String,
+    },
+    Blank,
+    Heading(String),
+    /// A layer: its size, its share of the image, and the start of the command that made it.
+    Layer {
+        size: String,
+        share: f64,
+        text: String,
+    },
+    /// The rest of a layer's command, under its start.
+    More(String),
+    Note(&'static str),
+}
+
+/// Cells of a field's key column.
+pub const KEY_WIDTH: usize = 11;
+/// Cells before a layer's command: size, bar, share.
+pub const LAYER_PREFIX: usize = 27;
+
+impl ManifestPane {
+    /// The layers/config pane's lines for `width` cells (registry text sanitized, then wrapped).
+    pub fn info_lines(&self, now: i64, dates: Dates, width: usize) -> Vec<InfoLine> {
+        let Some(d) = &self.data else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        let field = |out: &mut Vec<InfoLine>, key: &'static str, v: &str| {
+            let text = clean(v);
+            for (i, piece) in crate::fmt::wrap(&text, width.saturating_sub(KEY_WIDTH))
+                .into_iter()
+                .enumerate()
+            {
+                let key = if i == 0 { key } else { "" };
+                out.push(InfoLine::Field { key, text: piece });
+            }
+        };
+        if let Some(c) = &d.config {
+            let created = match c.created.as_deref() {
+                Some(s) => match crate::registry::model::unix_seconds(s) {
+                    Some(secs) => match dates {
+                        Dates::Relative => format!(
+                            "{} ({})",
+                            crate::fmt::timestamp(s),
+                            crate::fmt::relative_time(secs, now)
+                        ),
+                        Dates::Absolute => format!(
+                            "{} UTC ({})",
+                            crate::fmt::utc_minute(secs),
+                            crate::fmt::relative_time(secs, now)
+                        ),
+                    },
+                    None => s.to_string(),
+                },
+                None => "-".into(),
+            };
+            field(&mut out, "created", &created);
+            field(&mut out, "platform", &c.platform());
+            if !c.entrypoint.is_empty() {
+                field(&mut out, "entrypoint", &c.entrypoint.join(" "));
+            }
+            if !c.cmd.is_empty() {
+                field(&mut out, "cmd", &c.cmd.join(" "));
+            }
+            if let Some(w) = &c.working_dir {
+                field(&mut out, "workdir", w);
+            }
+            if let Some(u) = &c.user {
+                field(&mut out, "user", u);
+            }
+            if !c.exposed_ports.is_empty() {
+                field(&mut out, "ports", &c.exposed_ports.join(", "));
+            }
+            for e in &c.env {
+                field(&mut out, "env", e);
+            }
+            for (k, v) in &c.labels {
+                field(&mut out, "label", &format!("{k}={v}"));
+            }
+        } else if d.platforms.len() > 1 {
+            out.push(InfoLine::Note(
+                "an index: open a platform to see its layers",
+            ));
+        }
+        if !d.layers.is_empty() {
+            let total = crate::registry::model::sum_sizes(d.layers.iter().map(|l| l.size)).max(1);
+            out.push(InfoLine::Blank);
+            out.push(InfoLine::Heading(crate::fmt::plural(
+                d.layers.len(),
+                "layer",
+            )));
+            for l in &d.layers {
+                let cmd = clean(l.created_by.as_deref().unwrap_or(""));
+                let mut pieces =
+                    crate::fmt::wrap(&cmd, width.saturating_sub(LAYER_PREFIX)).into_iter();
+                out.push(InfoLine::Layer {
+                    size: human_size(l.size),
+                    share: l.size as f64 / total as f64,
+                    text: pieces.next().unwrap_or_default(),
+                });
+                out.extend(pieces.map(InfoLine::More));
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -512,6 +729,7 @@ mod tests {
                 created: (i % 5 != 0).then(|| format!("2024-01-{:02}T00:00:00Z", 1 + i % 28)),
                 pushed: None,
                 platforms: vec![],
+                blobs: vec![],
             };
             p.set_row(n, RowState::Loaded(row), 20);
         }
@@ -556,6 +774,7 @@ mod tests {
             created: (i % 3 != 0).then(|| format!("2024-01-{:02}T00:00:00Z", 1 + i % 28)),
             pushed: None,
             platforms: vec![],
+            blobs: vec![],
         }
     }
 

@@ -860,8 +860,9 @@ impl Backend for Distribution {
                 .opts
                 .insecure
                 .then(|| "TLS verification is off for this registry (insecure = true)".to_string()),
-            no_tag_delete: None,
-            no_digest_delete: None,
+            needs_gc: true,
+            login: true,
+            ..Default::default()
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! The root is either one layout (a directory with `oci-layout` and `index.json`), named after
 //! the directory, or a folder of layouts where each layout's relative path is its repository name.
-//! Layer blobs may be absent: sizes come from the descriptors.
+//! Layer blobs may be absent: sizes come from the descriptors. The files may also be built into
+//! the binary ([`Layout::embedded`]: the demo).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,9 +20,21 @@ pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// How deep to look for layouts below the root.
 const MAX_DEPTH: usize = 8;
 
-/// OCI layouts on disk, browsed like a registry.
+/// Files built into the binary: `(path relative to the root, content)`.
+pub type Files = &'static [(&'static str, &'static [u8])];
+
+/// Where the layout files are.
+enum Store {
+    Dir,
+    Embedded(BTreeMap<&'static str, &'static [u8]>),
+}
+
+/// OCI layouts on disk (or built in), browsed like a registry.
 pub struct Layout {
+    /// The directory, or the name of the built-in files.
     root: PathBuf,
+    store: Store,
+    /// Repository → its layout's directory (relative to the root when embedded).
     repos: BTreeMap<String, PathBuf>,
 }
 
@@ -86,7 +99,31 @@ impl Layout {
                 root.display()
             )));
         }
-        Ok(Layout { root, repos })
+        Ok(Layout {
+            root,
+            store: Store::Dir,
+            repos,
+        })
+    }
+
+    /// Layouts built into the binary, shown as `name`; each directory holding an `oci-layout`
+    /// file is a repository named by its path.
+    pub fn embedded(name: &str, files: Files) -> Result<Self> {
+        let files: BTreeMap<&'static str, &'static [u8]> = files.iter().copied().collect();
+        let repos: BTreeMap<String, PathBuf> = files
+            .keys()
+            .filter_map(|p| p.strip_suffix("/oci-layout"))
+            .filter(|r| validate_repository(r).is_ok())
+            .map(|r| (r.to_string(), PathBuf::from(r)))
+            .collect();
+        if repos.is_empty() {
+            return Err(Error::Config(format!("no OCI image layout in {name}")));
+        }
+        Ok(Layout {
+            root: PathBuf::from(name),
+            store: Store::Embedded(files),
+            repos,
+        })
     }
 
     fn dir(&self, repo: &str) -> Result<&PathBuf> {
@@ -101,7 +138,18 @@ impl Layout {
 
     /// Reads a layout file that must be a regular file of at most `limit` bytes (never a FIFO,
     /// a device or a directory, whatever a symlink points at); `None` when it does not exist.
-    async fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Option<Vec<u8>>> {
+    async fn read_bounded(&self, path: &Path, limit: u64, what: &str) -> Result<Option<Vec<u8>>> {
+        if let Store::Embedded(files) = &self.store {
+            let key = path.to_str().unwrap_or("");
+            return match files.get(key) {
+                None => Ok(None),
+                Some(b) if b.len() as u64 > limit => Err(Error::TooLarge {
+                    what: what.to_string(),
+                    limit,
+                }),
+                Some(b) => Ok(Some(b.to_vec())),
+            };
+        }
         let p = path.to_path_buf();
         let read = tokio::task::spawn_blocking(move || super::localfs::read_regular(&p, limit))
             .await
@@ -119,7 +167,8 @@ impl Layout {
 
     async fn index(&self, repo: &str) -> Result<ImageIndex> {
         let path = self.dir(repo)?.join("index.json");
-        let body = Self::read_bounded(&path, MANIFEST_LIMIT, "index.json")
+        let body = self
+            .read_bounded(&path, MANIFEST_LIMIT, "index.json")
             .await?
             .ok_or_else(|| {
                 io_err(
@@ -165,7 +214,7 @@ impl Layout {
         digest::validate(d)?;
         let (alg, hex) = d.split_once(':').unwrap_or(("", ""));
         let path = self.dir(repo)?.join("blobs").join(alg).join(hex);
-        let Some(body) = Self::read_bounded(&path, limit, what).await? else {
+        let Some(body) = self.read_bounded(&path, limit, what).await? else {
             return Err(Error::NotFound {
                 what: d.to_string(),
                 errors: vec![super::error::RegistryError {
@@ -236,9 +285,7 @@ impl Backend for Layout {
                 delete_digest: false,
                 delete_tag: false,
             },
-            warning: None,
-            no_tag_delete: None,
-            no_digest_delete: None,
+            ..Default::default()
         }
     }
 

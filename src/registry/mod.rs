@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod connect;
 pub mod copy;
 pub mod credentials;
 pub mod digest;
@@ -37,7 +38,7 @@ pub type ByteStream = Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Byte
 pub type PageSink<'a> = &'a mut (dyn FnMut(Vec<String>) + Send);
 
 /// What a backend can do; the UI and CLI offer only these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Capabilities {
     /// Can enumerate repositories.
     pub list_repos: bool,
@@ -47,10 +48,31 @@ pub struct Capabilities {
     pub delete_tag: bool,
 }
 
+/// Which date of a tag the backend knows best: what the tags pane shows and cleanup rules use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DateSource {
+    /// The image config's `created` (v2 registries, layouts).
+    #[default]
+    Created,
+    /// When the provider says the image was pushed (falling back to created).
+    Pushed,
+}
+
+impl DateSource {
+    /// Column header for the date.
+    pub fn header(self) -> &'static str {
+        match self {
+            DateSource::Created => "CREATED",
+            DateSource::Pushed => "PUSHED",
+        }
+    }
+}
+
 /// Describes a connected backend for status lines.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct BackendInfo {
-    /// `distribution`, `layout`, …
+    /// `distribution`, `layout`, `ecr`, …: for display only (what it can do is in the fields below).
     pub kind: &'static str,
     /// How to show the registry (`http://127.0.0.1:5000`, `ghcr.io`, a directory).
     pub registry: String,
@@ -65,6 +87,15 @@ pub struct BackendInfo {
     pub no_tag_delete: Option<String>,
     /// Why deleting a manifest by digest is unavailable, in the user's words (when it is).
     pub no_digest_delete: Option<String>,
+    /// Which date the tags pane shows (and cleanup rules use).
+    pub date_source: DateSource,
+    /// Deleted space returns only after the registry's own garbage collection (distribution).
+    pub needs_gc: bool,
+    /// Credentials can be entered for it (the login dialog): false for local files and for
+    /// providers whose credentials come from elsewhere (the AWS chain).
+    pub login: bool,
+    /// Where the credential came from (`profile (password from $X)`, docker's config.json…).
+    pub credential_source: Option<String>,
 }
 
 impl BackendInfo {

@@ -146,6 +146,11 @@ pub struct TagRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pushed: Option<String>,
     pub platforms: Vec<PlatformEntry>,
+    /// `(digest, size)` of every blob (config, layers; of all platforms for an index), when
+    /// known: a selection of tags counts each shared blob once. Empty when a provider sized the
+    /// tag in bulk.
+    #[serde(skip)]
+    pub blobs: Vec<(String, u64)>,
 }
 
 impl TagRow {
@@ -193,14 +198,6 @@ pub enum TagDeleteMethod {
     /// The provider's own API removed the tag (ECR BatchDeleteImage with imageTag).
     ProviderApi,
 }
-
-/// Reminder shown after every delete.
-pub const GC_REMINDER: &str = "space is reclaimed only after the registry's garbage collection \
-(for distribution: `registry garbage-collect <config>`)";
-
-/// What a cleanup summary says on a distribution registry.
-pub const GC_AFTER_PRUNE: &str = "the space returns after the registry's garbage collection: \
-`registry garbage-collect <config>` (add `--delete-untagged` to also drop untagged manifests)";
 
 /// The current time in Unix seconds.
 pub fn now_unix() -> i64 {
@@ -255,29 +252,6 @@ pub fn sum_sizes(sizes: impl IntoIterator<Item = u64>) -> u64 {
     sizes.into_iter().fold(0u64, u64::saturating_add)
 }
 
-/// Sizes as people read them: `6.35 KiB`, `77.62 MiB`.
-pub fn human_size(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::BINARY)
-}
-
-/// "3 days ago", "2 months ago", "just now"; "in the future" for times ahead of `now`.
-pub fn relative_time(then: i64, now: i64) -> String {
-    let d = now.saturating_sub(then);
-    if d < -60 {
-        return "in the future".into();
-    }
-    let d = d.max(0);
-    let (n, unit) = match d {
-        0..=59 => return "just now".into(),
-        60..=3599 => (d / 60, "minute"),
-        3600..=86_399 => (d / 3600, "hour"),
-        86_400..=2_629_799 => (d / 86_400, "day"),
-        2_629_800..=31_557_599 => (d / 2_629_800, "month"),
-        _ => (d / 31_557_600, "year"),
-    };
-    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,14 +268,5 @@ mod tests {
         assert_eq!(unix_seconds("yesterday"), None);
         assert_eq!(unix_seconds("2024-13-01T00:00:00Z"), None);
         assert_eq!(unix_seconds("2024-06-01T12:00:00"), None);
-    }
-
-    #[test]
-    fn relative_times() {
-        assert_eq!(relative_time(0, 30), "just now");
-        assert_eq!(relative_time(0, 3 * 86_400 + 5), "3 days ago");
-        assert_eq!(relative_time(0, 3600), "1 hour ago");
-        assert_eq!(relative_time(0, 400 * 86_400), "1 year ago");
-        assert_eq!(relative_time(1000, 0), "in the future");
     }
 }

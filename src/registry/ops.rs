@@ -71,7 +71,7 @@ async fn config_of(b: &dyn Backend, repo: &str, config: &Desc) -> Result<Option<
     }
 }
 
-/// Size, platforms and created date of a manifest (image or index), as shown for a tag.
+/// Size, platforms, created date and config of a manifest (image or index), as shown for a tag.
 pub async fn describe(
     b: &dyn Backend,
     repo: &str,
@@ -82,6 +82,20 @@ pub async fn describe(
     Vec<PlatformEntry>,
     Option<ConfigSummary>,
 )> {
+    let (size, created, platforms, cfg, _) = describe_blobs(b, repo, m).await?;
+    Ok((size, created, platforms, cfg))
+}
+
+/// What [`describe`] says, and the `(digest, size)` of every blob the manifest references.
+type Described = (
+    u64,
+    Option<String>,
+    Vec<PlatformEntry>,
+    Option<ConfigSummary>,
+    Vec<(String, u64)>,
+);
+
+async fn describe_blobs(b: &dyn Backend, repo: &str, m: &Manifest) -> Result<Described> {
     match &m.kind {
         ManifestKind::Image { config, layers } => {
             let cfg = config_of(b, repo, config).await?;
@@ -90,6 +104,10 @@ pub async fn describe(
                 .as_ref()
                 .map(|c| c.platform())
                 .unwrap_or_else(|| "unknown".to_string());
+            let blobs = std::iter::once(config)
+                .chain(layers)
+                .map(|d| (d.digest.clone(), d.size))
+                .collect();
             Ok((
                 size,
                 cfg.as_ref().and_then(|c| c.created.clone()),
@@ -99,6 +117,7 @@ pub async fn describe(
                     size,
                 }],
                 cfg,
+                blobs,
             ))
         }
         ManifestKind::Index { children } => {
@@ -146,6 +165,7 @@ pub async fn describe(
                 cfg.as_ref().and_then(|c| c.created.clone()),
                 platforms,
                 cfg,
+                blobs.into_iter().collect(),
             ))
         }
     }
@@ -154,7 +174,7 @@ pub async fn describe(
 /// Everything the tags pane shows for one tag.
 pub async fn tag_row(b: &dyn Backend, repo: &str, tag: &str) -> Result<TagRow> {
     let m = b.get_manifest(repo, tag).await?;
-    let (size, created, platforms, _) = describe(b, repo, &m).await?;
+    let (size, created, platforms, _, blobs) = describe_blobs(b, repo, &m).await?;
     Ok(TagRow {
         tag: tag.to_string(),
         digest: m.digest.clone(),
@@ -163,6 +183,7 @@ pub async fn tag_row(b: &dyn Backend, repo: &str, tag: &str) -> Result<TagRow> {
         created,
         pushed: b.pushed_at(repo, tag),
         platforms,
+        blobs,
     })
 }
 

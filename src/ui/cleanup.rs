@@ -8,8 +8,8 @@ use ratatui::widgets::{Gauge, Paragraph, Wrap};
 use super::dialogs::{button, centered, frame};
 use super::theme::Theme;
 use crate::app::overlay::{PruneDialog, PruneStage, RuleDialog};
+use crate::fmt::{GC_AFTER_PRUNE, human_size, plural};
 use crate::registry::digest::short;
-use crate::registry::model::{GC_AFTER_PRUNE, human_size};
 use crate::registry::prune::{Outcome, Plan};
 use crate::sanitize::clean;
 
@@ -55,8 +55,8 @@ pub fn rules(d: &RuleDialog, f: &mut Frame, area: Rect, t: Theme) {
         Some(e) => Line::styled(clean(e).into_owned(), t.error()),
         None => Line::styled(
             format!(
-                "would mark {} tag(s); protected tags are never marked",
-                d.would_mark
+                "would mark {}; protected tags are never marked",
+                plural(d.would_mark, "tag")
             ),
             t.ok(),
         ),
@@ -160,10 +160,11 @@ pub fn prune(d: &PruneDialog, f: &mut Frame, area: Rect, t: Theme) {
             let tags = p.untag.len() + p.delete.iter().map(|x| x.tags.len()).sum::<usize>();
             let head = vec![
                 Line::raw(format!(
-                    "{tags} tag(s) go: {} manifest(s) deleted, {} tag(s) untagged only; {} tag(s) stay",
-                    p.delete.len(),
-                    p.untag.len(),
-                    p.kept.len()
+                    "{} go: {} deleted, {} untagged only; {} stay",
+                    plural(tags, "tag"),
+                    plural(p.delete.len(), "manifest"),
+                    plural(p.untag.len(), "tag"),
+                    plural(p.kept.len(), "tag")
                 )),
                 Line::from(vec![
                     Span::styled(format!("frees {}", human_size(p.bytes_freed)), t.ok()),
@@ -182,7 +183,7 @@ pub fn prune(d: &PruneDialog, f: &mut Frame, area: Rect, t: Theme) {
                 Line::from(vec![
                     button("Cancel", !d.confirm, t),
                     Span::raw(" "),
-                    button(&format!("Delete {} item(s)", p.len()), d.confirm, t),
+                    button(&format!("Delete {}", plural(p.len(), "item")), d.confirm, t),
                     Span::styled("  ←/→ choose · Enter confirm · j/k scroll", t.dim()),
                 ])
             };
@@ -195,8 +196,8 @@ pub fn prune(d: &PruneDialog, f: &mut Frame, area: Rect, t: Theme) {
         } => (
             vec![Line::styled(
                 format!(
-                    "deleting {} item(s); each tag is resolved again first",
-                    plan.len()
+                    "deleting {}; each tag is resolved again first",
+                    plural(plan.len(), "item")
                 ),
                 t.accent(),
             )],

@@ -1,4 +1,5 @@
-//! Dialogs: delete confirmation, copy menu, profile picker, login.
+//! Dialogs: delete confirmation, copy menu, profile picker, login, notices (message history,
+//! first run).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -7,7 +8,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme::Theme;
 use crate::app::App;
-use crate::app::overlay::{ConfirmDelete, CopyMenu, DeleteChoice, Login};
+use crate::app::messages::Level;
+use crate::app::overlay::{ConfirmDelete, CopyMenu, Login, LoginField, Notice};
+use crate::fmt::{ellipsize, wrap};
 use crate::sanitize::clean;
 
 /// A centred rectangle of at most `w`×`h` inside `area`.
@@ -62,7 +65,7 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
         ]),
         Line::from(vec![
             Span::styled("size   ", t.dim()),
-            Span::raw(crate::registry::model::human_size(c.size)),
+            Span::raw(crate::fmt::human_size(c.size)),
         ]),
     ];
     let others = if c.siblings.is_empty() {
@@ -101,16 +104,9 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
     if c.running.is_some() {
         lines.push(Line::styled("deleting…", t.accent()));
     } else {
-        let n = c.siblings.len() + 1;
         let mut spans = Vec::new();
         for ch in c.choices() {
-            let label = match ch {
-                DeleteChoice::Cancel => "Cancel".to_string(),
-                DeleteChoice::ThisTag => "Remove this tag only".to_string(),
-                DeleteChoice::All if n == 1 => "Delete manifest and its tag".to_string(),
-                DeleteChoice::All => format!("Delete manifest and all {n} tags"),
-            };
-            spans.push(button(&label, c.choice == ch, t));
+            spans.push(button(&c.label(ch), c.choice == ch, t));
             spans.push(Span::raw(" "));
         }
         lines.push(Line::from(spans));
@@ -151,38 +147,52 @@ pub fn copy_menu(m: &CopyMenu, f: &mut Frame, area: Rect, t: Theme) {
 
 /// The profile picker with registry and auth state.
 pub fn profiles(app: &App, selected: usize, f: &mut Frame, area: Rect, t: Theme) {
-    let r = centered(area, 80, app.profiles.len() as u16 + 3);
+    let r = centered(area, 90, app.profiles.len() as u16 + 4);
     let inner = frame(f, r, "Profiles", t);
+    let w = inner.width as usize;
+    let name_w = app
+        .profiles
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(4)
+        .min(20);
     let mut lines: Vec<Line> = app
         .profiles
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let auth = app.views[i]
-                .info
-                .as_ref()
-                .map(|x| x.auth.clone())
-                .unwrap_or_else(|| "not connected".into());
+            let auth = match &app.views[i].info {
+                Some(x) => match &x.credential_source {
+                    Some(src) => format!("{} · {src}", x.auth),
+                    None => x.auth.clone(),
+                },
+                None => "not connected".into(),
+            };
             let mark = if i == app.current { "●" } else { " " };
             let style = if i == selected {
                 t.selected(true)
             } else {
                 Default::default()
             };
-            Line::styled(
-                format!("{mark} {:<14} {:<40} {auth}", p.name, clean(&p.registry)),
-                style,
-            )
+            let text = format!(
+                "{mark} {:<name_w$} {:<32} {}",
+                clean(&p.name),
+                ellipsize(&clean(&p.registry), 32),
+                clean(&auth)
+            );
+            Line::styled(ellipsize(&text, w), style)
         })
         .collect();
+    lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Enter switches (each profile keeps its state) · Esc closes",
+        "Enter switches (each profile keeps its state) · ↑↓ g G choose · Esc closes",
         t.dim(),
     ));
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The login dialog; the password is masked.
+/// The login dialog; the password is masked, and only the focused field shows a cursor.
 pub fn login(l: &Login, f: &mut Frame, area: Rect, t: Theme) {
     let r = centered(area, 64, 13);
     let inner = frame(f, r, &format!("Log in to {}", clean(&l.registry)), t);
@@ -207,34 +217,103 @@ pub fn login(l: &Login, f: &mut Frame, area: Rect, t: Theme) {
         Block::default()
             .borders(Borders::ALL)
             .border_style(t.border(on))
-            .title(title.to_string())
+            .title(if on {
+                format!("▸ {title}")
+            } else {
+                title.to_string()
+            })
     };
+    let cursor = |on: bool| {
+        if on {
+            ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::REVERSED)
+        } else {
+            ratatui::style::Style::default()
+        }
+    };
+    let on_user = l.field == LoginField::Username;
     let mut user = l.username.clone();
-    user.set_block(field("username", l.field == 0));
+    user.set_block(field("username", on_user));
     user.set_cursor_line_style(Default::default());
+    user.set_cursor_style(cursor(on_user));
     f.render_widget(&user, rows[1]);
+    let on_pass = l.field == LoginField::Password;
     let mut pass = l.password.clone();
-    pass.set_block(field("password", l.field == 1));
+    pass.set_block(field("password", on_pass));
     pass.set_cursor_line_style(Default::default());
+    pass.set_cursor_style(cursor(on_pass));
     f.render_widget(&pass, rows[2]);
     let check = if l.save { "[x]" } else { "[ ]" };
-    let save_style = if l.field == 2 {
+    let save_style = if l.field == LoginField::Save {
         t.selected(true)
     } else {
         Default::default()
     };
     f.render_widget(
         Paragraph::new(Line::styled(
-            format!("{check} save to docker's config.json (as docker login)"),
+            format!("{check} save to docker's config.json (as docker login; Space ticks)"),
             save_style,
         )),
         rows[3],
     );
     f.render_widget(
         Paragraph::new(Line::from(vec![
-            button("Log in", l.field == 3, t),
-            Span::styled("  Tab moves · Esc cancels", t.dim()),
+            button("Log in", l.field == LoginField::Submit, t),
+            Span::styled("  Enter logs in · Tab moves · Esc cancels", t.dim()),
         ])),
         rows[4],
     );
+}
+
+/// A notice: the first-run text, or the message history (newest first), wrapped and scrollable.
+pub fn notice(app: &App, n: &Notice, f: &mut Frame, area: Rect, t: Theme) {
+    let w = area.width.saturating_sub(4).min(96);
+    let text_w = w.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    match &n.text {
+        Some(text) => {
+            for l in text.lines() {
+                for piece in wrap(&clean(l), text_w) {
+                    lines.push(Line::raw(piece));
+                }
+            }
+        }
+        None if app.messages.history.is_empty() => {
+            lines.push(Line::styled("no messages yet", t.dim()));
+        }
+        None => {
+            for m in app.messages.history.iter().rev() {
+                let style = match m.level {
+                    Level::Info => t.ok(),
+                    Level::Warning => t.warn(),
+                    Level::Error => t.error(),
+                };
+                let when = crate::fmt::utc_minute(m.at);
+                let when = when.get(11..).unwrap_or(&when).to_string();
+                for (i, piece) in wrap(&clean(&m.text), text_w.saturating_sub(6))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let head = if i == 0 { when.clone() } else { String::new() };
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("{head:<6}"), t.dim()),
+                        Span::styled(piece, style),
+                    ]));
+                }
+            }
+        }
+    }
+    let h = (lines.len() as u16 + 3)
+        .min(area.height.saturating_sub(2))
+        .max(5);
+    let r = centered(area, w, h);
+    let inner = frame(f, r, &n.title, t);
+    let body = inner.height.saturating_sub(1) as usize;
+    let scroll = n.scroll.min(lines.len().saturating_sub(body));
+    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(body).collect();
+    let mut all = shown;
+    while all.len() < body {
+        all.push(Line::raw(""));
+    }
+    all.push(Line::styled("Enter or Esc closes · ↑↓ scroll", t.dim()));
+    f.render_widget(Paragraph::new(all), inner);
 }

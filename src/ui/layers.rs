@@ -1,4 +1,5 @@
-//! The layers/config pane: config summary, then each layer's size, share of the total, and the command that made it.
+//! The layers/config pane: config summary, then each layer's size, share of the total, and the
+//! command that made it; long values wrap under themselves.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,8 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme::Theme;
 use crate::app::App;
-use crate::registry::model::{relative_time, unix_seconds};
-use crate::sanitize::clean;
+use crate::app::panes::{InfoLine, KEY_WIDTH, LAYER_PREFIX};
 
 fn bar(share: f64, width: usize) -> String {
     let full = (share * width as f64).round() as usize;
@@ -25,80 +25,46 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         .border_style(t.border(focused))
         .title(" Layers · config ");
     let inner = block.inner(area);
-    f.render_widget(block, area);
-    let Some(d) = &m.data else {
+    if m.data.is_none() {
+        f.render_widget(block, area);
         f.render_widget(
             Paragraph::new(Line::styled("no image selected", t.dim())),
             inner,
         );
         return;
-    };
-    let mut lines: Vec<Line> = Vec::new();
-    let kv = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<11}"), t.dim()),
-            Span::raw(clean(&v).into_owned()),
-        ])
-    };
-    if let Some(c) = &d.config {
-        let created = match c.created.as_deref() {
-            Some(s) => match unix_seconds(s) {
-                Some(secs) => format!("{s} ({})", relative_time(secs, app.now)),
-                None => s.to_string(),
-            },
-            None => "-".into(),
-        };
-        lines.push(kv("created", created));
-        lines.push(kv("platform", c.platform()));
-        if !c.entrypoint.is_empty() {
-            lines.push(kv("entrypoint", c.entrypoint.join(" ")));
-        }
-        if !c.cmd.is_empty() {
-            lines.push(kv("cmd", c.cmd.join(" ")));
-        }
-        if let Some(w) = &c.working_dir {
-            lines.push(kv("workdir", w.clone()));
-        }
-        if let Some(u) = &c.user {
-            lines.push(kv("user", u.clone()));
-        }
-        if !c.exposed_ports.is_empty() {
-            lines.push(kv("ports", c.exposed_ports.join(", ")));
-        }
-        for e in &c.env {
-            lines.push(kv("env", e.clone()));
-        }
-        for (k, v) in &c.labels {
-            lines.push(kv("label", format!("{k}={v}")));
-        }
-    } else if d.platforms.len() > 1 {
-        lines.push(Line::styled(
-            "an index: open a platform to see its layers",
-            t.dim(),
-        ));
     }
-    if !d.layers.is_empty() {
-        let total: u64 = crate::registry::model::sum_sizes(d.layers.iter().map(|l| l.size)).max(1);
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            format!("{} layers", d.layers.len()),
-            t.accent(),
-        ));
-        for l in &d.layers {
-            let share = l.size as f64 / total as f64;
-            lines.push(Line::from(vec![
-                Span::raw(format!(
-                    "{:>10} ",
-                    crate::registry::model::human_size(l.size)
-                )),
+    let info = m.info_lines(app.now, app.dates, inner.width as usize);
+    // Never past the content, whatever the scroll says (the screen may have grown).
+    let h = inner.height as usize;
+    let scroll = m.layers_scroll.min(info.len().saturating_sub(h));
+    let block = if info.len() > h {
+        block.title_bottom(
+            Line::from(format!(" line {}/{} ", scroll + 1, info.len())).right_aligned(),
+        )
+    } else {
+        block
+    };
+    f.render_widget(block, area);
+    let lines: Vec<Line> = info
+        .into_iter()
+        .skip(scroll)
+        .take(h)
+        .map(|l| match l {
+            InfoLine::Field { key, text } => Line::from(vec![
+                Span::styled(format!("{key:<KEY_WIDTH$}"), t.dim()),
+                Span::raw(text),
+            ]),
+            InfoLine::Blank => Line::raw(""),
+            InfoLine::Heading(h) => Line::styled(h, t.accent()),
+            InfoLine::Note(n) => Line::styled(n, t.dim()),
+            InfoLine::Layer { size, share, text } => Line::from(vec![
+                Span::raw(format!("{size:>10} ")),
                 Span::styled(bar(share, 10), t.accent()),
                 Span::raw(format!(" {:>3.0}% ", share * 100.0)),
-                Span::raw(clean(l.created_by.as_deref().unwrap_or("")).into_owned()),
-            ]));
-        }
-    }
-    f.render_widget(
-        Paragraph::new(lines).scroll((m.layers_scroll as u16, 0)),
-        inner,
-    );
+                Span::raw(text),
+            ]),
+            InfoLine::More(text) => Line::raw(format!("{:LAYER_PREFIX$}{text}", "")),
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
 }

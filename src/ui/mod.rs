@@ -11,6 +11,7 @@ pub mod tags;
 pub mod theme;
 
 use ratatui::Frame;
+use ratatui::text::Line;
 
 use crate::app::App;
 use crate::app::layout::{Pane, areas};
@@ -22,7 +23,7 @@ pub fn render(app: &App, f: &mut Frame) {
     let t = Theme { color: app.color };
     let area = f.area();
     let focus = app.focus();
-    let a = areas(area, focus);
+    let a = areas(area, focus, app.wants());
     status::header(app, f, a.header, t);
     for (pane, r) in &a.panes {
         let focused = *pane == focus;
@@ -36,12 +37,25 @@ pub fn render(app: &App, f: &mut Frame) {
     status::status(app, f, a.status, t);
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Help => help::render(f, area, t),
+        Overlay::Help(h) => help::render(h, f, area, t),
         Overlay::ConfirmDelete(c) => dialogs::confirm_delete(c, f, area, t),
         Overlay::Copy(m) => dialogs::copy_menu(m, f, area, t),
-        Overlay::Profiles { selected } => dialogs::profiles(app, *selected, f, area, t),
+        Overlay::Profiles(p) => dialogs::profiles(app, p.selected, f, area, t),
         Overlay::Login(l) => dialogs::login(l, f, area, t),
         Overlay::Rules(d) => cleanup::rules(d, f, area, t),
         Overlay::Prune(d) => cleanup::prune(d, f, area, t),
+        Overlay::Notice(n) => dialogs::notice(app, n, f, area, t),
     }
+}
+
+/// `3/120` (or `3/12 of 120` when filtered): where the selection is, for a pane's bottom border.
+pub fn position(selected: usize, shown: usize, total: usize) -> Line<'static> {
+    let text = if shown == 0 {
+        String::new()
+    } else if shown < total {
+        format!(" {}/{shown} of {total} ", selected + 1)
+    } else {
+        format!(" {}/{shown} ", selected + 1)
+    };
+    Line::from(text).right_aligned()
 }

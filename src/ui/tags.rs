@@ -1,64 +1,48 @@
-//! The tags pane: name, short digest, size, created (pushed for providers), platforms; only the visible rows are built.
+//! The tags pane: name, short digest, size, date, platforms; columns sized from their content,
+//! the name cut last; only the visible rows are built.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::theme::Theme;
 use crate::app::App;
-use crate::app::panes::{LoadState, RowState};
+use crate::app::layout::{DIGEST_FULL, tag_columns};
+use crate::app::panes::{LoadState, RowState, platforms};
+use crate::fmt::{Dates, ellipsize, human_size};
 use crate::registry::digest::short;
-use crate::registry::model::relative_time;
 use crate::sanitize::clean;
 
-fn arches(row: &crate::registry::model::TagRow) -> String {
-    row.platforms
-        .iter()
-        .map(|p| {
-            let mut parts = p.platform.splitn(2, '/');
-            let os = parts.next().unwrap_or("");
-            let rest = parts.next().unwrap_or(os);
-            if os == "linux" {
-                rest.to_string()
-            } else {
-                p.platform.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
+/// Marks in front of a name.
+const MARKED: &str = "●";
+const PROTECTED: &str = "⊘";
 
 /// Draws the tags table.
 pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     let p = &app.view().tags;
-    let repo = p
-        .repo
-        .as_deref()
-        .map(|r| clean(r).into_owned())
-        .unwrap_or_default();
-    let mut title = format!(" Tags · {repo}");
-    if !p.names.is_empty() {
-        if p.filter.is_empty() {
-            title.push_str(&format!(" · {}", p.names.len()));
-        } else {
-            title.push_str(&format!(" · {}/{}", p.view.len(), p.names.len()));
+    let mut title = String::from(" Tags ");
+    if let Some(repo) = &p.repo {
+        title = format!(" Tags · {} ", clean(repo));
+        if !p.names.is_empty() {
+            title.push_str(&format!("· {} ", p.sort.label()));
         }
-        let done = p.done();
-        if done < p.names.len() {
-            title.push_str(&format!(" · details {done}/{}", p.names.len()));
-        }
-        title.push_str(&format!(" · {} ", p.sort.label()));
         if !p.marked.is_empty() {
             title.push_str(&format!("· {} marked ", p.marked.len()));
         }
-    } else {
-        title.push(' ');
     }
+    let done = p.done();
+    let progress = if !p.names.is_empty() && done < p.names.len() {
+        format!(" details {done}/{} ", p.names.len())
+    } else {
+        String::new()
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(focused))
-        .title(title);
+        .title(title)
+        .title_bottom(Line::styled(progress, t.dim()))
+        .title_bottom(super::position(p.nav.selected, p.view.len(), p.names.len()));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let msg = match &p.state {
@@ -66,15 +50,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         LoadState::Loading => Some(Line::styled("loading tags…", t.dim())),
         LoadState::Failed(e) => Some(Line::styled(clean(e).into_owned(), t.error())),
         LoadState::Loaded if p.names.is_empty() => Some(Line::styled("no tags", t.dim())),
+        LoadState::Loaded if p.view.is_empty() => {
+            Some(Line::styled("no tag matches the filter", t.dim()))
+        }
         LoadState::Loaded => None,
     };
     if let Some(m) = msg {
         f.render_widget(Paragraph::new(m).wrap(Wrap { trim: false }), inner);
         return;
     }
-    // Columns by width: platforms from 70 cells, the digest from 48.
-    let wide = inner.width >= 70;
-    let digest_col = inner.width >= 48;
+    let cols = tag_columns(inner.width as usize, &p.column_widths(app.dates));
+    let protected = app.protected();
     let h = inner.height.saturating_sub(1) as usize;
     let rows: Vec<Row> = p
         .view
@@ -89,31 +75,61 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             } else {
                 Default::default()
             };
-            let marked = p.marked.contains(name);
-            let mark = if marked { "●" } else { " " };
-            let label = format!("{mark}{}", clean(name));
-            let mut cells = vec![Cell::from(label.clone())];
+            let mark = if p.marked.contains(name) {
+                Span::styled(MARKED, t.warn())
+            } else if protected.covers(name) {
+                Span::styled(PROTECTED, t.dim())
+            } else {
+                Span::raw(" ")
+            };
+            let loaded = match p.rows.get(name) {
+                Some(RowState::Loaded(r)) => Some(r),
+                _ => None,
+            };
+            let shared =
+                loaded.is_some_and(|r| p.per_digest.get(&r.digest).copied().unwrap_or(0) > 1);
+            let shared_mark = Span::styled(if shared { "⇆" } else { " " }, t.warn());
+            let mut first = vec![mark];
+            if cols.digest == 0 {
+                first.push(Span::raw(ellipsize(
+                    &clean(name),
+                    cols.name.saturating_sub(2),
+                )));
+                first.push(shared_mark.clone());
+            } else {
+                first.push(Span::raw(ellipsize(
+                    &clean(name),
+                    cols.name.saturating_sub(1),
+                )));
+            }
+            let mut cells = vec![Cell::from(Line::from(first))];
             match p.rows.get(name) {
                 Some(RowState::Loaded(r)) => {
-                    let shared = p.per_digest.get(&r.digest).copied().unwrap_or(0) > 1;
-                    let mark = Span::styled(if shared { "⇆" } else { " " }, t.warn());
-                    if digest_col {
+                    if cols.digest > 0 {
+                        let d = short(&r.digest);
+                        let d = if cols.digest >= DIGEST_FULL {
+                            d
+                        } else {
+                            &d[..d.len().min(8)]
+                        };
                         cells.push(Cell::from(Line::from(vec![
-                            Span::raw(short(&r.digest).to_string()),
-                            mark,
+                            Span::raw(d.to_string()),
+                            shared_mark,
                         ])));
-                    } else {
-                        cells[0] = Cell::from(Line::from(vec![Span::raw(label), mark]));
                     }
-                    cells.push(Cell::from(crate::registry::model::human_size(r.size)));
+                    cells.push(Cell::from(Text::from(human_size(r.size)).right_aligned()));
                     // The date rules and the sort use: pushed where the provider records it.
-                    let created = r
+                    let date = r
                         .date()
-                        .map(|s| relative_time(s, app.now))
+                        .map(|s| {
+                            let forms = app.dates.forms(s, app.now);
+                            let form = forms.get(cols.date_form).or(forms.last());
+                            ellipsize(form.map(String::as_str).unwrap_or("-"), cols.date)
+                        })
                         .unwrap_or_else(|| "-".into());
-                    cells.push(Cell::from(created));
-                    if wide {
-                        cells.push(Cell::from(clean(&arches(r)).into_owned()));
+                    cells.push(Cell::from(date));
+                    if cols.platforms > 0 {
+                        cells.push(Cell::from(ellipsize(&clean(&platforms(r)), cols.platforms)));
                     }
                 }
                 Some(RowState::Failed(e)) => {
@@ -124,22 +140,29 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             Row::new(cells).style(style)
         })
         .collect();
-    let mut widths = vec![Constraint::Fill(1)];
-    let mut header = vec![" TAG"];
-    if digest_col {
-        widths.push(Constraint::Length(13));
-        header.push("DIGEST");
+    let mut widths = vec![Constraint::Length(cols.name as u16)];
+    let mut header = vec![Cell::from(" TAG")];
+    if cols.digest > 0 {
+        widths.push(Constraint::Length(cols.digest as u16));
+        header.push(Cell::from("DIGEST"));
     }
-    widths.extend([Constraint::Length(10), Constraint::Length(14)]);
-    let provider = app
+    widths.push(Constraint::Length(cols.size as u16));
+    header.push(Cell::from(Text::from("SIZE").right_aligned()));
+    let source = app
         .view()
         .info
         .as_ref()
-        .is_some_and(|i| matches!(i.kind, "ecr" | "ghcr" | "dockerhub"));
-    header.extend(["SIZE", if provider { "PUSHED" } else { "CREATED" }]);
-    if wide {
-        widths.push(Constraint::Length(16));
-        header.push("PLATFORMS");
+        .map(|i| i.date_source)
+        .unwrap_or_default();
+    let date_header = match app.dates {
+        Dates::Absolute if cols.date >= 11 => format!("{} UTC", source.header()),
+        _ => source.header().to_string(),
+    };
+    widths.push(Constraint::Length(cols.date as u16));
+    header.push(Cell::from(date_header));
+    if cols.platforms > 0 {
+        widths.push(Constraint::Length(cols.platforms as u16));
+        header.push(Cell::from("PLATFORMS"));
     }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(t.accent()))

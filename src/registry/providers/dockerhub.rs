@@ -8,12 +8,107 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{PageBudget, ProviderApi, Rest, encode_segment};
-use crate::registry::auth::Secret;
+use super::{PageBudget, Provider, ProviderApi, Rest, encode_segment};
+use crate::registry::auth::{Credential, Secret};
+use crate::registry::connect::{ConnectOptions, Notes};
 use crate::registry::distribution::{Distribution, read_limited};
 use crate::registry::model::{PlatformEntry, TagDeleteMethod, TagRow, platform_string};
 use crate::registry::ops::natural_cmp;
 use crate::registry::{Backend, BoxFut, Capabilities, Error, PageSink, Result};
+
+/// The keys of a `kind = "dockerhub"` profile (serde rejects any other provider's keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keys {
+    /// User or organisation whose repositories to list (required).
+    pub namespace: Option<String>,
+    /// Base URL of the Hub API (tests).
+    pub api_url: Option<String>,
+}
+
+impl Keys {
+    /// The key names, for the config file's checks.
+    pub const NAMES: &'static [&'static str] = &["namespace", "api_url"];
+
+    /// `(key, why)` when a key is missing.
+    pub fn check(&self) -> std::result::Result<(), (&'static str, String)> {
+        if self.namespace.is_none() {
+            return Err((
+                "namespace",
+                "missing: a dockerhub profile lists the repositories of one namespace".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A refused tag delete in Hub's terms; the status stays what the registry said (401: the token
+/// was refused, 403: it lacks the delete scope).
+fn refused_delete(e: Error, tag: &str) -> Error {
+    let (status, registry, errors) = match e {
+        Error::Unauthorized {
+            registry, errors, ..
+        } => (401, registry, errors),
+        Error::Forbidden { registry, errors } => (403, registry, errors),
+        e => return e,
+    };
+    Error::Provider {
+        service: registry,
+        status: Some(status),
+        message: errors
+            .first()
+            .map(|e| format!("{} {}", e.code, e.message))
+            .unwrap_or_else(|| format!("deleting tag {tag} was refused")),
+        hint: "deleting on Docker Hub needs a personal access token with Read, Write & Delete \
+               scope"
+            .into(),
+    }
+}
+
+/// The Docker Hub backend for a profile: the profile's credentials (a personal access token) or
+/// docker's for `https://index.docker.io/v1/`; `given` replaces them (a login).
+pub fn connect(
+    keys: &Keys,
+    opts: &ConnectOptions,
+    given: Option<Credential>,
+    notes: &mut Notes,
+) -> Result<Arc<dyn Backend>> {
+    let addr = opts.addr(Some("registry-1.docker.io"))?;
+    let key = if opts.registry.is_some() {
+        addr.credential_key()
+    } else {
+        crate::registry::reference::HUB_CREDENTIAL_KEY.to_string()
+    };
+    let credential = opts.credential(&opts.secrets, &key, given, notes)?;
+    let login = match &credential {
+        Credential::Basic { username, password } => Some((username.clone(), password.clone())),
+        _ => None,
+    };
+    let who = credential.describe();
+    let api = Rest {
+        http: Rest::client()?,
+        service: "Docker Hub API",
+        base: keys
+            .api_url
+            .clone()
+            .unwrap_or_else(|| "https://hub.docker.com".into())
+            .trim_end_matches('/')
+            .to_string(),
+        token: None,
+        headers: vec![("accept", "application/json")],
+        auth_hint: "check username and the personal access token (password_env) of this profile",
+    };
+    let host = addr.host.clone();
+    let mut v2 = opts.v2_options(addr, credential)?;
+    // Hub refuses digest deletes of tagged manifests, so the placeholder trick would leave a
+    // placeholder behind: only the OCI tag delete is used.
+    v2.untag_fallback = false;
+    let v2 = Arc::new(Distribution::new(v2)?);
+    let namespace = keys.namespace.clone().unwrap_or_default();
+    Ok(Arc::new(Provider::new(DockerHub::new(
+        api, namespace, v2, host, who, login,
+    ))))
+}
 
 #[derive(Deserialize)]
 struct Page<T> {
@@ -190,6 +285,7 @@ fn row(t: Tag) -> TagRow {
         created: None,
         pushed,
         platforms,
+        blobs: Vec::new(),
     }
 }
 
@@ -280,20 +376,10 @@ impl ProviderApi for DockerHub {
 
     fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
         Box::pin(async move {
-            self.v2.delete_tag(repo, tag).await.map_err(|e| match e {
-                Error::Forbidden { registry, errors } | Error::Unauthorized { registry, errors, .. } => {
-                    Error::Provider {
-                        service: registry,
-                        status: Some(403),
-                        message: errors
-                            .first()
-                            .map(|e| format!("{} {}", e.code, e.message))
-                            .unwrap_or_else(|| format!("deleting tag {tag} was refused")),
-                        hint: "deleting on Docker Hub needs a personal access token with Read, Write & Delete scope".into(),
-                    }
-                }
-                e => e,
-            })
+            self.v2
+                .delete_tag(repo, tag)
+                .await
+                .map_err(|e| refused_delete(e, tag))
         })
     }
 
@@ -301,5 +387,33 @@ impl ProviderApi for DockerHub {
         "Docker Hub deletes a manifest by digest only once no tag points at it: remove its tags \
          instead (the image goes with its last tag)"
             .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_delete_keeps_the_registrys_status() {
+        let status = |e| match refused_delete(e, "v1") {
+            Error::Provider { status, .. } => status,
+            other => panic!("{other:?}"),
+        };
+        let unauthorized = Error::Unauthorized {
+            registry: "registry-1.docker.io".into(),
+            had_credentials: true,
+            errors: vec![],
+        };
+        let forbidden = Error::Forbidden {
+            registry: "registry-1.docker.io".into(),
+            errors: vec![],
+        };
+        assert_eq!(status(unauthorized), Some(401));
+        assert_eq!(status(forbidden), Some(403));
+        let other = Error::Timeout {
+            registry: "x".into(),
+        };
+        assert_eq!(refused_delete(other.clone(), "v1"), other);
     }
 }

@@ -7,11 +7,107 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 
-use super::{PageBudget, ProviderApi, Rest, encode_segment};
+use super::{PageBudget, Provider, ProviderApi, Rest, encode_segment};
+use crate::registry::auth::Credential;
+use crate::registry::connect::{ConnectOptions, Notes};
 use crate::registry::distribution::Distribution;
 use crate::registry::model::TagRow;
 use crate::registry::ops::natural_cmp;
-use crate::registry::{BoxFut, Capabilities, Error, PageSink, Result};
+use crate::registry::{Backend, BoxFut, Capabilities, Error, PageSink, Result};
+
+/// The keys of a `kind = "ghcr"` profile (serde rejects any other provider's keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keys {
+    /// User or organisation whose packages to list (default: the token's own account).
+    pub owner: Option<String>,
+    /// Whether `owner` is a user or an org.
+    pub owner_type: Option<OwnerType>,
+    /// Environment variable holding the GitHub token (default GITHUB_TOKEN).
+    pub token_env: Option<String>,
+    /// Base URL of the GitHub API (GitHub Enterprise, tests).
+    pub api_url: Option<String>,
+}
+
+impl Keys {
+    /// The key names, for the config file's checks.
+    pub const NAMES: &'static [&'static str] = &["owner", "owner_type", "token_env", "api_url"];
+
+    /// `(key, why)` when the keys do not make sense together.
+    pub fn check(&self) -> std::result::Result<(), (&'static str, String)> {
+        if self.owner_type.is_some() && self.owner.is_none() {
+            return Err(("owner", "owner_type is set but owner is not".into()));
+        }
+        Ok(())
+    }
+}
+
+/// `owner_type` of a GHCR profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnerType {
+    User,
+    Org,
+}
+
+/// The GHCR backend for a profile: the token from `token_env` (default `GITHUB_TOKEN`), the
+/// profile's sources or docker's credentials for ghcr.io; `given` replaces them (a login).
+pub fn connect(
+    keys: &Keys,
+    opts: &ConnectOptions,
+    given: Option<Credential>,
+    notes: &mut Notes,
+) -> Result<Arc<dyn Backend>> {
+    let addr = opts.addr(Some("ghcr.io"))?;
+    let mut secrets = opts.secrets.clone();
+    secrets.username = secrets
+        .username
+        .or_else(|| keys.owner.clone())
+        .or_else(|| Some("token".into()));
+    let no_source = secrets.password_env.is_none()
+        && secrets.password_command.is_none()
+        && secrets.password.is_none();
+    let env = keys
+        .token_env
+        .clone()
+        .unwrap_or_else(|| "GITHUB_TOKEN".into());
+    if no_source && std::env::var_os(&env).is_some_and(|v| !v.is_empty()) {
+        secrets.password_env = Some(env);
+    }
+    let credential = opts.credential(&secrets, &addr.credential_key(), given, notes)?;
+    let token = match &credential {
+        Credential::Basic { password, .. } => Some(password.clone()),
+        _ => None,
+    };
+    let who = credential.describe();
+    let owner = match (&keys.owner, keys.owner_type) {
+        (Some(o), Some(OwnerType::Org)) => Owner::Org(o.clone()),
+        (Some(o), _) => Owner::User(o.clone()),
+        (None, _) => Owner::Me,
+    };
+    let api = Rest {
+        http: Rest::client()?,
+        service: "GitHub API",
+        base: keys
+            .api_url
+            .clone()
+            .unwrap_or_else(|| "https://api.github.com".into())
+            .trim_end_matches('/')
+            .to_string(),
+        token,
+        headers: vec![
+            ("accept", "application/vnd.github+json"),
+            ("x-github-api-version", "2022-11-28"),
+        ],
+        auth_hint: "the GitHub token needs read:packages (delete:packages to delete); set \
+                    token_env, or password_command = \"gh auth token\"",
+    };
+    let host = addr.host.clone();
+    let v2 = Arc::new(Distribution::new(opts.v2_options(addr, credential)?)?);
+    Ok(Arc::new(Provider::new(Ghcr::new(
+        api, owner, v2, host, who,
+    ))))
+}
 
 /// Whose packages to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +315,7 @@ impl ProviderApi for Ghcr {
                         created: None,
                         pushed: v.created_at.clone(),
                         platforms: vec![],
+                        blobs: Vec::new(),
                     });
                 }
             }

@@ -2,7 +2,6 @@
 //! deletes): [`ProviderApi`] for that part, v2 ([`Distribution`]) for manifests and configs.
 
 pub mod dockerhub;
-#[cfg(feature = "ecr")]
 pub mod ecr;
 pub mod ghcr;
 
@@ -11,12 +10,152 @@ use std::sync::Arc;
 use reqwest::header::HeaderValue;
 use serde::de::DeserializeOwned;
 
-use super::auth::Secret;
+use super::auth::{Credential, Secret};
+use super::connect::{ConnectOptions, Notes, annotate};
 use super::distribution::Distribution;
 pub use super::http::PageBudget;
 use super::http::{next_link, read_limited};
 use super::model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
-use super::{Backend, BackendInfo, BoxFut, Capabilities, Error, PageSink, Result};
+use super::{Backend, BackendInfo, BoxFut, Capabilities, DateSource, Error, PageSink, Result};
+
+/// Every kind of registry a profile can name with `kind = "…"`: the one list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Any OCI distribution v2 registry.
+    #[default]
+    Distribution,
+    /// AWS ECR: the ECR API (aws-sdk-ecr) plus v2.
+    Ecr,
+    /// GitHub Container Registry: the GitHub packages API plus v2.
+    Ghcr,
+    /// Docker Hub: the Hub API plus v2 on registry-1.docker.io.
+    Dockerhub,
+}
+
+impl Kind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [Kind; 4] = [Kind::Distribution, Kind::Ecr, Kind::Ghcr, Kind::Dockerhub];
+
+    /// The name used in config files (`kind = "ecr"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Distribution => "distribution",
+            Kind::Ecr => "ecr",
+            Kind::Ghcr => "ghcr",
+            Kind::Dockerhub => "dockerhub",
+        }
+    }
+
+    /// The keys only this kind has.
+    pub fn own_keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Distribution => &[],
+            Kind::Ecr => ecr::Keys::NAMES,
+            Kind::Ghcr => ghcr::Keys::NAMES,
+            Kind::Dockerhub => dockerhub::Keys::NAMES,
+        }
+    }
+
+    /// Whether a profile of this kind may set a password source without a username (GHCR
+    /// tokens need none).
+    pub fn needs_username(self) -> bool {
+        self != Kind::Ghcr
+    }
+
+    /// Whether a profile of this kind must name its `registry` (the others have a default).
+    pub fn needs_registry(self) -> bool {
+        self == Kind::Distribution
+    }
+}
+
+/// A profile's kind with the keys that belong to it. Each provider's keys struct denies keys it
+/// does not know, so a key of another kind is refused by serde.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum KindKeys {
+    #[default]
+    Distribution,
+    Ecr(ecr::Keys),
+    Ghcr(ghcr::Keys),
+    Dockerhub(dockerhub::Keys),
+}
+
+/// A distribution profile has no keys of its own.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoKeys {}
+
+impl KindKeys {
+    /// Reads the keys of `kind` (only those: the common keys are taken out before).
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        kind: Kind,
+        d: D,
+    ) -> std::result::Result<Self, D::Error> {
+        use serde::Deserialize as _;
+        Ok(match kind {
+            Kind::Distribution => {
+                NoKeys::deserialize(d)?;
+                KindKeys::Distribution
+            }
+            Kind::Ecr => KindKeys::Ecr(ecr::Keys::deserialize(d)?),
+            Kind::Ghcr => KindKeys::Ghcr(ghcr::Keys::deserialize(d)?),
+            Kind::Dockerhub => KindKeys::Dockerhub(dockerhub::Keys::deserialize(d)?),
+        })
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            KindKeys::Distribution => Kind::Distribution,
+            KindKeys::Ecr(_) => Kind::Ecr,
+            KindKeys::Ghcr(_) => Kind::Ghcr,
+            KindKeys::Dockerhub(_) => Kind::Dockerhub,
+        }
+    }
+
+    /// `(key, why)` when the kind's keys do not make sense.
+    pub fn check(&self) -> std::result::Result<(), (&'static str, String)> {
+        match self {
+            KindKeys::Distribution => Ok(()),
+            KindKeys::Ecr(k) => k.check(),
+            KindKeys::Ghcr(k) => k.check(),
+            KindKeys::Dockerhub(k) => k.check(),
+        }
+    }
+
+    /// Whether a profile without `registry` serves `host` (`host[:port]`): `None` when that is
+    /// only known after connecting (ECR).
+    pub fn serves_host_by_default(&self, host: &str) -> Option<bool> {
+        match self {
+            KindKeys::Distribution => Some(false),
+            KindKeys::Ghcr(_) => Some(host == "ghcr.io"),
+            KindKeys::Dockerhub(_) => Some(host == super::reference::HUB_HOST),
+            KindKeys::Ecr(k) => k.may_serve(host),
+        }
+    }
+
+    /// Connects: credentials as the kind resolves them (`given` replaces them: a login); what
+    /// resolving them found (the source, a warning) goes into the backend's info.
+    pub fn connect(
+        &self,
+        opts: &ConnectOptions,
+        given: Option<Credential>,
+    ) -> Result<Arc<dyn Backend>> {
+        let mut notes = Notes::default();
+        let backend: Arc<dyn Backend> = match self {
+            KindKeys::Distribution => {
+                let addr = opts.addr(None)?;
+                let key = addr.credential_key();
+                let credential = opts.credential(&opts.secrets, &key, given, &mut notes)?;
+                Arc::new(Distribution::new(opts.v2_options(addr, credential)?)?)
+            }
+            KindKeys::Ghcr(k) => ghcr::connect(k, opts, given, &mut notes)?,
+            KindKeys::Dockerhub(k) => dockerhub::connect(k, opts, given, &mut notes)?,
+            KindKeys::Ecr(k) => ecr::connect(k, opts)?,
+        };
+        Ok(annotate(backend, notes))
+    }
+}
 
 /// Largest provider API page we read.
 const API_BODY_LIMIT: u64 = 16 * 1024 * 1024;
@@ -32,6 +171,10 @@ pub trait ProviderApi: Send + Sync {
     /// Who we are (never the secret).
     fn auth(&self) -> String;
     fn capabilities(&self) -> Capabilities;
+    /// Whether the login dialog can give it credentials (not when they come from elsewhere).
+    fn accepts_login(&self) -> bool {
+        true
+    }
     /// The v2 client for manifests and configs (ECR renews its token here).
     fn v2(&self) -> BoxFut<'_, Arc<Distribution>>;
     /// Streams repository names.
@@ -114,6 +257,10 @@ impl<A: ProviderApi> Backend for Provider<A> {
                 .then(|| self.api.why_no_tag_delete()),
             no_digest_delete: (!self.api.capabilities().delete_digest)
                 .then(|| self.api.why_no_digest_delete()),
+            date_source: DateSource::Pushed,
+            needs_gc: false,
+            login: self.api.accepts_login(),
+            credential_source: None,
         }
     }
 

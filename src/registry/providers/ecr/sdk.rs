@@ -1,4 +1,4 @@
-//! AWS ECR through the official SDK: repositories, images with sizes and push dates in bulk, and
+//! AWS ECR through the official SDK (the `ecr` feature): repositories, images with sizes and push dates in bulk, and
 //! deletes; manifests and configs via v2 with `AWS:<token>` from GetAuthorizationToken.
 
 use std::sync::Arc;
@@ -11,11 +11,11 @@ use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, TagStatus};
 use base64::Engine as _;
 use tokio::sync::{Mutex, OnceCell};
 
-use super::{PageBudget, ProviderApi};
 use crate::registry::auth::{Credential, Secret};
 use crate::registry::distribution::{Distribution, DistributionOptions};
 use crate::registry::model::{TagDeleteMethod, TagRow};
 use crate::registry::ops::natural_cmp;
+use crate::registry::providers::{PageBudget, ProviderApi};
 use crate::registry::reference::RegistryAddr;
 use crate::registry::{BoxFut, Capabilities, Error, PageSink, Result};
 
@@ -132,7 +132,8 @@ impl Ecr {
             .map(|a| a.host)
             .unwrap_or_else(|| match (&settings.registry_id, &settings.region) {
                 (Some(id), Some(r)) => format!("{id}.dkr.ecr.{r}.amazonaws.com"),
-                _ => "ECR".into(),
+                // Known once the first token names the endpoint.
+                _ => String::new(),
             });
         Ecr {
             settings,
@@ -264,6 +265,10 @@ impl ProviderApi for Ecr {
         }
     }
 
+    fn accepts_login(&self) -> bool {
+        false
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             list_repos: true,
@@ -376,6 +381,7 @@ impl ProviderApi for Ecr {
                             created: None,
                             pushed: img.image_pushed_at().and_then(rfc3339),
                             platforms: vec![],
+                            blobs: Vec::new(),
                         });
                     }
                 }

@@ -1,0 +1,294 @@
+//! One profile's panes: what they ask the client task for, and how they take its replies.
+//! Each profile keeps its own view when the user switches profiles.
+
+use ratatui::layout::Rect;
+
+use super::layout::{self, Pane};
+use super::messages::Topic;
+use super::panes::{LoadState, ManifestPane, ReposPane, RowState, TagsPane};
+use super::{Effect, ReqIds};
+use crate::client_task::{Command, Event, ReqId};
+use crate::registry::{BackendInfo, Error};
+
+/// Everything loaded for one profile; kept when switching profiles.
+#[derive(Debug, Default)]
+pub struct ProfileView {
+    pub info: Option<BackendInfo>,
+    pub repos: ReposPane,
+    pub tags: TagsPane,
+    pub manifest: ManifestPane,
+    pub focus: Option<Pane>,
+    pub login_prompted: bool,
+    /// The backend's status note (Docker Hub's pull rate limit).
+    pub note: Option<String>,
+    /// The last error and what it is about; cleared when that state ends.
+    pub error: Option<(Topic, String)>,
+    /// Connecting failed (no backend info): the status bar says "not connected".
+    pub unconnected: bool,
+}
+
+/// A pane's request failed: what about, the error, and the text to show.
+#[derive(Debug)]
+pub struct Failure {
+    pub topic: Topic,
+    pub error: Error,
+    pub text: String,
+}
+
+impl ProfileView {
+    /// The focused pane.
+    pub fn focus(&self) -> Pane {
+        self.focus.unwrap_or(Pane::Repos)
+    }
+
+    /// Rows a list pane shows on a screen of `area`.
+    pub fn height(&self, area: Rect, pane: Pane) -> usize {
+        layout::list_height(area, self.focus(), pane)
+    }
+
+    /// Keeps selections inside their lists and visible after a resize.
+    pub fn clamp(&mut self, area: Rect) {
+        let (ht, hr) = (
+            self.height(area, Pane::Tags),
+            self.height(area, Pane::Repos),
+        );
+        self.tags.nav.clamp(self.tags.view.len(), ht);
+        self.repos.nav.clamp(self.repos.view.len(), hr);
+    }
+
+    /// Drops the error about `topics` (the state it described ended).
+    pub fn clear(&mut self, topics: &[Topic]) {
+        if self.error.as_ref().is_some_and(|(t, _)| topics.contains(t)) {
+            self.error = None;
+        }
+    }
+
+    /// Loads the repository list.
+    pub fn load_repos(&mut self, profile: &str, ids: &mut ReqIds) -> Vec<Effect> {
+        let req = ids.next();
+        self.clear(&[Topic::Repos, Topic::Connect]);
+        self.repos.state = LoadState::Loading;
+        self.repos.names.clear();
+        self.repos.view.clear();
+        self.repos.req = Some(req);
+        vec![Effect::Send(Command::ListRepos {
+            req,
+            profile: profile.to_string(),
+        })]
+    }
+
+    /// Opens `repo` in the tags pane (the sort order stays; the selection starts on the top row).
+    pub fn open_repo(
+        &mut self,
+        profile: &str,
+        ids: &mut ReqIds,
+        _area: Rect,
+        repo: String,
+    ) -> Vec<Effect> {
+        let req = ids.next();
+        self.clear(&[Topic::Tags, Topic::Manifest, Topic::Delete]);
+        let sort = self.tags.sort;
+        self.tags = TagsPane::default();
+        self.tags.repo = Some(repo.clone());
+        self.tags.state = LoadState::Loading;
+        self.tags.list_req = Some(req);
+        self.tags.sort = sort;
+        self.tags.pinned = true;
+        self.manifest = ManifestPane::default();
+        vec![Effect::Send(Command::ListTags {
+            req,
+            profile: profile.to_string(),
+            repo,
+        })]
+    }
+
+    /// Asks for the details of tags still without them: rows in view first, then the rest of
+    /// the (filtered) view, then the tags the filter hides.
+    pub fn request_details(&mut self, profile: &str, ids: &mut ReqIds, area: Rect) -> Vec<Effect> {
+        let h = self.height(area, Pane::Tags);
+        let tags = self.tags.pending_in_view_order(h);
+        let Some(repo) = self.tags.repo.clone() else {
+            return vec![];
+        };
+        if tags.is_empty() {
+            self.tags.details_req = None;
+            return vec![];
+        }
+        let req = ids.next();
+        self.tags.details_req = Some(req);
+        vec![Effect::Send(Command::TagDetails {
+            req,
+            profile: profile.to_string(),
+            repo,
+            tags,
+        })]
+    }
+
+    /// Shows `reference` of `repo` in the manifest pane (`parent`: the index it was opened from).
+    pub fn open_manifest(
+        &mut self,
+        profile: &str,
+        ids: &mut ReqIds,
+        target: (String, String, String),
+        parent: Option<Box<ManifestPane>>,
+    ) -> Vec<Effect> {
+        let req = ids.next();
+        self.clear(&[Topic::Manifest]);
+        let (repo, reference) = (target.0.clone(), target.1.clone());
+        self.manifest = ManifestPane {
+            target: Some(target),
+            state: LoadState::Loading,
+            req: Some(req),
+            parent,
+            ..Default::default()
+        };
+        vec![Effect::Send(Command::Inspect {
+            req,
+            profile: profile.to_string(),
+            repo,
+            reference,
+        })]
+    }
+
+    /// Whether this view waits for `req`.
+    pub fn waits_for(&self, req: ReqId) -> bool {
+        let r = Some(req);
+        self.repos.req == r
+            || self.tags.list_req == r
+            || self.tags.details_req == r
+            || self.manifest.req == r
+    }
+
+    /// Takes a reply for these panes; a failure is handed back for the app to show.
+    pub fn on_event(
+        &mut self,
+        profile: &str,
+        ids: &mut ReqIds,
+        area: Rect,
+        ev: Event,
+    ) -> (Vec<Effect>, Option<Failure>) {
+        let (ht, hr) = (
+            self.height(area, Pane::Tags),
+            self.height(area, Pane::Repos),
+        );
+        match ev {
+            Event::Repos { req, page, done } if self.repos.req == Some(req) => {
+                self.repos.names.extend(page);
+                if done {
+                    self.repos.names.sort();
+                    self.repos.names.dedup();
+                    self.repos.state = LoadState::Loaded;
+                    self.unconnected = false;
+                }
+                self.repos.refilter();
+                self.repos.nav.clamp(self.repos.view.len(), hr);
+            }
+            Event::Tags { req, page, done } if self.tags.list_req == Some(req) => {
+                let mut names = std::mem::take(&mut self.tags.names);
+                names.extend(page);
+                self.tags.set_names(names, ht);
+                if done {
+                    self.tags.state = LoadState::Loaded;
+                    return (self.request_details(profile, ids, area), None);
+                }
+            }
+            Event::Detail { req, tag, result }
+                if self.tags.details_req == Some(req) && self.tags.rows.contains_key(&tag) =>
+            {
+                let row = match result {
+                    Ok(r) => RowState::Loaded(r),
+                    Err(e) => RowState::Failed(e.to_string()),
+                };
+                self.tags.set_row(&tag, row, ht);
+            }
+            Event::Inspected { req, result } if self.manifest.req == Some(req) => match *result {
+                Ok(i) => {
+                    self.manifest.lines = serde_json::to_string_pretty(&i.manifest)
+                        .unwrap_or_default()
+                        .lines()
+                        .map(str::to_string)
+                        .collect();
+                    self.manifest.data = Some(Box::new(i));
+                    self.manifest.state = LoadState::Loaded;
+                }
+                Err(error) => {
+                    let text = fail_text(&error);
+                    self.manifest.state = LoadState::Failed(text.clone());
+                    return (vec![], Some(self.failed(Topic::Manifest, error, text)));
+                }
+            },
+            Event::Failed { req, error } => {
+                let topic = if self.repos.req == Some(req) {
+                    Topic::Repos
+                } else if self.tags.list_req == Some(req) {
+                    Topic::Tags
+                } else if self.tags.details_req == Some(req) {
+                    self.tags.details_req = None;
+                    Topic::Tags
+                } else if self.manifest.req == Some(req) {
+                    Topic::Manifest
+                } else {
+                    return (vec![], None);
+                };
+                let text = match topic {
+                    Topic::Repos => catalog_refused(&error).unwrap_or_else(|| fail_text(&error)),
+                    _ => fail_text(&error),
+                };
+                match topic {
+                    Topic::Repos => self.repos.state = LoadState::Failed(text.clone()),
+                    Topic::Manifest => self.manifest.state = LoadState::Failed(text.clone()),
+                    _ if self.tags.list_req == Some(req) => {
+                        self.tags.state = LoadState::Failed(text.clone());
+                    }
+                    _ => {}
+                }
+                // Before the first answer, a failure means the registry could not be reached
+                // (or credentials not found): say so where "connecting…" was.
+                let topic = if self.info.is_none() && self.repos.state != LoadState::Loaded {
+                    self.unconnected = true;
+                    Topic::Connect
+                } else {
+                    topic
+                };
+                return (vec![], Some(self.failed(topic, error, text)));
+            }
+            _ => {}
+        }
+        (vec![], None)
+    }
+
+    fn failed(&self, topic: Topic, error: Error, text: String) -> Failure {
+        Failure { topic, error, text }
+    }
+}
+
+/// The error text with what to do next.
+pub fn fail_text(e: &Error) -> String {
+    let hint = match e {
+        Error::Unauthorized { .. } => " — press L to log in",
+        Error::ConnectionRefused { .. } | Error::Timeout { .. } | Error::Network { .. } => {
+            " — press r to retry"
+        }
+        _ => "",
+    };
+    format!("{e}{hint}")
+}
+
+/// A repository listing refused although credentials were accepted (a pull-only account): which
+/// scope, and how to go on without the catalog.
+pub fn catalog_refused(e: &Error) -> Option<String> {
+    let registry = match e {
+        Error::Unauthorized {
+            registry,
+            had_credentials: true,
+            ..
+        }
+        | Error::Forbidden { registry, .. } => registry,
+        _ => return None,
+    };
+    Some(format!(
+        "{registry} refused the repository list (the catalog, scope registry:catalog:*) to these \
+         credentials; a pull-only account cannot list: open a repository by name with :repo NAME \
+         (or list them under `repositories` in the profile); if the password is wrong, press L"
+    ))
+}
