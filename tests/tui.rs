@@ -1078,6 +1078,31 @@ async fn the_cursor_starts_on_the_top_row_and_stays_steady_while_rows_reorder() 
 }
 
 #[tokio::test]
+async fn at_80x24_a_20_character_tag_and_every_size_unit_show_whole() {
+    let names: Vec<String> = vec![
+        "nightly-2024-06-01-a".into(),
+        "release-candidate-20".into(),
+        "v1".into(),
+    ];
+    let (mut app, req, _) = synthetic(&names, (80, 24));
+    for (i, n) in names.iter().enumerate() {
+        let mut row = dated_row(n, (i as i64 + 1) * 86_400 * 40, i as u64);
+        row.size = 1_046_374 + i as u64;
+        detail(&mut app, req, row);
+    }
+    let s = render(&app);
+    for n in &names {
+        assert!(s.contains(n.as_str()), "{n} cut:\n{s}");
+    }
+    assert_eq!(s.matches("1021.85 KiB").count(), 3, "{s}");
+    assert!(!s.contains("Tags ·  ") && !s.contains("…"), "{s}");
+    // Narrower still, the name is the last thing cut, with an ellipsis.
+    app.update(Msg::Resize(40, 24));
+    let s = render(&app);
+    assert!(s.contains("1021.85 KiB") && s.contains('…'), "{s}");
+}
+
+#[tokio::test]
 async fn a_filter_starts_fresh_and_its_matches_load_first() {
     let names: Vec<String> = (0..1000).map(|i| format!("build-{i:04}")).collect();
     let (mut app, _req, first) = synthetic(&names, (80, 24));

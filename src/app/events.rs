@@ -3,7 +3,7 @@
 
 use super::layout::Pane;
 use super::messages::{Level, Topic};
-use super::overlay::{DeleteChoice, Overlay};
+use super::overlay::Overlay;
 use super::panes::ManifestPane;
 use super::{App, Effect};
 use crate::client_task::{Deleted, Event, ReqId};
@@ -174,7 +174,6 @@ impl App {
                 // dialog again with a fresh check, saying why.
                 if let Err(e @ (Error::NewTags { .. } | Error::UsedByIndex { .. })) = &result {
                     let check = c.recheck(e.to_string(), &mut self.ids);
-                    debug_assert_eq!(c.choice, DeleteChoice::Cancel);
                     return vec![Effect::Send(check)];
                 }
                 self.overlay = Overlay::None;

@@ -288,9 +288,8 @@ impl App {
 
     fn open_repo(&mut self, repo: String) -> Vec<Effect> {
         let i = self.current;
-        let area = self.area();
         let v = &mut self.views[i];
-        v.open_repo(&self.profiles[i].name, &mut self.ids, area, repo)
+        v.open_repo(&self.profiles[i].name, &mut self.ids, repo)
     }
 
     fn request_details(&mut self) -> Vec<Effect> {

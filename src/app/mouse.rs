@@ -52,7 +52,7 @@ impl App {
             // The first click may have moved the panes (two-pane layouts follow the focus):
             // open what that click selected.
             self.view_mut().focus = Some(c.pane);
-            return if c.row.is_some() || c.pane == Pane::Manifest {
+            return if c.row.is_some() {
                 self.enter()
             } else {
                 vec![]

@@ -78,13 +78,7 @@ impl ProfileView {
     }
 
     /// Opens `repo` in the tags pane (the sort order stays; the selection starts on the top row).
-    pub fn open_repo(
-        &mut self,
-        profile: &str,
-        ids: &mut ReqIds,
-        _area: Rect,
-        repo: String,
-    ) -> Vec<Effect> {
+    pub fn open_repo(&mut self, profile: &str, ids: &mut ReqIds, repo: String) -> Vec<Effect> {
         let req = ids.next();
         self.clear(&[Topic::Tags, Topic::Manifest, Topic::Delete]);
         let sort = self.tags.sort;
