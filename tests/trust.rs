@@ -703,7 +703,7 @@ fn an_index_with_an_odd_content_type_is_still_read() {
     let px = proxy(port, move |req| {
         (req.method == "HEAD" && req.path().ends_with("/manifests/multi")).then(|| {
             let mut r = forward(req, port);
-            for (k, v) in r.headers.iter_mut() {
+            for (k, v) in &mut r.headers {
                 if k.eq_ignore_ascii_case("content-type") {
                     *v = format!("{v}; charset=utf-8");
                 }

@@ -312,7 +312,7 @@ pub fn proxy(
         }
         let mut r = forward(req, reg_port);
         let own = me2.lock().unwrap().clone();
-        for (k, v) in r.headers.iter_mut() {
+        for (k, v) in &mut r.headers {
             if k.eq_ignore_ascii_case("location") || k.eq_ignore_ascii_case("link") {
                 *v = v.replace(&format!("127.0.0.1:{reg_port}"), &own);
             }
