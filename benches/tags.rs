@@ -227,6 +227,8 @@ async fn tui_figures(url: String) {
     let fill = Instant::now();
     for (i, n) in names.iter().enumerate() {
         let row = regtui::registry::model::TagRow {
+            locked: None,
+            pulled: None,
             tag: n.clone(),
             digest: format!("sha256:{:064x}", i),
             media_type: regtui::registry::model::OCI_MANIFEST.into(),

@@ -975,6 +975,8 @@ async fn providers_offer_only_what_they_can_and_say_why() {
 fn dated_row(tag: &str, age: i64, i: u64) -> regtui::registry::model::TagRow {
     let created = regtui::fmt::utc_minute(NOW - age).replace(' ', "T") + ":00Z";
     regtui::registry::model::TagRow {
+        locked: None,
+        pulled: None,
         tag: tag.to_string(),
         digest: format!("sha256:{i:064x}"),
         media_type: regtui::registry::model::OCI_MANIFEST.into(),

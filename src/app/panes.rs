@@ -722,6 +722,8 @@ mod tests {
         let selected = p.selected().unwrap().to_string();
         for (n, i) in names.iter().zip((0..200u64).map(|i| (i * 7919) % 200)) {
             let row = TagRow {
+                locked: None,
+                pulled: None,
                 tag: n.clone(),
                 digest: format!("sha256:{i:064x}"),
                 media_type: String::new(),
@@ -767,6 +769,8 @@ mod tests {
 
     fn row(tag: &str, i: u64) -> TagRow {
         TagRow {
+            locked: None,
+            pulled: None,
             tag: tag.to_string(),
             digest: format!("sha256:{:064x}", i % 7),
             media_type: String::new(),

@@ -151,6 +151,14 @@ pub struct TagRow {
     /// tag in bulk.
     #[serde(skip)]
     pub blobs: Vec<(String, u64)>,
+    /// Why the service itself refuses to delete or move this tag (a locked, immutable or
+    /// protected tag), in its terms; the tag is then treated like a profile-protected one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked: Option<String>,
+    /// When the tag was last pulled, where the service records pulls: `Some(None)` is "never
+    /// pulled" (JSON `null`), `None` "not recorded" (left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pulled: Option<Option<String>>,
 }
 
 impl TagRow {

@@ -176,6 +176,8 @@ pub async fn tag_row(b: &dyn Backend, repo: &str, tag: &str) -> Result<TagRow> {
     let m = b.get_manifest(repo, tag).await?;
     let (size, created, platforms, _, blobs) = describe_blobs(b, repo, &m).await?;
     Ok(TagRow {
+        locked: None,
+        pulled: None,
         tag: tag.to_string(),
         digest: m.digest.clone(),
         media_type: m.media_type.clone(),

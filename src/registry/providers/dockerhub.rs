@@ -276,6 +276,8 @@ fn row(t: Tag) -> TagRow {
         })
         .collect();
     TagRow {
+        locked: None,
+        pulled: None,
         size: t
             .full_size
             .unwrap_or_else(|| crate::registry::model::sum_sizes(t.images.iter().map(|i| i.size))),

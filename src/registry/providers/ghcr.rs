@@ -308,6 +308,8 @@ impl ProviderApi for Ghcr {
                     .unwrap_or_default();
                 for t in tags {
                     rows.push(TagRow {
+                        locked: None,
+                        pulled: None,
                         tag: t,
                         digest: v.name.clone(),
                         media_type: String::new(),

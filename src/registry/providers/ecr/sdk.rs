@@ -374,6 +374,8 @@ impl ProviderApi for Ecr {
                 for img in out.image_details() {
                     for tag in img.image_tags() {
                         rows.push(TagRow {
+                            locked: None,
+                            pulled: None,
                             tag: tag.clone(),
                             digest: img.image_digest().unwrap_or("").to_string(),
                             media_type: img.image_manifest_media_type().unwrap_or("").to_string(),
