@@ -861,6 +861,7 @@ impl Backend for Distribution {
                 .insecure
                 .then(|| "TLS verification is off for this registry (insecure = true)".to_string()),
             needs_gc: true,
+            pull_dates: false,
             login: true,
             ..Default::default()
         }

@@ -91,6 +91,9 @@ pub struct BackendInfo {
     pub date_source: DateSource,
     /// Deleted space returns only after the registry's own garbage collection (distribution).
     pub needs_gc: bool,
+    /// The service records when tags were pulled (`TagRow::pulled`; Harbor, Docker Hub, ECR):
+    /// `prune --unpulled-for` needs it.
+    pub pull_dates: bool,
     /// Credentials can be entered for it (the login dialog): false for local files and for
     /// providers whose credentials come from elsewhere (the AWS chain).
     pub login: bool,

@@ -191,6 +191,10 @@ pub trait ProviderApi: Send + Sync {
     fn delete_tag<'a>(&'a self, _repo: &'a str, _tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
         Box::pin(async move { Err(Error::Unsupported(self.why_no_tag_delete())) })
     }
+    /// Whether [`ProviderApi::tags`] fills `TagRow::pulled` (the service records pulls).
+    fn pull_dates(&self) -> bool {
+        false
+    }
     /// Rewrites a v2 error in the provider's terms (e.g. a refused ECR token).
     fn v2_error(&self, e: Error) -> Error {
         e
@@ -259,6 +263,7 @@ impl<A: ProviderApi> Backend for Provider<A> {
                 .then(|| self.api.why_no_digest_delete()),
             date_source: DateSource::Pushed,
             needs_gc: false,
+            pull_dates: self.api.pull_dates(),
             login: self.api.accepts_login(),
             credential_source: None,
         }
