@@ -126,19 +126,68 @@ pub enum Cmd {
     /// Print an example config file with every key explained (`regtui example-config >
     /// ~/.config/regtui/config.toml`).
     ExampleConfig,
+    /// What refers to an image: signatures, SBOMs, attestations (API, fallback tag, cosign tags).
+    Referrers {
+        /// The image (repo:tag, repo@digest, host/repo:tag).
+        reference: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The files in an image's layers (merged with whiteouts, or one layer), or one file's bytes.
+    Files {
+        /// The image (repo:tag, repo@digest, host/repo:tag).
+        reference: String,
+        /// Only this layer: its index (0 = the base) or digest.
+        #[arg(long, value_name = "N|DIGEST")]
+        layer: Option<String>,
+        /// The platform of an index to list (os/arch[/variant]; default linux/amd64).
+        #[arg(long, value_name = "OS/ARCH")]
+        platform: Option<String>,
+        /// Write this file's content to stdout.
+        #[arg(long, value_name = "PATH")]
+        cat: Option<String>,
+        /// With --cat: write even onto a terminal.
+        #[arg(long)]
+        force: bool,
+        /// Print JSON: [{path, size, mode, type, link, layer}].
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy an image or index between registries (digests kept; blobs only where missing).
+    Copy {
+        /// Source (host/repo:tag; the host picks the profile).
+        src: String,
+        /// Destination (host/repo:tag).
+        dst: String,
+        /// Only this platform of an index (os/arch[/variant]).
+        #[arg(long, value_name = "OS/ARCH")]
+        platform: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add tags to an image (the manifest is pushed again; no blob moves).
+    Tag {
+        /// The image (repo:tag or repo@digest).
+        reference: String,
+        /// The new tags.
+        #[arg(required = true, value_name = "NEW_TAG")]
+        tags: Vec<String>,
+    },
 }
 
 /// `config.toml.example`, built in so an installed binary can print it.
 pub const EXAMPLE_CONFIG: &str = include_str!("../config.toml.example");
 
 /// Writes to stdout, ignoring a closed pipe.
-fn emit(s: &str) {
+pub(crate) fn emit(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
     // Escape what serde_json leaves raw but a terminal acts on (C1, bidi, separators).
     crate::sanitize::inert_json(serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()))
         + "\n"
@@ -277,6 +326,37 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
         Some(Cmd::ExampleConfig) => {
             emit(EXAMPLE_CONFIG);
             Ok(0)
+        }
+        Some(Cmd::Referrers {
+            reference,
+            json: as_json,
+        }) => crate::cli_content::referrers_cmd(cli, reference, *as_json).await,
+        Some(Cmd::Files {
+            reference,
+            layer,
+            platform,
+            cat,
+            force,
+            json: as_json,
+        }) => {
+            let a = crate::cli_content::FilesArgs {
+                reference,
+                layer: layer.as_deref(),
+                platform: platform.as_deref(),
+                cat: cat.as_deref(),
+                force: *force,
+                json: *as_json,
+            };
+            crate::cli_content::files_cmd(cli, a).await
+        }
+        Some(Cmd::Copy {
+            src,
+            dst,
+            platform,
+            json: as_json,
+        }) => crate::cli_content::copy_cmd(cli, src, dst, platform.as_deref(), *as_json).await,
+        Some(Cmd::Tag { reference, tags }) => {
+            crate::cli_content::tag_cmd(cli, reference, tags).await
         }
         Some(Cmd::Repos { json: as_json }) => {
             let s = cli.session(None)?;
@@ -501,8 +581,30 @@ async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
     if let Some(n) = s.backend.status_note() {
         eprintln!("note: {n}");
     }
+    // Signatures, SBOMs and attestations of this manifest; their absence is no failure.
+    let refs = match crate::registry::referrers::referrers(
+        s.backend.as_ref(),
+        &r.repository,
+        &i.digest,
+        None,
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("note: could not read what refers to it: {e}");
+            Vec::new()
+        }
+    };
     if as_json {
-        emit(&json(&i));
+        let mut v = serde_json::to_value(&i).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "referrers".into(),
+                serde_json::to_value(&refs).unwrap_or_default(),
+            );
+        }
+        emit(&json(&v));
         return Ok(0);
     }
     let mut out = String::new();
@@ -511,6 +613,12 @@ async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
     kv("digest", &i.digest);
     kv("media type", &i.media_type);
     kv("size", &format!("{} ({} bytes)", human(i.size), i.size));
+    for r in &refs {
+        kv(
+            "referrer",
+            &format!("{} {}", r.kind.label(), digest::short(&r.digest)),
+        );
+    }
     if let Some(c) = &i.config {
         kv("created", c.created.as_deref().unwrap_or("-"));
         kv("platform", &c.platform());

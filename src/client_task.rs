@@ -147,7 +147,7 @@ pub enum Event {
     Detail {
         req: ReqId,
         tag: String,
-        result: Result<TagRow, Error>,
+        result: Box<Result<TagRow, Error>>,
     },
     Inspected {
         req: ReqId,
@@ -518,6 +518,7 @@ async fn run(sh: &Shared, cmd: Command) {
             };
             let forward = async {
                 while let Some((tag, result)) = rx.recv().await {
+                    let result = Box::new(result);
                     let _ = ev.send(Event::Detail { req, tag, result }).await;
                 }
             };

@@ -497,3 +497,117 @@ fn copy_within_a_registry_mounts_and_tag_adds_tags() {
         ["2024.01", "2024.06", "prod", "stable"]
     );
 }
+
+// ---------- the CLI ----------
+
+#[test]
+fn cli_referrers_inspect_files_copy_and_tag() {
+    use support::bin::{regtui, write_config};
+    let from = standard(Options::default());
+    let to = Registry::start(Options {
+        auth: support::Auth::Htpasswd,
+        ..Default::default()
+    });
+    // An image with a real gzip layer, and a signature for it in cosign's tag.
+    let layer = Blob::new(
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        gzip(&tarball(&[
+            ("etc", None),
+            ("etc/motd", Some(b"hello from the layer\n")),
+            ("bin/sh", Some(b"#!")),
+        ])),
+    );
+    let img = support::with_layers(find("solo", "only"), std::slice::from_ref(&layer));
+    let url = from.url.clone();
+    let (i2, d2) = (img.clone(), img.digest.clone());
+    block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("app/real", "v1", &i2).await;
+        let (m, _) = artifact(
+            &p,
+            "app/real",
+            "application/vnd.dev.cosign.simplesigning.v1+json",
+            "application/vnd.dev.cosign.simplesigning.v1+json",
+            b"{}",
+            &d2,
+        )
+        .await;
+        p.manifest(
+            "app/real",
+            &format!("{}.sig", referrers::fallback_tag(&d2)),
+            "application/vnd.oci.image.manifest.v1+json",
+            &m,
+        )
+        .await;
+    });
+    let reg = from.url.as_str();
+    let r = regtui(
+        &["--registry", reg, "referrers", "app/real:v1", "--json"],
+        &[],
+    );
+    let tree = r.json();
+    assert_eq!(tree.as_array().unwrap().len(), 1, "{tree}");
+    assert_eq!(tree[0]["kind"], "signature");
+    assert_eq!(tree[0]["source"], "cosign-tag");
+    let r = regtui(
+        &["--registry", reg, "inspect", "app/real:v1", "--json"],
+        &[],
+    );
+    assert_eq!(r.json()["referrers"][0]["source"], "cosign-tag");
+    let r = regtui(&["--registry", reg, "files", "app/real:v1", "--json"], &[]);
+    let paths: Vec<String> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, ["bin/sh", "etc", "etc/motd"]);
+    let r = regtui(
+        &[
+            "--registry",
+            reg,
+            "files",
+            "app/real:v1",
+            "--cat",
+            "/etc/motd",
+        ],
+        &[],
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_eq!(r.stdout(), "hello from the layer\n");
+    // copy to the htpasswd registry: each reference's host picks its profile.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[profiles.a]\nregistry = \"{}\"\n[profiles.b]\nregistry = \"{}\"\nusername = \"{}\"\npassword_env = \"PW\"\n",
+            from.url,
+            to.url,
+            support::registry::USER
+        ),
+    );
+    let r = regtui(
+        &[
+            "-c",
+            &cfg,
+            "copy",
+            &format!("{}/tools/multi:1.0", from.host),
+            &format!("{}/copied/multi:1.0", to.host),
+            "--json",
+        ],
+        &[("PW", support::registry::PASSWORD)],
+    );
+    let report = r.json();
+    assert_eq!(report["digest"], find("tools/multi", "1.0").digest);
+    assert_eq!(
+        skopeo_digest(&to, "copied/multi:1.0"),
+        find("tools/multi", "1.0").digest
+    );
+    let r = regtui(
+        &["--registry", reg, "tag", "app/real:v1", "stable", "prod"],
+        &[],
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_eq!(skopeo_digest(&from, "app/real:prod"), img.digest);
+}

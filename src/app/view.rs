@@ -189,7 +189,7 @@ impl ProfileView {
             Event::Detail { req, tag, result }
                 if self.tags.details_req == Some(req) && self.tags.rows.contains_key(&tag) =>
             {
-                let row = match result {
+                let row = match *result {
                     Ok(r) => RowState::Loaded(r),
                     Err(e) => RowState::Failed(e.to_string()),
                 };

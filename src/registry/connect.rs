@@ -167,6 +167,36 @@ impl Backend for Annotated {
     fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
         self.inner.pushed_at(repo, tag)
     }
+    fn blob_stream<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, super::ByteStream> {
+        self.inner.blob_stream(repo, digest)
+    }
+    fn referrers_api<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, Option<Vec<u8>>> {
+        self.inner.referrers_api(repo, digest)
+    }
+    fn has_blob<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, bool> {
+        self.inner.has_blob(repo, digest)
+    }
+    fn mount_blob<'a>(&'a self, repo: &'a str, digest: &'a str, from: &'a str) -> BoxFut<'a, bool> {
+        self.inner.mount_blob(repo, digest, from)
+    }
+    fn upload_blob<'a>(
+        &'a self,
+        repo: &'a str,
+        blob: &'a Desc,
+        data: super::ByteStream,
+    ) -> BoxFut<'a, ()> {
+        self.inner.upload_blob(repo, blob, data)
+    }
+    fn put_manifest_raw<'a>(
+        &'a self,
+        repo: &'a str,
+        reference: &'a str,
+        media_type: &'a str,
+        body: Vec<u8>,
+    ) -> BoxFut<'a, String> {
+        self.inner
+            .put_manifest_raw(repo, reference, media_type, body)
+    }
     fn status_note(&self) -> Option<String> {
         self.inner.status_note()
     }

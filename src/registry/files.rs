@@ -46,7 +46,7 @@ pub struct Entry {
 pub type Progress<'a> = &'a mut (dyn FnMut(u64) + Send);
 
 /// Lists the entries of one layer blob (index `layer` in the image), streaming it once and
-/// verifying its digest. `seen` counts entries across layers against [`MAX_ENTRIES`].
+/// verifying its digest.
 pub async fn layer_entries(
     b: &dyn Backend,
     repo: &str,
@@ -54,19 +54,69 @@ pub async fn layer_entries(
     layer: usize,
     progress: Progress<'_>,
 ) -> Result<Vec<Entry>> {
+    walk_layer(b, repo, blob, progress, move |raw| list_tar(raw, layer)).await
+}
+
+/// Writes the content of `path` in one layer blob to `out` (streamed; the blob's digest is
+/// checked to its end). An error when the layer has no regular file at `path`.
+pub async fn cat(
+    b: &dyn Backend,
+    repo: &str,
+    blob: &Desc,
+    path: &str,
+    mut out: Box<dyn std::io::Write + Send>,
+) -> Result<u64> {
+    let wanted = path
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .to_string();
+    walk_layer(b, repo, blob, &mut |_| {}, move |raw| {
+        let mut archive = tar::Archive::new(decoder(raw)?);
+        for e in archive.entries().map_err(|e| invalid("tar", e))? {
+            let mut e = e.map_err(|e| invalid("tar", e))?;
+            let p = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            if p.trim_start_matches("./").trim_start_matches('/') != wanted {
+                continue;
+            }
+            if e.header().entry_type() != tar::EntryType::Regular {
+                return Err(Error::Unsupported(format!(
+                    "{wanted} is not a regular file"
+                )));
+            }
+            let n = std::io::copy(&mut e, &mut out).map_err(|e| invalid("read", e))?;
+            out.flush().map_err(|e| invalid("write", e))?;
+            return Ok(n);
+        }
+        Err(Error::NotFound {
+            what: wanted.clone(),
+            errors: vec![],
+        })
+    })
+    .await
+}
+
+/// Streams a layer blob into `work` (on a blocking thread), hashing every byte; the result of
+/// `work` counts only when the whole blob matched its digest.
+async fn walk_layer<T: Send + 'static>(
+    b: &dyn Backend,
+    repo: &str,
+    blob: &Desc,
+    progress: Progress<'_>,
+    work: impl FnOnce(&mut dyn Read) -> Result<T> + Send + 'static,
+) -> Result<T> {
     use futures_util::StreamExt;
     super::digest::validate(&blob.digest)?;
     let mut stream = b.blob_stream(repo, &blob.digest).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes>>(8);
     let expected = blob.digest.clone();
-    let worker = tokio::task::spawn_blocking(move || -> Result<Vec<Entry>> {
+    let worker = tokio::task::spawn_blocking(move || -> Result<T> {
         let mut raw = ChanReader {
             rx,
             chunk: bytes::Bytes::new(),
             hasher: Sha256::new(),
             error: None,
         };
-        let listed = list_tar(&mut raw, layer);
+        let listed = work(&mut raw);
         // Read to the end even after the tar's end: the digest covers every byte.
         let drained = std::io::copy(&mut raw, &mut std::io::sink());
         if let Some(e) = raw.error.take() {
@@ -133,21 +183,25 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Reads the tar headers of a layer (gzip, zstd or plain, told by its first bytes).
-fn list_tar(raw: &mut dyn Read, layer: usize) -> Result<Vec<Entry>> {
+/// The tar stream of a layer: gzip, zstd or plain, told by its first bytes.
+fn decoder(raw: &mut dyn Read) -> Result<Box<dyn Read + '_>> {
     let mut buffered = BufReader::with_capacity(64 * 1024, raw);
     let head = buffered
         .fill_buf()
         .map_err(|e| invalid("read", e))?
         .to_vec();
-    let decoded: Box<dyn Read + '_> = if head.starts_with(&[0x1f, 0x8b]) {
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(buffered))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Box::new(Zstd::new(buffered))
     } else {
         Box::new(buffered)
-    };
-    let mut archive = tar::Archive::new(decoded);
+    })
+}
+
+/// Reads the tar headers of a layer.
+fn list_tar(raw: &mut dyn Read, layer: usize) -> Result<Vec<Entry>> {
+    let mut archive = tar::Archive::new(decoder(raw)?);
     let mut out = Vec::new();
     for e in archive.entries().map_err(|e| invalid("tar", e))? {
         let e = e.map_err(|e| invalid("tar", e))?;
