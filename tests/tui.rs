@@ -2026,3 +2026,51 @@ fn the_demo_runs_from_a_copied_binary_without_the_source_tree() {
     t.keys(&["q"]);
     t.wait_for("EXIT:0");
 }
+
+#[tokio::test]
+async fn artifact_tags_are_hidden_until_a_shows_them() {
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (120, 30), NOW);
+    let fx = app.start();
+    let Effect::Send(Command::ListRepos { req, .. }) = &fx[0] else {
+        panic!("{fx:?}")
+    };
+    app.update(Msg::Client(Event::Repos {
+        req: *req,
+        page: vec!["a/b".into()],
+        done: true,
+    }));
+    let fx = app.update(code(KeyCode::Enter));
+    let Effect::Send(Command::ListTags { req, .. }) = &fx[0] else {
+        panic!("{fx:?}")
+    };
+    let sig = format!("sha256-{}.sig", "c".repeat(64));
+    let fallback = format!("sha256-{}", "d".repeat(64));
+    app.update(Msg::Client(Event::Tags {
+        req: *req,
+        page: vec!["v1".into(), sig.clone(), fallback.clone(), "v2".into()],
+        done: true,
+    }));
+    let shown = |app: &App| -> Vec<String> {
+        let t = &app.view().tags;
+        let mut v: Vec<String> = t.view.iter().map(|i| t.names[*i].clone()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(shown(&app), ["v1", "v2"]);
+    assert_eq!(app.view().tags.hidden_artifacts(), 2);
+    let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    term.draw(|f| regtui::ui::render(&app, f)).unwrap();
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("2 artifact tags hidden (a)"), "{screen}");
+    app.update(key('a'));
+    assert_eq!(shown(&app).len(), 4);
+    assert_eq!(app.view().tags.hidden_artifacts(), 0);
+    app.update(key('a'));
+    assert_eq!(shown(&app), ["v1", "v2"]);
+}

@@ -49,6 +49,8 @@ pub enum Action {
     Sort,
     /// Switch dates between relative and absolute.
     Dates,
+    /// Show or hide the `sha256-…` signature, SBOM and attestation tags.
+    Artifacts,
     /// Show the message history.
     Messages,
     /// Show the help.
@@ -166,6 +168,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[c('r')], Action::Refresh, "reload"),
     b(&[c('s')], Action::Sort, "sort: created, name, size"),
     b(&[c('t')], Action::Dates, "dates relative/absolute"),
+    b(&[c('a')], Action::Artifacts, "artifact tags on/off"),
     b(&[c('m')], Action::Messages, "message history"),
     b(&[c('P')], Action::Profiles, "switch profile"),
     b(&[c('L')], Action::Login, "log in"),

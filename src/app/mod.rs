@@ -429,6 +429,19 @@ impl App {
                 self.say(format!("tags sorted {}", self.view().tags.sort.label()));
                 vec![]
             }
+            Action::Artifacts => {
+                let h = self.height(Pane::Tags);
+                let t = &mut self.view_mut().tags;
+                t.show_artifacts = !t.show_artifacts;
+                t.resort(h);
+                let msg = if self.view().tags.show_artifacts {
+                    "artifact tags (sha256-…: signatures, SBOMs, attestations) shown (a: hide)"
+                } else {
+                    "artifact tags hidden (a: show)"
+                };
+                self.say(msg);
+                vec![]
+            }
             Action::Dates => {
                 self.dates = self.dates.toggled();
                 self.say(match self.dates {

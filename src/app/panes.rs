@@ -10,6 +10,7 @@ use crate::fmt::{Dates, human_size};
 use crate::registry::model::{Inspection, TagRow};
 use crate::registry::ops::natural_cmp;
 use crate::registry::prune::Protected;
+use crate::registry::referrers::is_artifact_tag;
 use crate::sanitize::clean;
 
 /// Loading state of a pane.
@@ -184,6 +185,8 @@ pub struct TagsPane {
     pub view: Vec<usize>,
     pub nav: ListNav,
     pub filter: String,
+    /// Show the `sha256-…` signature/SBOM/attestation tags (hidden by default).
+    pub show_artifacts: bool,
     pub list_req: Option<ReqId>,
     pub details_req: Option<ReqId>,
     /// How many tags per digest (for the shared-digest marker).
@@ -386,6 +389,15 @@ impl TagsPane {
             .collect()
     }
 
+    /// How many `sha256-…` artifact tags the view hides.
+    pub fn hidden_artifacts(&self) -> usize {
+        if self.show_artifacts {
+            0
+        } else {
+            self.names.iter().filter(|t| is_artifact_tag(t)).count()
+        }
+    }
+
     /// Records a tag's details and moves just that row to its sorted place (no full re-sort).
     pub fn set_row(&mut self, tag: &str, row: RowState, height: usize) {
         let Some(&i) = self.index.get(tag) else {
@@ -398,7 +410,10 @@ impl TagsPane {
         }
         self.keys[i] = Self::key_of(&row);
         self.rows.insert(tag.to_string(), row);
-        if !self.filter.is_empty() || self.sort == SortKey::Name {
+        if !self.filter.is_empty()
+            || self.sort == SortKey::Name
+            || (!self.show_artifacts && is_artifact_tag(tag))
+        {
             return;
         }
         let keep = self.view.get(self.nav.selected).copied();
@@ -473,6 +488,9 @@ impl TagsPane {
             self.reindex();
         }
         let mut idx = filter_indices(self.names.iter().map(String::as_str), &self.filter);
+        if !self.show_artifacts {
+            idx.retain(|i| !is_artifact_tag(&self.names[*i]));
+        }
         if self.filter.is_empty() {
             idx.sort_by(|a, b| self.cmp(*a, *b));
         }

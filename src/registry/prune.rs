@@ -132,6 +132,8 @@ impl Rules {
         let mut eligible: Vec<&(String, Option<i64>)> = tags
             .iter()
             .filter(|(t, _)| !protected.covers(t))
+            // Signature/SBOM/attestation tags are not images: rules never count or mark them.
+            .filter(|(t, _)| !super::referrers::is_artifact_tag(t))
             .filter(|(t, _)| self.include.as_ref().is_none_or(|r| r.is_match(t)))
             .filter(|(t, _)| !self.exclude.as_ref().is_some_and(|r| r.is_match(t)))
             .collect();
@@ -768,6 +770,12 @@ mod tests {
             "an undated tag is never marked"
         );
         assert!(Rules::default().select(&t, &prot, 0).is_empty());
+        // Artifact tags neither take keep slots nor get marked.
+        let sig = format!("sha256-{}.sig", "a".repeat(64));
+        let mut with_sig = t.clone();
+        with_sig.push((sig.clone(), Some(50)));
+        let r = Rules::parse(Some(2), None, None, None).unwrap();
+        assert_eq!(r.select(&with_sig, &Protected::default(), 1000), ["b", "d"]);
         assert!(Rules::parse(None, None, Some("("), None).is_err());
     }
 }

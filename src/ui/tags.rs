@@ -30,6 +30,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         if !p.marked.is_empty() {
             title.push_str(&format!("· {} marked ", p.marked.len()));
         }
+        let hidden = p.hidden_artifacts();
+        if hidden > 0 {
+            title.push_str(&format!("· {hidden} artifact tags hidden (a) "));
+        }
     }
     let done = p.done();
     let progress = if !p.names.is_empty() && done < p.names.len() {
