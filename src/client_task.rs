@@ -533,7 +533,13 @@ async fn run(sh: &Shared, cmd: Command) {
             let r = async {
                 let b = sh.backend(&profile).await?;
                 let shown = format!("{repo}:{reference}");
-                ops::inspect(b.as_ref(), &repo, &reference, &shown).await
+                let mut i = ops::inspect(b.as_ref(), &repo, &reference, &shown).await?;
+                // What refers to it (signatures, SBOMs): a failure here hides only that part.
+                i.referrers =
+                    crate::registry::referrers::referrers(b.as_ref(), &repo, &i.digest, None)
+                        .await
+                        .unwrap_or_default();
+                Ok(i)
             }
             .await;
             let _ = ev

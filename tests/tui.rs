@@ -2074,3 +2074,47 @@ async fn artifact_tags_are_hidden_until_a_shows_them() {
     app.update(key('a'));
     assert_eq!(shown(&app), ["v1", "v2"]);
 }
+
+#[tokio::test]
+async fn the_manifest_pane_lists_what_refers_to_the_image() {
+    use support::oci::{Blob, Pusher, sha256};
+    let reg = standard(Options::default());
+    let latest = find("team/app/api", "latest");
+    // A cosign-style signature under the sha256-<hex>.sig tag.
+    let p = Pusher::new(&reg.url);
+    let empty = Blob::new("application/vnd.oci.empty.v1+json", b"{}".to_vec());
+    let sig = Blob::new(
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        b"{\"critical\":{}}".to_vec(),
+    );
+    p.blob("team/app/api", &empty).await;
+    p.blob("team/app/api", &sig).await;
+    let m = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": empty.descriptor(),
+        "layers": [sig.descriptor()],
+    }))
+    .unwrap();
+    let tag = format!("{}.sig", latest.digest.replacen(':', "-", 1));
+    p.manifest(
+        "team/app/api",
+        &tag,
+        "application/vnd.oci.image.manifest.v1+json",
+        &m,
+    )
+    .await;
+    let mut h = local(&reg.url, (160, 48)).await;
+    h.press(vec![key('j'), code(KeyCode::Enter)]).await;
+    assert_eq!(h.app.view().tags.selected(), Some("latest"));
+    assert_eq!(h.app.view().tags.hidden_artifacts(), 1);
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let s = h.screen();
+    assert!(
+        s.contains(&format!(
+            "refers signature (cosign) {}",
+            &regtui::registry::digest::short(&sha256(&m))[..7]
+        )),
+        "{s}"
+    );
+}

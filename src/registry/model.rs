@@ -193,6 +193,9 @@ pub struct Inspection {
     pub platforms: Vec<PlatformEntry>,
     /// Compressed size as in [`TagRow::size`].
     pub size: u64,
+    /// Signatures, SBOMs, attestations referring to it (filled where they were looked up).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrers: Vec<super::referrers::Referrer>,
 }
 
 /// How a tag-only delete was carried out.

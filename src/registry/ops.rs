@@ -261,6 +261,7 @@ pub async fn inspect(
         detail: e.to_string(),
     })?;
     Ok(Inspection {
+        referrers: Vec::new(),
         reference: shown_as.to_string(),
         digest: m.digest.clone(),
         media_type: m.media_type.clone(),

@@ -167,9 +167,27 @@ fn from_index(raw: &[u8], source: Source, tag: Option<&str>) -> Result<Vec<Refer
     Ok(out)
 }
 
+/// The manifest under `tag`, when the tag exists: from the known tag list, else asked for.
+async fn tagged(
+    b: &dyn Backend,
+    repo: &str,
+    tag: &str,
+    tags: Option<&[String]>,
+) -> Result<Option<std::sync::Arc<super::model::Manifest>>> {
+    if tags.is_some_and(|t| !t.iter().any(|x| x == tag)) {
+        return Ok(None);
+    }
+    match b.get_manifest(repo, tag).await {
+        Ok(m) => Ok(Some(m)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Everything that refers to `digest` in `repo`: the API where the registry has it, else the
 /// fallback tag, plus cosign's tags; each referrer once (the API wins over a tag).
-/// `tags` is the repository's tag list when the caller has it (saves listing it again).
+/// `tags` is the repository's tag list when the caller has it; without it the few candidate
+/// tags are asked for by name (no listing of a large repository).
 pub async fn referrers(
     b: &dyn Backend,
     repo: &str,
@@ -179,22 +197,15 @@ pub async fn referrers(
     super::digest::validate(digest)?;
     let mut out: Vec<Referrer> = Vec::new();
     let api = b.referrers_api(repo, digest).await?;
-    let listed;
-    let tags = match tags {
-        Some(t) => t,
-        None => {
-            listed = super::ops::all_tags(b, repo).await?;
-            &listed
-        }
-    };
     if let Some(raw) = &api {
         out.extend(from_index(raw, Source::Api, None)?);
     }
     let fallback = fallback_tag(digest);
-    if api.is_none() && tags.contains(&fallback) {
-        let m = b.get_manifest(repo, &fallback).await?;
-        if m.media_type == OCI_INDEX {
-            out.extend(from_index(&m.raw, Source::FallbackTag, Some(&fallback))?);
+    if api.is_none() {
+        if let Some(m) = tagged(b, repo, &fallback, tags).await? {
+            if m.media_type == OCI_INDEX {
+                out.extend(from_index(&m.raw, Source::FallbackTag, Some(&fallback))?);
+            }
         }
     }
     for (suffix, kind) in [
@@ -213,10 +224,9 @@ pub async fn referrers(
         ),
     ] {
         let tag = format!("{fallback}.{suffix}");
-        if !tags.contains(&tag) {
+        let Some(m) = tagged(b, repo, &tag, tags).await? else {
             continue;
-        }
-        let m = b.get_manifest(repo, &tag).await?;
+        };
         let v: serde_json::Value = serde_json::from_slice(&m.raw).unwrap_or_default();
         out.push(Referrer {
             digest: m.digest.clone(),

@@ -141,6 +141,23 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                 "size",
                 format!("{} ({} bytes)", human_size(d.size), d.size),
             ));
+            for r in &d.referrers {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:<7}", "refers"), t.dim()),
+                    Span::styled(
+                        ellipsize(
+                            &format!(
+                                "{} {} {}",
+                                clean(&r.kind.label()),
+                                crate::registry::digest::short(&r.digest),
+                                human_size(r.size)
+                            ),
+                            w.saturating_sub(7),
+                        ),
+                        t.ok(),
+                    ),
+                ]));
+            }
             if d.platforms.len() > 1 {
                 lines.push(Line::styled("platforms (Enter opens one)", t.accent()));
                 for (i, p) in d.platforms.iter().enumerate() {
