@@ -35,49 +35,28 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// The three recipes of the lab guides; returns (certificate, key) paths.
 fn recipe(dir: &Path, which: &str) -> (PathBuf, PathBuf) {
     let (crt, key) = (format!("{which}.crt"), format!("{which}.key"));
+    // Docker's docs: self-signed, CA:TRUE, no subjectAltName; "san" adds an IP subjectAltName.
+    let mut req = vec![
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-sha256",
+        "-keyout",
+        &key,
+        "-x509",
+        "-days",
+        "365",
+        "-out",
+        &crt,
+        "-subj",
+        "/CN=localhost",
+    ];
+    if which == "san" {
+        req.extend(["-addext", "subjectAltName = IP:127.0.0.1"]);
+    }
     match which {
-        // Docker's docs: self-signed, CA:TRUE, no subjectAltName.
-        "plain" => openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-sha256",
-                "-keyout",
-                &key,
-                "-x509",
-                "-days",
-                "365",
-                "-out",
-                &crt,
-                "-subj",
-                "/CN=localhost",
-            ],
-        ),
-        // The same with an IP subjectAltName.
-        "san" => openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-sha256",
-                "-keyout",
-                &key,
-                "-x509",
-                "-days",
-                "365",
-                "-out",
-                &crt,
-                "-subj",
-                "/CN=localhost",
-                "-addext",
-                "subjectAltName = IP:127.0.0.1",
-            ],
-        ),
+        "plain" | "san" => openssl(dir, &req),
         // genrsa, a request, then x509 -req -signkey: no extensions at all.
         _ => {
             openssl(dir, &["genrsa", "-out", &key, "2048"]);

@@ -139,6 +139,20 @@ fn platforms() -> (Image, Image, Image) {
     (idx, amd, arm)
 }
 
+/// A registry with the index `mirror/app:multi` and its amd64 image also tagged `amd`.
+fn multi_and_amd() -> (Registry, Image, Image) {
+    let reg = Registry::start(Options::default());
+    let (idx, amd, _) = platforms();
+    let url = reg.url.clone();
+    let (i2, a2) = (idx.clone(), amd.clone());
+    block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("mirror/app", "multi", &i2).await;
+        p.image("mirror/app", "amd", &a2).await;
+    });
+    (reg, idx, amd)
+}
+
 #[test]
 fn prune_fails_when_an_index_references_a_missing_manifest() {
     let reg = Registry::start(Options::default());
@@ -210,15 +224,7 @@ fn the_guard_skips_a_manifest_an_index_lists_since_the_preview() {
 
 #[test]
 fn deleting_a_platform_of_a_tagged_index_needs_a_confirmation_naming_it() {
-    let reg = Registry::start(Options::default());
-    let (idx, amd, _) = platforms();
-    let url = reg.url.clone();
-    let (i2, a2) = (idx.clone(), amd.clone());
-    block_on(async move {
-        let p = Pusher::new(&url);
-        p.image("mirror/app", "multi", &i2).await;
-        p.image("mirror/app", "amd", &a2).await;
-    });
+    let (reg, _, amd) = multi_and_amd();
     let target = format!("mirror/app@{}", amd.digest);
     let r = regtui(
         &["--registry", &reg.url, "rm", &target, "--dry-run", "--json"],
@@ -690,15 +696,7 @@ fn the_guard_counts_a_planned_tag_that_moved_onto_an_index() {
 
 #[test]
 fn an_index_with_an_odd_content_type_is_still_read() {
-    let reg = Registry::start(Options::default());
-    let (idx, amd, _) = platforms();
-    let url = reg.url.clone();
-    let (i2, a2) = (idx.clone(), amd.clone());
-    block_on(async move {
-        let p = Pusher::new(&url);
-        p.image("mirror/app", "multi", &i2).await;
-        p.image("mirror/app", "amd", &a2).await;
-    });
+    let (reg, _, amd) = multi_and_amd();
     let port = reg.port;
     let px = proxy(port, move |req| {
         (req.method == "HEAD" && req.path().ends_with("/manifests/multi")).then(|| {
