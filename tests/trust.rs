@@ -799,3 +799,35 @@ fn a_broken_docker_config_never_quotes_its_credentials() {
         r.stderr()
     );
 }
+
+#[test]
+fn a_platform_of_a_nested_index_is_still_found() {
+    let (reg, idx, amd) = multi_and_amd();
+    // An index whose only entry is the index `multi`.
+    let outer = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": idx.digest, "size": idx.manifest.len(),
+        }],
+    }))
+    .unwrap();
+    let url = reg.url.clone();
+    let d = amd.digest.clone();
+    let users = block_on(async move {
+        Pusher::new(&url)
+            .manifest(
+                "mirror/app",
+                "nested",
+                "application/vnd.oci.image.index.v1+json",
+                &outer,
+            )
+            .await;
+        ops::users_of_one(&client(&url), "mirror/app", &d, 4)
+            .await
+            .unwrap()
+    });
+    let names: Vec<&str> = users.indexes.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(names, ["multi", "nested"], "{users:?}");
+}

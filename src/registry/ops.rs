@@ -292,6 +292,36 @@ impl Users {
     }
 }
 
+/// Every manifest an index lists, nested indexes included (three levels at most, 10,000 in all).
+async fn listed_manifests(b: &dyn Backend, repo: &str, index: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut level = vec![index.to_string()];
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for d in &level {
+            if let ManifestKind::Index { children } = &b.get_manifest(repo, d).await?.kind {
+                for c in children {
+                    if out.len() >= 10_000 {
+                        return Err(Error::Invalid {
+                            what: format!("index {index}"),
+                            detail: "lists more than 10000 manifests".into(),
+                        });
+                    }
+                    if seen.insert(c.digest.clone()) {
+                        out.push(c.digest.clone());
+                        if !is_image_type(&c.media_type) {
+                            next.push(c.digest.clone());
+                        }
+                    }
+                }
+            }
+        }
+        level = next;
+    }
+    Ok(out)
+}
+
 /// Whether a media type (parameters and case aside) names a single-image manifest.
 fn is_image_type(media_type: &str) -> bool {
     let base = media_type
@@ -329,12 +359,7 @@ pub async fn users_of(
                 // Anything but a known single-image type is read: a hostile or odd registry may
                 // send an index with a generic or parameterised Content-Type.
                 let children = if !is_image_type(&d.media_type) {
-                    match &b.get_manifest(repo, &d.digest).await?.kind {
-                        ManifestKind::Index { children } => {
-                            children.iter().map(|c| c.digest.clone()).collect()
-                        }
-                        ManifestKind::Image { .. } => Vec::new(),
-                    }
+                    listed_manifests(b, repo, &d.digest).await?
                 } else {
                     Vec::new()
                 };
