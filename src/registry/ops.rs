@@ -431,6 +431,9 @@ fn answer_lost(e: &Error) -> bool {
     matches!(e, Error::Timeout { .. } | Error::Network { .. })
 }
 
+/// How long to wait before a second look at something a delete should have removed.
+const VERIFY_AGAIN: std::time::Duration = std::time::Duration::from_millis(700);
+
 /// After a delete the registry accepted (or whose answer was lost): checks that `reference` is
 /// gone, asking whoever deleted it ([`Backend::exists`]).
 async fn verify_gone(
@@ -440,7 +443,13 @@ async fn verify_gone(
     lost: Option<&Error>,
 ) -> Result<()> {
     let what = super::distribution::shown(repo, reference);
-    let check = b.exists(repo, reference).await;
+    let mut check = b.exists(repo, reference).await;
+    if matches!(check, Ok(Some(_))) {
+        // Listings behind caches (provider APIs) may lag a moment: one more look before saying
+        // it is still there.
+        tokio::time::sleep(VERIFY_AGAIN).await;
+        check = b.exists(repo, reference).await;
+    }
     match (lost, check) {
         (_, Ok(None)) => Ok(()),
         (None, Ok(Some(now))) => Err(Error::StillPresent {
