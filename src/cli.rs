@@ -101,6 +101,10 @@ pub enum Cmd {
         /// Only tags older than this (90d, 12w, 6m, 1y, 36h).
         #[arg(long, value_name = "DUR")]
         older_than: Option<String>,
+        /// Only tags not pulled within DUR (never pulled counts); needs a registry that records
+        /// pulls (Harbor, Docker Hub, ECR).
+        #[arg(long, value_name = "DUR")]
+        unpulled_for: Option<String>,
         /// Only tags whose name matches this regular expression.
         #[arg(long = "match", value_name = "RE", allow_hyphen_values = true)]
         include: Option<String>,
@@ -321,22 +325,29 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             repos,
             keep,
             older_than,
+            unpulled_for,
             include,
             exclude,
             dry_run,
             yes,
             json: as_json,
         }) => {
-            let rules = Rules::parse(
+            let mut rules = Rules::parse(
                 *keep,
                 older_than.as_deref(),
                 include.as_deref(),
                 exclude.as_deref(),
             )
             .map_err(Error::Config)?;
+            rules.unpulled_for = unpulled_for
+                .as_deref()
+                .map(pr::parse_duration)
+                .transpose()
+                .map_err(|e| Error::Config(format!("--unpulled-for {e}")))?;
             if rules.is_empty() {
                 return Err(Error::Config(
-                    "give at least one rule: --keep N, --older-than DUR, --match RE or --exclude RE"
+                    "give at least one rule: --keep N, --older-than DUR, --unpulled-for DUR, \
+                     --match RE or --exclude RE"
                         .into(),
                 ));
             }
@@ -886,6 +897,14 @@ async fn prune(
     let b = s.backend.as_ref();
     let info = b.info();
     let caps = info.capabilities;
+    if rules.unpulled_for.is_some() && !info.pull_dates {
+        return Err(Error::Config(format!(
+            "--unpulled-for needs pull dates, and {} ({}) does not record when tags are pulled \
+             (Harbor, Docker Hub and ECR do)",
+            clean(&info.registry),
+            info.kind
+        )));
+    }
     if !caps.delete_tag && !caps.delete_digest && !dry_run {
         return Err(Error::Unsupported(format!(
             "{} cannot delete (read-only); use --dry-run to preview",
@@ -896,7 +915,7 @@ async fn prune(
     let mut plans = Vec::new();
     for repo in expand_repos(b, &patterns).await? {
         let survey = pr::survey(b, &repo, s.concurrency).await?;
-        let marked = rules.select(&survey.dates(), &s.protected, now);
+        let marked = rules.select_rows(&survey.rows, &s.protected, now);
         plans.push(pr::plan(&survey, &marked, &s.protected, caps));
     }
     let total: usize = plans.iter().map(Plan::len).sum();

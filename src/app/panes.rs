@@ -199,8 +199,9 @@ pub struct TagsPane {
     pub widths: (usize, usize, usize),
     /// Position of each name in `names`.
     index: HashMap<String, usize>,
-    /// Sort keys aligned with `names`: created (Unix seconds) and size, once loaded.
-    keys: Vec<(Option<i64>, Option<u64>)>,
+    /// Sort keys aligned with `names`: the date (Unix nanoseconds, full precision) and size,
+    /// once loaded.
+    keys: Vec<(Option<i128>, Option<u64>)>,
 }
 
 impl TagsPane {
@@ -297,9 +298,9 @@ impl TagsPane {
         self.resort_keeping(keep, height);
     }
 
-    fn key_of(row: &RowState) -> (Option<i64>, Option<u64>) {
+    fn key_of(row: &RowState) -> (Option<i128>, Option<u64>) {
         match row {
-            RowState::Loaded(r) => (r.date(), Some(r.size)),
+            RowState::Loaded(r) => (r.date_nanos(), Some(r.size)),
             _ => (None, None),
         }
     }
@@ -378,10 +379,12 @@ impl TagsPane {
         crate::registry::model::sum_sizes(blobs.into_values()).saturating_add(other)
     }
 
-    /// `(tag, date)` of every tag, for retention rules (unknown while details load).
+    /// `(tag, date)` of every tag, for retention rules (unknown while details load); a tag the
+    /// service locks is left out, so rules never mark it.
     pub fn dates(&self) -> Vec<(String, Option<i64>)> {
         self.names
             .iter()
+            .filter(|t| self.row(t).is_none_or(|r| r.locked.is_none()))
             .map(|t| (t.clone(), self.row(t).and_then(TagRow::date)))
             .collect()
     }

@@ -58,9 +58,14 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// Sum of the config and layers of an image manifest.
-fn image_size(config: &Desc, layers: &[Desc]) -> u64 {
-    sum_sizes(std::iter::once(config.size).chain(layers.iter().map(|l| l.size)))
+/// Size of an image as regtui computes it: the config and its DISTINCT layer blobs (a layer
+/// the manifest lists twice is stored, and counted, once).
+pub fn image_size(config: &Desc, layers: &[Desc]) -> u64 {
+    let blobs: BTreeMap<&str, u64> = std::iter::once(config)
+        .chain(layers)
+        .map(|d| (d.digest.as_str(), d.size))
+        .collect();
+    sum_sizes(blobs.into_values())
 }
 
 async fn config_of(b: &dyn Backend, repo: &str, config: &Desc) -> Result<Option<ConfigSummary>> {
@@ -121,15 +126,21 @@ async fn describe_blobs(b: &dyn Backend, repo: &str, m: &Manifest) -> Result<Des
             ))
         }
         ManifestKind::Index { children } => {
-            let fetched: Vec<Result<(IndexChild, std::sync::Arc<Manifest>)>> =
-                stream::iter(children.iter().cloned())
-                    .map(|c| async move {
-                        let child = b.get_manifest(repo, &c.digest).await?;
-                        Ok((c, child))
-                    })
-                    .buffered(4)
-                    .collect()
-                    .await;
+            // An index is the distinct blobs of its platform images; attestation manifests
+            // (`vnd.docker.reference.type: attestation-manifest`) are not part of its size.
+            let images: Vec<IndexChild> = children
+                .iter()
+                .filter(|c| !c.attestation)
+                .cloned()
+                .collect();
+            let fetched: Vec<Result<(IndexChild, std::sync::Arc<Manifest>)>> = stream::iter(images)
+                .map(|c| async move {
+                    let child = b.get_manifest(repo, &c.digest).await?;
+                    Ok((c, child))
+                })
+                .buffered(4)
+                .collect()
+                .await;
             let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
             let mut platforms = Vec::new();
             let mut main: Option<Desc> = None;
@@ -539,5 +550,17 @@ mod tests {
         let mut v = vec!["v1.10", "v1.9", "v1.2.3", "latest", "v01.9", "10", "9"];
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(v, ["9", "10", "latest", "v1.2.3", "v01.9", "v1.9", "v1.10"]);
+    }
+
+    #[test]
+    fn a_layer_repeated_in_one_image_counts_once() {
+        use super::{Desc, image_size};
+        let d = |digest: &str, size| Desc {
+            digest: digest.into(),
+            media_type: String::new(),
+            size,
+        };
+        let layers = [d("sha256:l1", 100), d("sha256:l2", 10), d("sha256:l1", 100)];
+        assert_eq!(image_size(&d("sha256:c", 1), &layers), 111);
     }
 }
