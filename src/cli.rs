@@ -142,6 +142,28 @@ fn emit(s: &str) {
     let _ = out.flush();
 }
 
+/// Tag rows as JSON with `protected: true` and `protected_reason` on each tag that neither `d`
+/// nor `prune` touches: the profile's `protected_tags`, or the service's own lock.
+fn protected_rows(rows: &[TagRow], protected: &pr::Protected, profile: &str) -> serde_json::Value {
+    rows.iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(serde_json::Value::Null);
+            let reason = if protected.covers(&r.tag) {
+                Some(format!("protected_tags of profile {profile}"))
+            } else {
+                r.locked
+                    .as_ref()
+                    .map(|l| format!("locked by the registry: {l}"))
+            };
+            if let (Some(reason), Some(o)) = (reason, v.as_object_mut()) {
+                o.insert("protected".into(), true.into());
+                o.insert("protected_reason".into(), reason.into());
+            }
+            v
+        })
+        .collect()
+}
+
 fn json<T: serde::Serialize>(v: &T) -> String {
     // Escape what serde_json leaves raw but a terminal acts on (C1, bidi, separators).
     crate::sanitize::inert_json(serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()))
@@ -461,7 +483,7 @@ async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
     .await;
     let rows: Vec<TagRow> = rows.into_iter().flatten().collect();
     if as_json {
-        emit(&json(&rows));
+        emit(&json(&protected_rows(&rows, &s.protected, &s.profile)));
     } else {
         let mut shared: std::collections::HashMap<&str, usize> = Default::default();
         for r in &rows {
@@ -690,6 +712,9 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             note: None,
         }
     };
+    // A tag the service locks is refused before asking, quoting its rule.
+    let locked_tag = (report.action == "untag").then(|| report.removed_tags[0].as_str());
+    ops::refuse_locked(b, repo, locked_tag, &report.digest).await?;
     if dry_run {
         if as_json {
             emit(&json(&report));

@@ -213,6 +213,14 @@ impl App {
             self.say(format!("details of {} are still loading", clean(&tag)));
             return vec![];
         };
+        if let Some(lock) = &row.locked {
+            self.say(format!(
+                "{} is locked by the registry ({lock}): it refuses to delete it",
+                clean(&tag),
+                lock = clean(lock)
+            ));
+            return vec![];
+        }
         let info = self.view().info.clone().unwrap_or_default();
         let (can_untag, can_digest) = (
             info.capabilities.delete_tag,

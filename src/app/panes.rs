@@ -319,11 +319,19 @@ impl TagsPane {
             .collect();
     }
 
-    /// Marks or unmarks `tag`; a protected tag is refused with the reason.
+    /// The service's own lock on `tag` (`TagRow::locked`), once its details are loaded.
+    pub fn lock_of(&self, tag: &str) -> Option<&str> {
+        self.row(tag)?.locked.as_deref()
+    }
+
+    /// Marks or unmarks `tag`; a protected or locked tag is refused with the reason.
     pub fn toggle_mark(&mut self, tag: &str, protected: &Protected) -> Result<(), String> {
         if !self.marked.remove(tag) {
             if protected.covers(tag) {
                 return Err(format!("{tag} is protected (protected_tags)"));
+            }
+            if let Some(lock) = self.lock_of(tag) {
+                return Err(format!("{tag} is locked by the registry: {lock}"));
             }
             self.marked.insert(tag.to_string());
         }
@@ -342,7 +350,7 @@ impl TagsPane {
         let mut n = 0;
         for i in lo..=hi.min(self.view.len().saturating_sub(1)) {
             let t = &self.names[self.view[i]];
-            if !protected.covers(t) && self.marked.insert(t.clone()) {
+            if !protected.covers(t) && self.lock_of(t).is_none() && self.marked.insert(t.clone()) {
                 n += 1;
             }
         }
@@ -353,7 +361,7 @@ impl TagsPane {
     pub fn invert_marks(&mut self, protected: &Protected) {
         for i in &self.view {
             let t = &self.names[*i];
-            if !self.marked.remove(t) && !protected.covers(t) {
+            if !self.marked.remove(t) && !protected.covers(t) && self.lock_of(t).is_none() {
                 self.marked.insert(t.clone());
             }
         }

@@ -462,6 +462,7 @@ pub async fn untag_checked(
     tag: &str,
     seen: &str,
 ) -> Result<TagDeleteMethod> {
+    refuse_locked(b, repo, Some(tag), seen).await?;
     let now = b.head_manifest(repo, tag).await?.digest;
     if now != seen {
         return Err(Error::Moved {
@@ -479,6 +480,40 @@ pub async fn untag_checked(
             Ok(TagDeleteMethod::OciTagDelete)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Refuses, before any delete request, to remove a tag the service itself locks (`tag`), or a
+/// manifest one of whose tags it locks (`tag` = `None`), quoting the service's rule. Only
+/// providers with a bulk listing know their locks; others pass.
+pub async fn refuse_locked(
+    b: &dyn Backend,
+    repo: &str,
+    tag: Option<&str>,
+    digest: &str,
+) -> Result<()> {
+    let Some(rows) = b.bulk_rows(repo).await? else {
+        return Ok(());
+    };
+    let locked = rows.iter().find(|r| {
+        r.locked.is_some()
+            && match tag {
+                Some(t) => r.tag == t,
+                None => r.digest == digest,
+            }
+    });
+    match locked {
+        Some(r) => Err(Error::Unsupported(format!(
+            "{repo}:{} is locked by the registry ({}); nothing was deleted{}",
+            r.tag,
+            r.locked.as_deref().unwrap_or_default(),
+            if tag.is_none() {
+                " (deleting the manifest would remove that tag too)"
+            } else {
+                ""
+            }
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -502,6 +537,7 @@ pub async fn delete_manifest_checked(
     confirmed: &Confirmed,
     concurrency: usize,
 ) -> Result<Vec<String>> {
+    refuse_locked(b, repo, None, digest).await?;
     let users = users_of_one(b, repo, digest, concurrency).await?;
     let added: Vec<String> = users
         .tags
