@@ -1,8 +1,10 @@
 //! Cloud registries whose own API does what v2 cannot (listing, sizes and dates in bulk,
 //! deletes): [`ProviderApi`] for that part, v2 ([`Distribution`]) for manifests and configs.
 
+pub mod acr;
 pub mod dockerhub;
 pub mod ecr;
+pub mod gar;
 pub mod ghcr;
 
 use std::sync::Arc;
@@ -31,11 +33,22 @@ pub enum Kind {
     Ghcr,
     /// Docker Hub: the Hub API plus v2 on registry-1.docker.io.
     Dockerhub,
+    /// Google Artifact Registry (and gcr.io): v2 with Google's tags/list extension.
+    Gar,
+    /// Azure Container Registry: v2 plus ACR's /acr/v1 API.
+    Acr,
 }
 
 impl Kind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Kind; 4] = [Kind::Distribution, Kind::Ecr, Kind::Ghcr, Kind::Dockerhub];
+    pub const ALL: [Kind; 6] = [
+        Kind::Distribution,
+        Kind::Ecr,
+        Kind::Ghcr,
+        Kind::Dockerhub,
+        Kind::Gar,
+        Kind::Acr,
+    ];
 
     /// The name used in config files (`kind = "ecr"`).
     pub fn name(self) -> &'static str {
@@ -44,6 +57,8 @@ impl Kind {
             Kind::Ecr => "ecr",
             Kind::Ghcr => "ghcr",
             Kind::Dockerhub => "dockerhub",
+            Kind::Gar => "gar",
+            Kind::Acr => "acr",
         }
     }
 
@@ -54,6 +69,8 @@ impl Kind {
             Kind::Ecr => ecr::Keys::NAMES,
             Kind::Ghcr => ghcr::Keys::NAMES,
             Kind::Dockerhub => dockerhub::Keys::NAMES,
+            Kind::Gar => gar::Keys::NAMES,
+            Kind::Acr => acr::Keys::NAMES,
         }
     }
 
@@ -65,7 +82,19 @@ impl Kind {
 
     /// Whether a profile of this kind must name its `registry` (the others have a default).
     pub fn needs_registry(self) -> bool {
-        self == Kind::Distribution
+        matches!(self, Kind::Distribution | Kind::Gar | Kind::Acr)
+    }
+
+    /// The provider that serves `host` (`host[:port]`) by its name alone, for an ad-hoc
+    /// `--registry` or a `distribution` profile (ACR, Artifact Registry).
+    pub fn detect(host: &str) -> Option<Kind> {
+        if acr::serves(host) {
+            Some(Kind::Acr)
+        } else if gar::serves(host) {
+            Some(Kind::Gar)
+        } else {
+            None
+        }
     }
 }
 
@@ -78,6 +107,8 @@ pub enum KindKeys {
     Ecr(ecr::Keys),
     Ghcr(ghcr::Keys),
     Dockerhub(dockerhub::Keys),
+    Gar(gar::Keys),
+    Acr(acr::Keys),
 }
 
 /// A distribution profile has no keys of its own.
@@ -100,6 +131,8 @@ impl KindKeys {
             Kind::Ecr => KindKeys::Ecr(ecr::Keys::deserialize(d)?),
             Kind::Ghcr => KindKeys::Ghcr(ghcr::Keys::deserialize(d)?),
             Kind::Dockerhub => KindKeys::Dockerhub(dockerhub::Keys::deserialize(d)?),
+            Kind::Gar => KindKeys::Gar(gar::Keys::deserialize(d)?),
+            Kind::Acr => KindKeys::Acr(acr::Keys::deserialize(d)?),
         })
     }
 
@@ -110,6 +143,8 @@ impl KindKeys {
             KindKeys::Ecr(_) => Kind::Ecr,
             KindKeys::Ghcr(_) => Kind::Ghcr,
             KindKeys::Dockerhub(_) => Kind::Dockerhub,
+            KindKeys::Gar(_) => Kind::Gar,
+            KindKeys::Acr(_) => Kind::Acr,
         }
     }
 
@@ -120,6 +155,8 @@ impl KindKeys {
             KindKeys::Ecr(k) => k.check(),
             KindKeys::Ghcr(k) => k.check(),
             KindKeys::Dockerhub(k) => k.check(),
+            KindKeys::Gar(k) => k.check(),
+            KindKeys::Acr(k) => k.check(),
         }
     }
 
@@ -127,7 +164,7 @@ impl KindKeys {
     /// only known after connecting (ECR).
     pub fn serves_host_by_default(&self, host: &str) -> Option<bool> {
         match self {
-            KindKeys::Distribution => Some(false),
+            KindKeys::Distribution | KindKeys::Gar(_) | KindKeys::Acr(_) => Some(false),
             KindKeys::Ghcr(_) => Some(host == "ghcr.io"),
             KindKeys::Dockerhub(_) => Some(host == super::reference::HUB_HOST),
             KindKeys::Ecr(k) => k.may_serve(host),
@@ -142,7 +179,17 @@ impl KindKeys {
         given: Option<Credential>,
     ) -> Result<Arc<dyn Backend>> {
         let mut notes = Notes::default();
+        let mut detected = None;
         let backend: Arc<dyn Backend> = match self {
+            // A host only one provider serves gets that provider (said in the status line).
+            KindKeys::Distribution if Kind::detect(&opts.addr(None)?.host).is_some() => {
+                let kind = Kind::detect(&opts.addr(None)?.host).unwrap_or_default();
+                detected = Some(kind);
+                match kind {
+                    Kind::Acr => acr::connect(&acr::Keys::default(), opts, given, &mut notes)?,
+                    _ => gar::connect(&gar::Keys::default(), opts, given, &mut notes)?,
+                }
+            }
             KindKeys::Distribution => {
                 let addr = opts.addr(None)?;
                 let key = addr.credential_key();
@@ -152,7 +199,20 @@ impl KindKeys {
             KindKeys::Ghcr(k) => ghcr::connect(k, opts, given, &mut notes)?,
             KindKeys::Dockerhub(k) => dockerhub::connect(k, opts, given, &mut notes)?,
             KindKeys::Ecr(k) => ecr::connect(k, opts)?,
+            KindKeys::Gar(k) => gar::connect(k, opts, given, &mut notes)?,
+            KindKeys::Acr(k) => acr::connect(k, opts, given, &mut notes)?,
         };
+        if let Some(kind) = detected {
+            let note = format!(
+                "detected {}: using kind = \"{}\" (set kind in the profile to silence this)",
+                backend.info().registry,
+                kind.name()
+            );
+            notes.warning = Some(match notes.warning.take() {
+                Some(w) => format!("{note}; {w}"),
+                None => note,
+            });
+        }
         Ok(annotate(backend, notes))
     }
 }
