@@ -190,7 +190,7 @@ impl ProfileView {
                 if self.tags.details_req == Some(req) && self.tags.rows.contains_key(&tag) =>
             {
                 let row = match result {
-                    Ok(r) => RowState::Loaded(r),
+                    Ok(r) => RowState::Loaded(*r),
                     Err(e) => RowState::Failed(e.to_string()),
                 };
                 self.tags.set_row(&tag, row, ht);

@@ -872,8 +872,10 @@ mod tests {
         rows[2].pulled = Some(Some(crate::registry::model::rfc3339_millis(
             90 * DAY * 1000,
         )));
-        let mut r = Rules::default();
-        r.unpulled_for = Some(30 * DAY);
+        let r = Rules {
+            unpulled_for: Some(30 * DAY),
+            ..Default::default()
+        };
         assert!(!r.is_empty());
         assert_eq!(
             r.select_rows(&rows, &Protected::default(), 100 * DAY),
