@@ -522,3 +522,30 @@ fn an_azurecr_host_is_detected_for_a_distribution_profile() {
         r.stderr()
     );
 }
+
+#[test]
+fn unpulled_for_is_refused_where_the_service_records_no_pulls() {
+    let e = gar_env("");
+    let r = run(
+        &e,
+        gar::ACCESS_TOKEN,
+        &[
+            "prune",
+            "acme/docker/app",
+            "--unpulled-for",
+            "30d",
+            "--dry-run",
+        ],
+    );
+    assert_ne!(r.code(), 0);
+    assert!(
+        r.stderr().contains("does not record when tags are pulled"),
+        "{}",
+        r.stderr()
+    );
+    assert!(
+        !e.sc.fx.seen().iter().any(|s| s.contains("tags/list")),
+        "refused before listing: {:?}",
+        e.sc.fx.seen()
+    );
+}
