@@ -72,7 +72,7 @@ fn app() -> App {
     };
     let fx = app.update(Msg::Client(Event::Tags {
         req,
-        page: vec!["free".into(), "locked".into()],
+        page: vec!["free".into(), "locked".into(), "twin".into()],
         done: true,
     }));
     let Some(Effect::Send(Command::TagDetails { req, .. })) = fx.into_iter().next() else {
@@ -83,7 +83,9 @@ fn app() -> App {
     locked.pulled = Some(None);
     let mut free = row("free", 2, "2024-06-01T00:00:00Z");
     free.pulled = Some(Some("2024-12-30T00:00:00Z".into()));
-    for r in [locked, free] {
+    // On the locked tag's manifest.
+    let twin = row("twin", 1, "2024-01-01T00:00:00Z");
+    for r in [locked, free, twin] {
         app.update(Msg::Client(Event::Detail {
             req,
             tag: r.tag.clone(),
@@ -95,7 +97,7 @@ fn app() -> App {
 
 /// Moves the selection onto `tag`.
 fn select(app: &mut App, tag: &str) {
-    for k in ['j', 'j', 'k', 'k', 'k'] {
+    for k in ['j', 'j', 'j', 'k', 'k', 'k', 'k'] {
         if app.view().tags.selected() == Some(tag) {
             return;
         }
@@ -134,4 +136,21 @@ fn a_locked_tag_is_neither_marked_nor_deleted() {
     select(&mut app, "free");
     app.update(key('d'));
     assert!(matches!(app.overlay, Overlay::ConfirmDelete(_)));
+}
+
+#[test]
+fn a_tag_sharing_a_locked_tags_manifest_may_only_be_untagged() {
+    let mut app = app();
+    select(&mut app, "twin");
+    app.update(key('d'));
+    let Overlay::ConfirmDelete(c) = &app.overlay else {
+        panic!("no confirmation")
+    };
+    assert!(c.can_untag);
+    assert!(!c.can_delete_digest);
+    assert!(
+        c.limits.iter().any(|l| l.contains("would remove locked")),
+        "{:?}",
+        c.limits
+    );
 }

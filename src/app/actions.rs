@@ -232,6 +232,18 @@ impl App {
         }
         let req = self.ids.next();
         let siblings = self.view().tags.siblings(&tag);
+        // A sibling the service locks goes with the manifest: only the tag may go.
+        let mut limits = info.limits();
+        let locked_sibling = siblings.iter().find_map(|s| {
+            let lock = self.view().tags.lock_of(s)?;
+            Some(format!(
+                "deleting the manifest would remove {}, locked by the registry ({})",
+                clean(s),
+                clean(lock)
+            ))
+        });
+        let can_digest = can_digest && locked_sibling.is_none();
+        limits.extend(locked_sibling);
         let profile = self.profile().to_string();
         self.overlay = Overlay::ConfirmDelete(ConfirmDelete {
             profile: profile.clone(),
@@ -248,7 +260,7 @@ impl App {
             indexes: Vec::new(),
             index_warned: false,
             notice: None,
-            limits: info.limits(),
+            limits,
             running: None,
         });
         vec![Effect::Send(Command::TagsOnDigest {
