@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{Provider, ProviderApi};
+use super::{MakeV2, Provider, ProviderApi, RenewingV2, Resolve};
 use crate::registry::auth::Credential;
 use crate::registry::connect::{ConnectOptions, Notes};
 use crate::registry::distribution::Distribution;
@@ -65,8 +65,33 @@ pub fn connect(
 ) -> Result<Arc<dyn Backend>> {
     let addr = opts.addr(None)?;
     let key = addr.credential_key();
-    let credential = match opts.credential(&opts.secrets, &key, given, notes)? {
-        // The zero GUID says the password is a refresh token: the refresh_token grant.
+    let renew = RenewingV2::expires(&opts.secrets, given.is_some());
+    let credential = opts.credential(&opts.secrets, &key, given, notes)?;
+    let who = credential.describe();
+    let host = addr.host.clone();
+    let o = opts.clone();
+    let make: Arc<MakeV2> = Arc::new(move |c| {
+        let mut v2 = o.v2_options(addr.clone(), refresh_grant(c))?;
+        // Tags go through /acr/v1; v2 refuses them (400) and no placeholder is pushed.
+        v2.untag_fallback = false;
+        Distribution::new(v2)
+    });
+    let o = opts.clone();
+    let resolve: Arc<Resolve> =
+        Arc::new(move || Ok(crate::registry::credentials::resolve(&o.secrets, &key)?.credential));
+    // Refresh tokens from `az acr login --expose-token` last about three hours.
+    let v2 = RenewingV2::new(
+        credential,
+        make,
+        renew.then_some(resolve),
+        std::time::Duration::from_secs(150 * 60),
+    )?;
+    Ok(Arc::new(Provider::new(Acr { v2, host, who })))
+}
+
+/// The zero GUID says the password is a refresh token: the refresh_token grant.
+fn refresh_grant(c: Credential) -> Credential {
+    match c {
         Credential::Basic { username, password } if username == REFRESH_TOKEN_USER => {
             Credential::IdentityToken {
                 username,
@@ -74,19 +99,12 @@ pub fn connect(
             }
         }
         c => c,
-    };
-    let who = credential.describe();
-    let host = addr.host.clone();
-    let mut v2 = opts.v2_options(addr, credential)?;
-    // Tags go through /acr/v1; v2 refuses them (400) and no placeholder is pushed.
-    v2.untag_fallback = false;
-    let v2 = Arc::new(Distribution::new(v2)?);
-    Ok(Arc::new(Provider::new(Acr { v2, host, who })))
+    }
 }
 
 /// The ACR provider.
 pub struct Acr {
-    v2: Arc<Distribution>,
+    v2: RenewingV2,
     host: String,
     who: String,
 }
@@ -191,6 +209,8 @@ impl Acr {
             }
             let (body, link) = self
                 .v2
+                .get()
+                .await?
                 .get_api(&url, &metadata_scope(repo), what, PAGE_LIMIT)
                 .await?;
             out.push(serde_json::from_slice(&body).map_err(|e| Error::Invalid {
@@ -276,11 +296,11 @@ impl ProviderApi for Acr {
     }
 
     fn v2(&self) -> BoxFut<'_, Arc<Distribution>> {
-        Box::pin(async move { Ok(self.v2.clone()) })
+        Box::pin(self.v2.get())
     }
 
     fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
-        self.v2.list_repos(sink)
+        Box::pin(async move { self.v2.get().await?.list_repos(sink).await })
     }
 
     fn tags<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Vec<TagRow>> {
@@ -289,6 +309,8 @@ impl ProviderApi for Acr {
             let what = format!("manifests of {repo}");
             let (body, _) = self
                 .v2
+                .get()
+                .await?
                 .get_api(
                     &format!("/acr/v1/{repo}"),
                     &metadata_scope(repo),
@@ -336,6 +358,8 @@ impl ProviderApi for Acr {
             crate::registry::reference::validate_repository(repo)?;
             crate::registry::reference::validate_tag(tag)?;
             self.v2
+                .get()
+                .await?
                 .delete_api(
                     &format!("/acr/v1/{repo}/_tags/{tag}"),
                     &format!("repository:{repo}:delete"),
@@ -347,7 +371,7 @@ impl ProviderApi for Acr {
     }
 
     fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
-        self.v2.delete_manifest(repo, digest)
+        Box::pin(async move { self.v2.get().await?.delete_manifest(repo, digest).await })
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 
-use super::{Provider, ProviderApi, Rest};
+use super::{MakeV2, Provider, ProviderApi, RenewingV2, Resolve, Rest};
 use crate::registry::auth::{Credential, Secret};
 use crate::registry::connect::{ConnectOptions, Notes};
 use crate::registry::distribution::{Distribution, pull_scope};
@@ -74,6 +74,7 @@ pub fn connect(
 ) -> Result<Arc<dyn Backend>> {
     let addr = opts.addr(None)?;
     let key = addr.credential_key();
+    let renew = RenewingV2::expires(&opts.secrets, given.is_some());
     let credential = opts.credential(&opts.secrets, &key, given, notes)?;
     let who = credential.describe();
     // The REST API takes an OAuth access token as Bearer: the one `oauth2accesstoken` carries.
@@ -84,10 +85,23 @@ pub fn connect(
         _ => None,
     };
     let host = addr.host.clone();
-    let mut v2 = opts.v2_options(addr, credential)?;
-    // GAR deletes a tag with DELETE …/manifests/<tag>; no placeholder trick.
-    v2.untag_fallback = false;
-    let v2 = Arc::new(Distribution::new(v2)?);
+    let o = opts.clone();
+    let make: Arc<MakeV2> = Arc::new(move |c| {
+        let mut v2 = o.v2_options(addr.clone(), c)?;
+        // GAR deletes a tag with DELETE …/manifests/<tag>; no placeholder trick.
+        v2.untag_fallback = false;
+        Distribution::new(v2)
+    });
+    let o = opts.clone();
+    let resolve: Arc<Resolve> =
+        Arc::new(move || Ok(crate::registry::credentials::resolve(&o.secrets, &key)?.credential));
+    // Access tokens last an hour: the command runs again after 45 minutes.
+    let v2 = RenewingV2::new(
+        credential,
+        make,
+        renew.then_some(resolve),
+        std::time::Duration::from_secs(45 * 60),
+    )?;
     Ok(Arc::new(Provider::new(Gar {
         v2,
         location: keys.location.clone().or_else(|| location_of(&host)),
@@ -107,7 +121,7 @@ pub fn connect(
 
 /// The Artifact Registry provider.
 pub struct Gar {
-    v2: Arc<Distribution>,
+    v2: RenewingV2,
     host: String,
     who: String,
     project: Option<String>,
@@ -274,7 +288,7 @@ impl ProviderApi for Gar {
     }
 
     fn v2(&self) -> BoxFut<'_, Arc<Distribution>> {
-        Box::pin(async move { Ok(self.v2.clone()) })
+        Box::pin(self.v2.get())
     }
 
     fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
@@ -286,7 +300,7 @@ impl ProviderApi for Gar {
                     None => page,
                 })
             };
-            self.v2.list_repos(&mut only).await
+            self.v2.get().await?.list_repos(&mut only).await
         })
     }
 
@@ -311,6 +325,8 @@ impl ProviderApi for Gar {
                 }
                 let (body, link) = self
                     .v2
+                    .get()
+                    .await?
                     .get_api(&url, &pull_scope(repo), &what, TAGS_LIMIT)
                     .await?;
                 let page: TagsList = serde_json::from_slice(&body).map_err(|e| Error::Invalid {
@@ -330,7 +346,7 @@ impl ProviderApi for Gar {
     }
 
     fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
-        Box::pin(async move { self.v2.delete_tag(repo, tag).await })
+        Box::pin(async move { self.v2.get().await?.delete_tag(repo, tag).await })
     }
 
     /// GAR refuses a digest while a tag points at it: those tags go first (the confirmation
@@ -338,10 +354,11 @@ impl ProviderApi for Gar {
     fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
         Box::pin(async move {
             let rows = self.tags(repo).await?;
+            let v2 = self.v2.get().await?;
             for r in rows.iter().filter(|r| r.digest == digest) {
-                self.v2.delete_tag(repo, &r.tag).await?;
+                v2.delete_tag(repo, &r.tag).await?;
             }
-            self.v2.delete_manifest(repo, digest).await
+            v2.delete_manifest(repo, digest).await
         })
     }
 }

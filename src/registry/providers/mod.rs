@@ -643,3 +643,132 @@ pub fn encode_segment(s: &str) -> String {
     }
     out
 }
+
+/// Builds a provider's v2 client from a credential.
+pub type MakeV2 = dyn Fn(Credential) -> Result<Distribution> + Send + Sync;
+/// Resolves the profile's credential again (may run `password_command` or a docker helper).
+pub type Resolve = dyn Fn() -> Result<Credential> + Send + Sync;
+
+/// The v2 client of a provider whose secret is a short-lived access token printed by a command
+/// (`gcloud auth print-access-token`: an hour; `az acr login --expose-token`: three): once
+/// `max_age` has passed it is rebuilt with the credential resolved again, so the command runs
+/// again before the token runs out. Credentials that do not expire are kept.
+pub struct RenewingV2 {
+    make: Arc<MakeV2>,
+    resolve: Option<Arc<Resolve>>,
+    max_age: std::time::Duration,
+    current: tokio::sync::Mutex<(Arc<Distribution>, std::time::Instant)>,
+    /// How many times the credential was resolved again.
+    pub renewals: std::sync::atomic::AtomicUsize,
+}
+
+impl RenewingV2 {
+    /// A client from `credential`; `resolve` (when the secret expires) gives the next one.
+    pub fn new(
+        credential: Credential,
+        make: Arc<MakeV2>,
+        resolve: Option<Arc<Resolve>>,
+        max_age: std::time::Duration,
+    ) -> Result<Self> {
+        let first = Arc::new(make(credential)?);
+        Ok(RenewingV2 {
+            make,
+            resolve,
+            max_age,
+            current: tokio::sync::Mutex::new((first, std::time::Instant::now())),
+            renewals: Default::default(),
+        })
+    }
+
+    /// Whether a profile's secret is one that expires: it comes from `password_command` or from
+    /// docker's helpers rather than a fixed password (and not from a login).
+    pub fn expires(secrets: &super::credentials::ProfileSecrets, given: bool) -> bool {
+        !given
+            && (secrets.password_command.is_some()
+                || (secrets.password_env.is_none() && secrets.password.is_none()))
+    }
+
+    /// The current client, renewed first when it has aged.
+    pub async fn get(&self) -> Result<Arc<Distribution>> {
+        let mut cur = self.current.lock().await;
+        if let Some(resolve) = &self.resolve {
+            if cur.1.elapsed() >= self.max_age {
+                let resolve = resolve.clone();
+                let credential = tokio::task::spawn_blocking(move || resolve())
+                    .await
+                    .map_err(|e| Error::Config(format!("renewing credentials: {e}")))??;
+                *cur = (
+                    Arc::new((self.make)(credential)?),
+                    std::time::Instant::now(),
+                );
+                self.renewals
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(target: "regtui::auth", "credentials resolved again (the access token ages)");
+            }
+        }
+        Ok(cur.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod renew_tests {
+    use super::*;
+
+    fn make() -> Arc<MakeV2> {
+        Arc::new(|c: Credential| {
+            let addr = crate::registry::reference::RegistryAddr::parse("127.0.0.1:9")?;
+            Distribution::new(crate::registry::distribution::DistributionOptions::new(
+                addr, c,
+            ))
+        })
+    }
+
+    #[tokio::test]
+    async fn an_aged_client_is_rebuilt_with_the_credential_resolved_again() {
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let s2 = seen.clone();
+        let resolve: Arc<Resolve> = Arc::new(move || {
+            s2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(Credential::Anonymous)
+        });
+        let r = RenewingV2::new(
+            Credential::Anonymous,
+            make(),
+            Some(resolve),
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
+        let a = r.get().await.unwrap();
+        let b = r.get().await.unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 2);
+        let kept = RenewingV2::new(
+            Credential::Anonymous,
+            make(),
+            None,
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
+        assert!(Arc::ptr_eq(
+            &kept.get().await.unwrap(),
+            &kept.get().await.unwrap()
+        ));
+    }
+
+    #[test]
+    fn only_commands_and_helpers_expire() {
+        use crate::registry::credentials::ProfileSecrets;
+        let cmd = ProfileSecrets {
+            password_command: Some("gcloud auth print-access-token".into()),
+            ..Default::default()
+        };
+        assert!(RenewingV2::expires(&cmd, false));
+        assert!(!RenewingV2::expires(&cmd, true), "a login is kept");
+        let env = ProfileSecrets {
+            password_env: Some("X".into()),
+            ..Default::default()
+        };
+        assert!(!RenewingV2::expires(&env, false));
+        assert!(RenewingV2::expires(&ProfileSecrets::default(), false));
+    }
+}
