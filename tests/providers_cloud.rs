@@ -549,3 +549,24 @@ fn unpulled_for_is_refused_where_the_service_records_no_pulls() {
         e.sc.fx.seen()
     );
 }
+
+#[test]
+fn acr_still_refusing_a_delete_is_shown_verbatim() {
+    let e = acr_env(acr::USER);
+    e.sc.state
+        .lock()
+        .unwrap()
+        .locked_later
+        .push(e.sc.a.digest.clone());
+    let reference = format!("team/app@{}", e.sc.a.digest);
+    let r = run(&e, acr::PASSWORD, &["rm", &reference, "--yes"]);
+    assert_ne!(r.code(), 0);
+    let err = r.stderr();
+    assert!(
+        err.contains("The operation is disallowed on this registry, repository or image."),
+        "{err}"
+    );
+    assert!(err.contains("locked"), "{err}");
+    assert!(!err.contains("storage.delete.enabled"), "{err}");
+    assert_eq!(e.sc.state.lock().unwrap().repos["team/app"].len(), 3);
+}

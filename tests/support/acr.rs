@@ -62,6 +62,8 @@ pub struct State {
     pub throttle: usize,
     /// Largest page (the service's 1000; smaller to see paging on a small repository).
     pub max_n: usize,
+    /// Digests locked since the listing (the delete is refused, the listing does not say).
+    pub locked_later: Vec<String>,
 }
 
 impl Default for State {
@@ -73,6 +75,7 @@ impl Default for State {
             issued: 0,
             throttle: 0,
             max_n: MAX_N,
+            locked_later: Vec::new(),
         }
     }
 }
@@ -308,9 +311,10 @@ pub fn start(state: State, registry_port: u16) -> (Fixture, Shared) {
             if !reference.starts_with("sha256:") {
                 return Some(errors(400, "UNSUPPORTED", "The operation is unsupported."));
             }
+            let later = st.locked_later.iter().any(|d| d == reference);
             let ms = st.repos.get_mut(repo)?;
             if let Some(m) = ms.iter().find(|m| m.digest == reference) {
-                if m.locked || m.tags.iter().any(|(_, l)| *l) {
+                if later || m.locked || m.tags.iter().any(|(_, l)| *l) {
                     return Some(errors(
                         405,
                         "UNSUPPORTED",

@@ -186,6 +186,26 @@ struct Repository {
     changeable_attributes: Option<Attributes>,
 }
 
+/// A 405 on a delete is ACR refusing a locked item (not deletes switched off, as on
+/// distribution): its own message, verbatim, with what to change.
+fn refused(e: Error, host: &str) -> Error {
+    let errors = match e {
+        Error::DeleteDisabled { errors } | Error::MethodNotAllowed { errors, .. } => errors,
+        e => return e,
+    };
+    Error::Provider {
+        service: format!("Azure Container Registry ({host})"),
+        status: Some(405),
+        message: errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "delete refused".into()),
+        hint: "the tag, its manifest or the repository is locked (deleteEnabled or writeEnabled \
+               false): `az acr repository update --delete-enabled true --write-enabled true`"
+            .into(),
+    }
+}
+
 fn metadata_scope(repo: &str) -> String {
     format!("repository:{repo}:metadata_read")
 }
@@ -365,13 +385,17 @@ impl ProviderApi for Acr {
                     &format!("repository:{repo}:delete"),
                     &format!("{repo}:{tag}"),
                 )
-                .await?;
+                .await
+                .map_err(|e| refused(e, &self.host))?;
             Ok(TagDeleteMethod::ProviderApi)
         })
     }
 
     fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
-        Box::pin(async move { self.v2.get().await?.delete_manifest(repo, digest).await })
+        Box::pin(async move {
+            let r = self.v2.get().await?.delete_manifest(repo, digest).await;
+            r.map_err(|e| refused(e, &self.host))
+        })
     }
 }
 
