@@ -79,7 +79,9 @@ pub fn connect(
     let who = credential.describe();
     // The REST API takes an OAuth access token as Bearer: the one `oauth2accesstoken` carries.
     let oauth = match &credential {
-        Credential::Basic { username, password } if username == "oauth2accesstoken" => {
+        Credential::Basic { username, password }
+            if username == "oauth2accesstoken" || username == "_dcgcloud_token" =>
+        {
             Some(password.clone())
         }
         _ => None,
