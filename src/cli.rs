@@ -489,11 +489,18 @@ async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
         for r in &rows {
             *shared.entry(r.digest.as_str()).or_default() += 1;
         }
+        let pull_dates = b.info().pull_dates;
         let cells: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
-                vec![
-                    r.tag.clone(),
+                // ⊘ as in the TUI: protected_tags, or the service's own lock.
+                let mark = if s.protected.covers(&r.tag) || r.locked.is_some() {
+                    " ⊘"
+                } else {
+                    ""
+                };
+                let mut row = vec![
+                    format!("{}{mark}", r.tag),
                     format!(
                         "{}{}",
                         digest::short(&r.digest),
@@ -510,13 +517,22 @@ async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
                         .map(|p| p.platform.as_str())
                         .collect::<Vec<_>>()
                         .join(","),
-                ]
+                ];
+                if pull_dates {
+                    row.push(match &r.pulled {
+                        Some(None) => "never".into(),
+                        Some(Some(at)) => short_time(Some(at)),
+                        None => "-".into(),
+                    });
+                }
+                row
             })
             .collect();
-        emit(&table(
-            &["TAG", "DIGEST", "SIZE", "CREATED", "PLATFORMS"],
-            &cells,
-        ));
+        let mut headers = vec!["TAG", "DIGEST", "SIZE", "CREATED", "PLATFORMS"];
+        if pull_dates {
+            headers.push("PULLED");
+        }
+        emit(&table(&headers, &cells));
     }
     Ok(if failed > 0 { 1 } else { 0 })
 }

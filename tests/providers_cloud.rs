@@ -381,6 +381,9 @@ fn acr_locked_tag_is_protected_and_refused_before_any_request() {
             .contains("deleteEnabled: false"),
         "{stable}"
     );
+    let text = run(&e, acr::PASSWORD, &["tags", "team/app", "--long"]).stdout();
+    assert!(text.contains("stable ⊘"), "{text}");
+    assert!(!text.contains("v1 ⊘"), "{text}");
     let r = run(&e, acr::PASSWORD, &["rm", "team/app:stable", "--yes"]);
     assert_ne!(r.code(), 0);
     assert!(
