@@ -138,11 +138,10 @@ pub struct Gar {
 /// Largest `tags/list` reply read (a repository of many thousand tags).
 const TAGS_LIMIT: u64 = 64 * 1024 * 1024;
 
-/// Google's `tags/list` reply: the standard `tags` plus the `manifest` map.
+/// Google's `tags/list` reply: the `manifest` map is read (it names every tag the standard
+/// `tags` array does, with its image).
 #[derive(Deserialize)]
 struct TagsList {
-    #[serde(default)]
-    tags: Option<Vec<String>>,
     #[serde(default)]
     manifest: HashMap<String, GoogleManifest>,
 }
@@ -194,8 +193,6 @@ fn rows_of(list: TagsList, lock: Option<&str>) -> Vec<TagRow> {
             });
         }
     }
-    // Tags the map left out (it should not) are dropped rather than shown without a digest.
-    let _ = list.tags;
     rows.sort_by(|a, b| natural_cmp(&a.tag, &b.tag));
     rows
 }
@@ -313,7 +310,6 @@ impl ProviderApi for Gar {
             // Google answers every tag at once; n as gcrane asks, and any Link followed.
             let mut next = Some(format!("/v2/{repo}/tags/list?n=10000"));
             let mut list = TagsList {
-                tags: None,
                 manifest: HashMap::new(),
             };
             let mut pages = 0;
