@@ -245,7 +245,7 @@ async fn tui_figures(url: String) {
         app.update(Msg::Client(Event::Detail {
             req: details_req,
             tag: n.clone(),
-            result: Box::new(Ok(row)),
+            result: Ok(Box::new(row)),
         }));
     }
     let fill = fill.elapsed();

@@ -101,6 +101,10 @@ pub enum Cmd {
         /// Only tags older than this (90d, 12w, 6m, 1y, 36h).
         #[arg(long, value_name = "DUR")]
         older_than: Option<String>,
+        /// Only tags not pulled within DUR (never pulled counts); needs a registry that records
+        /// pulls (Harbor, Docker Hub, ECR).
+        #[arg(long, value_name = "DUR")]
+        unpulled_for: Option<String>,
         /// Only tags whose name matches this regular expression.
         #[arg(long = "match", value_name = "RE", allow_hyphen_values = true)]
         include: Option<String>,
@@ -185,6 +189,28 @@ pub(crate) fn emit(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();
+}
+
+/// Tag rows as JSON with `protected: true` and `protected_reason` on each tag that neither `d`
+/// nor `prune` touches: the profile's `protected_tags`, or the service's own lock.
+fn protected_rows(rows: &[TagRow], protected: &pr::Protected, profile: &str) -> serde_json::Value {
+    rows.iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(serde_json::Value::Null);
+            let reason = if protected.covers(&r.tag) {
+                Some(format!("protected_tags of profile {profile}"))
+            } else {
+                r.locked
+                    .as_ref()
+                    .map(|l| format!("locked by the registry: {l}"))
+            };
+            if let (Some(reason), Some(o)) = (reason, v.as_object_mut()) {
+                o.insert("protected".into(), true.into());
+                o.insert("protected_reason".into(), reason.into());
+            }
+            v
+        })
+        .collect()
 }
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
@@ -401,22 +427,29 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             repos,
             keep,
             older_than,
+            unpulled_for,
             include,
             exclude,
             dry_run,
             yes,
             json: as_json,
         }) => {
-            let rules = Rules::parse(
+            let mut rules = Rules::parse(
                 *keep,
                 older_than.as_deref(),
                 include.as_deref(),
                 exclude.as_deref(),
             )
             .map_err(Error::Config)?;
+            rules.unpulled_for = unpulled_for
+                .as_deref()
+                .map(pr::parse_duration)
+                .transpose()
+                .map_err(|e| Error::Config(format!("--unpulled-for {e}")))?;
             if rules.is_empty() {
                 return Err(Error::Config(
-                    "give at least one rule: --keep N, --older-than DUR, --match RE or --exclude RE"
+                    "give at least one rule: --keep N, --older-than DUR, --unpulled-for DUR, \
+                     --match RE or --exclude RE"
                         .into(),
                 ));
             }
@@ -530,17 +563,24 @@ async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
     .await;
     let rows: Vec<TagRow> = rows.into_iter().flatten().collect();
     if as_json {
-        emit(&json(&rows));
+        emit(&json(&protected_rows(&rows, &s.protected, &s.profile)));
     } else {
         let mut shared: std::collections::HashMap<&str, usize> = Default::default();
         for r in &rows {
             *shared.entry(r.digest.as_str()).or_default() += 1;
         }
+        let pull_dates = b.info().pull_dates;
         let cells: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
-                vec![
-                    r.tag.clone(),
+                // ⊘ as in the TUI: protected_tags, or the service's own lock.
+                let mark = if s.protected.covers(&r.tag) || r.locked.is_some() {
+                    " ⊘"
+                } else {
+                    ""
+                };
+                let mut row = vec![
+                    format!("{}{mark}", r.tag),
                     format!(
                         "{}{}",
                         digest::short(&r.digest),
@@ -557,13 +597,22 @@ async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
                         .map(|p| p.platform.as_str())
                         .collect::<Vec<_>>()
                         .join(","),
-                ]
+                ];
+                if pull_dates {
+                    row.push(match &r.pulled {
+                        Some(None) => "never".into(),
+                        Some(Some(at)) => short_time(Some(at)),
+                        None => "-".into(),
+                    });
+                }
+                row
             })
             .collect();
-        emit(&table(
-            &["TAG", "DIGEST", "SIZE", "CREATED", "PLATFORMS"],
-            &cells,
-        ));
+        let mut headers = vec!["TAG", "DIGEST", "SIZE", "CREATED", "PLATFORMS"];
+        if pull_dates {
+            headers.push("PULLED");
+        }
+        emit(&table(&headers, &cells));
     }
     Ok(if failed > 0 { 1 } else { 0 })
 }
@@ -787,6 +836,9 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             note: None,
         }
     };
+    // A tag the service locks is refused before asking, quoting its rule.
+    let locked_tag = (report.action == "untag").then(|| report.removed_tags[0].as_str());
+    ops::refuse_locked(b, repo, locked_tag, &report.digest).await?;
     if dry_run {
         if as_json {
             emit(&json(&report));
@@ -994,6 +1046,14 @@ async fn prune(
     let b = s.backend.as_ref();
     let info = b.info();
     let caps = info.capabilities;
+    if rules.unpulled_for.is_some() && !info.pull_dates {
+        return Err(Error::Config(format!(
+            "--unpulled-for needs pull dates, and {} ({}) does not record when tags are pulled \
+             (Harbor, Docker Hub and ECR do)",
+            clean(&info.registry),
+            info.kind
+        )));
+    }
     if !caps.delete_tag && !caps.delete_digest && !dry_run {
         return Err(Error::Unsupported(format!(
             "{} cannot delete (read-only); use --dry-run to preview",
@@ -1004,7 +1064,7 @@ async fn prune(
     let mut plans = Vec::new();
     for repo in expand_repos(b, &patterns).await? {
         let survey = pr::survey(b, &repo, s.concurrency).await?;
-        let marked = rules.select(&survey.dates(), &s.protected, now);
+        let marked = rules.select_rows(&survey.rows, &s.protected, now);
         plans.push(pr::plan(&survey, &marked, &s.protected, caps));
     }
     let total: usize = plans.iter().map(Plan::len).sum();

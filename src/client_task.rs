@@ -147,7 +147,8 @@ pub enum Event {
     Detail {
         req: ReqId,
         tag: String,
-        result: Box<Result<TagRow, Error>>,
+        /// Boxed: a row is the largest thing an event carries.
+        result: Result<Box<TagRow>, Error>,
     },
     Inspected {
         req: ReqId,
@@ -518,7 +519,7 @@ async fn run(sh: &Shared, cmd: Command) {
             };
             let forward = async {
                 while let Some((tag, result)) = rx.recv().await {
-                    let result = Box::new(result);
+                    let result = result.map(Box::new);
                     let _ = ev.send(Event::Detail { req, tag, result }).await;
                 }
             };

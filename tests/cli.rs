@@ -582,7 +582,7 @@ fn config_example_parses() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["ecr", "ghcr", "hub", "lab", "local"]);
+    assert_eq!(names, ["acr", "ecr", "gar", "ghcr", "hub", "lab", "local"]);
     let kinds: Vec<&str> = v["profiles"]
         .as_array()
         .unwrap()
@@ -591,7 +591,15 @@ fn config_example_parses() {
         .collect();
     assert_eq!(
         kinds,
-        ["ecr", "ghcr", "dockerhub", "distribution", "distribution"]
+        [
+            "acr",
+            "ecr",
+            "gar",
+            "ghcr",
+            "dockerhub",
+            "distribution",
+            "distribution"
+        ]
     );
 }
 

@@ -96,6 +96,13 @@ fn ecr_lists_across_pages_with_sizes_and_push_dates_and_reads_v2() {
             .expect("row digest known to ECR");
         // Size and push date as DescribeImages reports them (one call for all tags).
         assert_eq!(r["size"], m["imageSizeInBytes"]);
+        // ECR records pulls: lastRecordedPullTime, null when none was recorded.
+        assert_eq!(
+            r["pulled"].as_str(),
+            m["lastRecordedPullTime"].as_str(),
+            "{r}"
+        );
+        assert!(r.get("pulled").is_some(), "{r}");
         let pushed = r["pushed"].as_str().unwrap();
         let secs = regtui::registry::model::unix_seconds(pushed).unwrap();
         assert_eq!(
@@ -170,6 +177,20 @@ fn ecr_deletes_one_tag_or_the_image_with_all_its_tags() {
 #[test]
 fn ecr_prune_by_push_date_uses_batch_delete() {
     let s = setup(&Ecr::token());
+    // ECR records pulls: --unpulled-for is accepted (nothing was pulled: every tag qualifies).
+    let v = run(
+        &s,
+        &[
+            "prune",
+            "team/api",
+            "--unpulled-for",
+            "30d",
+            "--dry-run",
+            "--json",
+        ],
+    )
+    .json();
+    assert_eq!(v[0]["kept"], serde_json::json!([]), "{v:#}");
     // Every image was pushed just now, in order; keep the newest tag's image.
     let v = run(
         &s,

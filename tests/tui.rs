@@ -1019,7 +1019,7 @@ fn detail(app: &mut App, req: ReqId, row: regtui::registry::model::TagRow) -> Ve
     app.update(Msg::Client(Event::Detail {
         req,
         tag: row.tag.clone(),
-        result: Box::new(Ok(row)),
+        result: Ok(Box::new(row)),
     }))
 }
 

@@ -213,6 +213,14 @@ impl App {
             self.say(format!("details of {} are still loading", clean(&tag)));
             return vec![];
         };
+        if let Some(lock) = &row.locked {
+            self.say(format!(
+                "{} is locked by the registry ({lock}): it refuses to delete it",
+                clean(&tag),
+                lock = clean(lock)
+            ));
+            return vec![];
+        }
         let info = self.view().info.clone().unwrap_or_default();
         let (can_untag, can_digest) = (
             info.capabilities.delete_tag,
@@ -224,6 +232,18 @@ impl App {
         }
         let req = self.ids.next();
         let siblings = self.view().tags.siblings(&tag);
+        // A sibling the service locks goes with the manifest: only the tag may go.
+        let mut limits = info.limits();
+        let locked_sibling = siblings.iter().find_map(|s| {
+            let lock = self.view().tags.lock_of(s)?;
+            Some(format!(
+                "deleting the manifest would remove {}, locked by the registry ({})",
+                clean(s),
+                clean(lock)
+            ))
+        });
+        let can_digest = can_digest && locked_sibling.is_none();
+        limits.extend(locked_sibling);
         let profile = self.profile().to_string();
         self.overlay = Overlay::ConfirmDelete(ConfirmDelete {
             profile: profile.clone(),
@@ -240,7 +260,7 @@ impl App {
             indexes: Vec::new(),
             index_warned: false,
             notice: None,
-            limits: info.limits(),
+            limits,
             running: None,
         });
         vec![Effect::Send(Command::TagsOnDigest {

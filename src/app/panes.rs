@@ -202,8 +202,9 @@ pub struct TagsPane {
     pub widths: (usize, usize, usize),
     /// Position of each name in `names`.
     index: HashMap<String, usize>,
-    /// Sort keys aligned with `names`: created (Unix seconds) and size, once loaded.
-    keys: Vec<(Option<i64>, Option<u64>)>,
+    /// Sort keys aligned with `names`: the date (Unix nanoseconds, full precision) and size,
+    /// once loaded.
+    keys: Vec<(Option<i128>, Option<u64>)>,
 }
 
 impl TagsPane {
@@ -300,9 +301,9 @@ impl TagsPane {
         self.resort_keeping(keep, height);
     }
 
-    fn key_of(row: &RowState) -> (Option<i64>, Option<u64>) {
+    fn key_of(row: &RowState) -> (Option<i128>, Option<u64>) {
         match row {
-            RowState::Loaded(r) => (r.date(), Some(r.size)),
+            RowState::Loaded(r) => (r.date_nanos(), Some(r.size)),
             _ => (None, None),
         }
     }
@@ -321,11 +322,19 @@ impl TagsPane {
             .collect();
     }
 
-    /// Marks or unmarks `tag`; a protected tag is refused with the reason.
+    /// The service's own lock on `tag` (`TagRow::locked`), once its details are loaded.
+    pub fn lock_of(&self, tag: &str) -> Option<&str> {
+        self.row(tag)?.locked.as_deref()
+    }
+
+    /// Marks or unmarks `tag`; a protected or locked tag is refused with the reason.
     pub fn toggle_mark(&mut self, tag: &str, protected: &Protected) -> Result<(), String> {
         if !self.marked.remove(tag) {
             if protected.covers(tag) {
                 return Err(format!("{tag} is protected (protected_tags)"));
+            }
+            if let Some(lock) = self.lock_of(tag) {
+                return Err(format!("{tag} is locked by the registry: {lock}"));
             }
             self.marked.insert(tag.to_string());
         }
@@ -344,7 +353,7 @@ impl TagsPane {
         let mut n = 0;
         for i in lo..=hi.min(self.view.len().saturating_sub(1)) {
             let t = &self.names[self.view[i]];
-            if !protected.covers(t) && self.marked.insert(t.clone()) {
+            if !protected.covers(t) && self.lock_of(t).is_none() && self.marked.insert(t.clone()) {
                 n += 1;
             }
         }
@@ -355,7 +364,7 @@ impl TagsPane {
     pub fn invert_marks(&mut self, protected: &Protected) {
         for i in &self.view {
             let t = &self.names[*i];
-            if !self.marked.remove(t) && !protected.covers(t) {
+            if !self.marked.remove(t) && !protected.covers(t) && self.lock_of(t).is_none() {
                 self.marked.insert(t.clone());
             }
         }
@@ -381,10 +390,12 @@ impl TagsPane {
         crate::registry::model::sum_sizes(blobs.into_values()).saturating_add(other)
     }
 
-    /// `(tag, date)` of every tag, for retention rules (unknown while details load).
+    /// `(tag, date)` of every tag, for retention rules (unknown while details load); a tag the
+    /// service locks is left out, so rules never mark it.
     pub fn dates(&self) -> Vec<(String, Option<i64>)> {
         self.names
             .iter()
+            .filter(|t| self.row(t).is_none_or(|r| r.locked.is_none()))
             .map(|t| (t.clone(), self.row(t).and_then(TagRow::date)))
             .collect()
     }

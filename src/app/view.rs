@@ -189,8 +189,8 @@ impl ProfileView {
             Event::Detail { req, tag, result }
                 if self.tags.details_req == Some(req) && self.tags.rows.contains_key(&tag) =>
             {
-                let row = match *result {
-                    Ok(r) => RowState::Loaded(r),
+                let row = match result {
+                    Ok(r) => RowState::Loaded(*r),
                     Err(e) => RowState::Failed(e.to_string()),
                 };
                 self.tags.set_row(&tag, row, ht);

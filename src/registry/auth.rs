@@ -176,6 +176,23 @@ const DEFAULT_TOKEN_LIFE: Duration = Duration::from_secs(60);
 
 /// How long a token is valid from `started`, renewed a little early; server numbers are clamped
 /// so no arithmetic can overflow.
+/// Seconds a JWT lives by its own claims: `exp - iat`, else `exp` from now; `None` for a token
+/// that is not a JWT or names no `exp`.
+fn jwt_lifetime(token: &str) -> Option<i64> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+    let exp = claims.get("exp")?.as_i64()?;
+    let from = claims
+        .get("iat")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or_else(super::model::now_unix);
+    Some(exp - from).filter(|s| *s > 0)
+}
+
 fn valid_until(started: Instant, expires_in: Option<i64>) -> Instant {
     let life = match expires_in {
         Some(s) if s > 0 => Duration::from_secs(s as u64).min(MAX_TOKEN_LIFE),
@@ -427,9 +444,11 @@ impl Authenticator {
                 detail: "the token has characters not allowed in a header".into(),
             });
         }
+        // ACR and GitLab send no expires_in: their JWT's own exp says how long it lives.
+        let life = reply.expires_in.or_else(|| jwt_lifetime(&value));
         Ok(CachedToken {
             value: Secret::new(value),
-            valid_until: valid_until(started, reply.expires_in),
+            valid_until: valid_until(started, life),
         })
     }
 
@@ -554,6 +573,23 @@ pub fn redact(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_jwt_says_how_long_it_lives() {
+        use base64::Engine as _;
+        let enc = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let t = format!(
+            "{}.{}.sig",
+            enc(serde_json::json!({"alg": "RS256"})),
+            enc(serde_json::json!({"iat": 1000, "exp": 1000 + 4500}))
+        );
+        assert_eq!(super::jwt_lifetime(&t), Some(4500));
+        assert_eq!(super::jwt_lifetime("opaque-token"), None);
+        let expired = format!("h.{}.s", enc(serde_json::json!({"iat": 10, "exp": 5})));
+        assert_eq!(super::jwt_lifetime(&expired), None);
+    }
+
     use super::*;
 
     #[test]

@@ -209,6 +209,50 @@ impl Distribution {
         self.cache.forget(digest);
     }
 
+    /// GETs a JSON document of the registry's own API on its origin (GAR's `tags/list`
+    /// extension, ACR's `/acr/v1`), with a token for `scope` (renewed on a 401, retried on
+    /// 429/5xx like every read). Returns the body and the `Link: rel="next"` target, if any.
+    pub async fn get_api(
+        &self,
+        path_or_url: &str,
+        scope: &str,
+        what: &str,
+        limit: u64,
+    ) -> Result<(Vec<u8>, Option<String>)> {
+        let url = if path_or_url.starts_with('/') {
+            self.url(path_or_url)
+        } else {
+            self.resolve_link(path_or_url)?
+        };
+        let (headers, body) = self
+            .get_ok(
+                &url,
+                scope,
+                &|rb| rb.header(ACCEPT, "application/json"),
+                limit,
+                what,
+            )
+            .await?;
+        let next = header_str(&headers, "link")
+            .and_then(next_link)
+            .map(|l| self.resolve_link(&l))
+            .transpose()?;
+        Ok((body, next))
+    }
+
+    /// DELETE on the registry's own API (ACR's `/acr/v1/<repo>/_tags/<tag>`) with a token for
+    /// `scope`; a refusal carries the registry's own message. Sent exactly once.
+    pub async fn delete_api(&self, path: &str, scope: &str, what: &str) -> Result<()> {
+        let resp = self
+            .send(Method::DELETE, &self.url(path), scope, &|rb| rb)
+            .await?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.fail(resp, what, true).await)
+        }
+    }
+
     /// The authenticator (for status display and tests).
     pub fn auth(&self) -> &Authenticator {
         &self.auth

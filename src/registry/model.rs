@@ -169,6 +169,14 @@ impl TagRow {
             .and_then(unix_seconds)
             .or_else(|| self.created.as_deref().and_then(unix_seconds))
     }
+
+    /// [`TagRow::date`] in nanoseconds, for sorting (ties only when the service's times tie).
+    pub fn date_nanos(&self) -> Option<i128> {
+        self.pushed
+            .as_deref()
+            .and_then(unix_nanos)
+            .or_else(|| self.created.as_deref().and_then(unix_nanos))
+    }
 }
 
 /// One layer with the history line that made it.
@@ -258,6 +266,47 @@ pub fn unix_seconds(rfc3339: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
 }
 
+/// Nanoseconds since the Unix epoch of an RFC 3339 time, keeping its fraction: the date sort
+/// orders with it, so two pushes within one second keep their order.
+pub fn unix_nanos(rfc3339: &str) -> Option<i128> {
+    let secs = unix_seconds(rfc3339)?;
+    let s = rfc3339.trim();
+    let mut nanos: i128 = 0;
+    if let Some(frac) = s.get(19..).and_then(|r| r.strip_prefix('.')) {
+        let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
+        let mut padded = digits.chars().take(9).collect::<String>();
+        while padded.len() < 9 {
+            padded.push('0');
+        }
+        nanos = padded.parse().unwrap_or(0);
+    }
+    Some(i128::from(secs) * 1_000_000_000 + nanos)
+}
+
+/// RFC 3339 (UTC, milliseconds) of a time in milliseconds since the Unix epoch, as services
+/// give them (`timeUploadedMs`).
+pub fn rfc3339_millis(ms: i64) -> String {
+    let (secs, milli) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days, after Howard Hinnant's algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Adds sizes a server reported, saturating at `u64::MAX` instead of wrapping.
 pub fn sum_sizes(sizes: impl IntoIterator<Item = u64>) -> u64 {
     sizes.into_iter().fold(0u64, u64::saturating_add)
@@ -279,5 +328,21 @@ mod tests {
         assert_eq!(unix_seconds("yesterday"), None);
         assert_eq!(unix_seconds("2024-13-01T00:00:00Z"), None);
         assert_eq!(unix_seconds("2024-06-01T12:00:00"), None);
+    }
+
+    #[test]
+    fn dates_keep_their_fraction_and_millis_round_trip() {
+        let a = unix_nanos("2024-06-01T12:00:00.1Z").unwrap();
+        let b = unix_nanos("2024-06-01T12:00:00.25Z").unwrap();
+        assert!(a < b);
+        assert_eq!(b - a, 150_000_000);
+        assert_eq!(
+            rfc3339_millis(1_717_243_200_250),
+            "2024-06-01T12:00:00.250Z"
+        );
+        assert_eq!(
+            unix_nanos(&rfc3339_millis(1_717_243_200_250)),
+            Some(1_717_243_200_250_000_000)
+        );
     }
 }

@@ -58,9 +58,14 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// Sum of the config and layers of an image manifest.
-fn image_size(config: &Desc, layers: &[Desc]) -> u64 {
-    sum_sizes(std::iter::once(config.size).chain(layers.iter().map(|l| l.size)))
+/// Size of an image as regtui computes it: the config and its DISTINCT layer blobs (a layer
+/// the manifest lists twice is stored, and counted, once).
+pub fn image_size(config: &Desc, layers: &[Desc]) -> u64 {
+    let blobs: BTreeMap<&str, u64> = std::iter::once(config)
+        .chain(layers)
+        .map(|d| (d.digest.as_str(), d.size))
+        .collect();
+    sum_sizes(blobs.into_values())
 }
 
 async fn config_of(b: &dyn Backend, repo: &str, config: &Desc) -> Result<Option<ConfigSummary>> {
@@ -121,15 +126,21 @@ async fn describe_blobs(b: &dyn Backend, repo: &str, m: &Manifest) -> Result<Des
             ))
         }
         ManifestKind::Index { children } => {
-            let fetched: Vec<Result<(IndexChild, std::sync::Arc<Manifest>)>> =
-                stream::iter(children.iter().cloned())
-                    .map(|c| async move {
-                        let child = b.get_manifest(repo, &c.digest).await?;
-                        Ok((c, child))
-                    })
-                    .buffered(4)
-                    .collect()
-                    .await;
+            // An index is the distinct blobs of its platform images; attestation manifests
+            // (`vnd.docker.reference.type: attestation-manifest`) are not part of its size.
+            let images: Vec<IndexChild> = children
+                .iter()
+                .filter(|c| !c.attestation)
+                .cloned()
+                .collect();
+            let fetched: Vec<Result<(IndexChild, std::sync::Arc<Manifest>)>> = stream::iter(images)
+                .map(|c| async move {
+                    let child = b.get_manifest(repo, &c.digest).await?;
+                    Ok((c, child))
+                })
+                .buffered(4)
+                .collect()
+                .await;
             let mut blobs: BTreeMap<String, u64> = BTreeMap::new();
             let mut platforms = Vec::new();
             let mut main: Option<Desc> = None;
@@ -486,6 +497,7 @@ pub async fn untag_checked(
     tag: &str,
     seen: &str,
 ) -> Result<TagDeleteMethod> {
+    refuse_locked(b, repo, Some(tag), seen).await?;
     let now = b.head_manifest(repo, tag).await?.digest;
     if now != seen {
         return Err(Error::Moved {
@@ -503,6 +515,40 @@ pub async fn untag_checked(
             Ok(TagDeleteMethod::OciTagDelete)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Refuses, before any delete request, to remove a tag the service itself locks (`tag`), or a
+/// manifest one of whose tags it locks (`tag` = `None`), quoting the service's rule. Only
+/// providers with a bulk listing know their locks; others pass.
+pub async fn refuse_locked(
+    b: &dyn Backend,
+    repo: &str,
+    tag: Option<&str>,
+    digest: &str,
+) -> Result<()> {
+    let Some(rows) = b.bulk_rows(repo).await? else {
+        return Ok(());
+    };
+    let locked = rows.iter().find(|r| {
+        r.locked.is_some()
+            && match tag {
+                Some(t) => r.tag == t,
+                None => r.digest == digest,
+            }
+    });
+    match locked {
+        Some(r) => Err(Error::Unsupported(format!(
+            "{repo}:{} is locked by the registry ({}); nothing was deleted{}",
+            r.tag,
+            r.locked.as_deref().unwrap_or_default(),
+            if tag.is_none() {
+                " (deleting the manifest would remove that tag too)"
+            } else {
+                ""
+            }
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -526,6 +572,7 @@ pub async fn delete_manifest_checked(
     confirmed: &Confirmed,
     concurrency: usize,
 ) -> Result<Vec<String>> {
+    refuse_locked(b, repo, None, digest).await?;
     let users = users_of_one(b, repo, digest, concurrency).await?;
     let added: Vec<String> = users
         .tags
@@ -574,5 +621,17 @@ mod tests {
         let mut v = vec!["v1.10", "v1.9", "v1.2.3", "latest", "v01.9", "10", "9"];
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(v, ["9", "10", "latest", "v1.2.3", "v01.9", "v1.9", "v1.10"]);
+    }
+
+    #[test]
+    fn a_layer_repeated_in_one_image_counts_once() {
+        use super::{Desc, image_size};
+        let d = |digest: &str, size| Desc {
+            digest: digest.into(),
+            media_type: String::new(),
+            size,
+        };
+        let layers = [d("sha256:l1", 100), d("sha256:l2", 10), d("sha256:l1", 100)];
+        assert_eq!(image_size(&d("sha256:c", 1), &layers), 111);
     }
 }

@@ -82,6 +82,9 @@ pub struct Rules {
     pub include: Option<Regex>,
     /// Never consider tags matching this.
     pub exclude: Option<Regex>,
+    /// Mark only tags not pulled within this many seconds (never pulled counts); needs a
+    /// service that records pulls ([`Rules::select_rows`]).
+    pub unpulled_for: Option<i64>,
 }
 
 impl Rules {
@@ -105,6 +108,7 @@ impl Rules {
                 .transpose()?,
             include: re("match", include)?,
             exclude: re("exclude", exclude)?,
+            unpulled_for: None,
         })
     }
 
@@ -114,6 +118,32 @@ impl Rules {
             && self.older_than.is_none()
             && self.include.is_none()
             && self.exclude.is_none()
+            && self.unpulled_for.is_none()
+    }
+
+    /// The tags these rules mark out of listed rows: as [`Rules::select`], and besides the
+    /// profile's protected tags, a tag the service itself locks (`TagRow::locked`) is never
+    /// marked; `unpulled_for` keeps only tags not pulled since `now - unpulled_for` (a tag the
+    /// service never saw pulled counts; one without pull data is not marked).
+    pub fn select_rows(&self, rows: &[TagRow], protected: &Protected, now: i64) -> Vec<String> {
+        let dates: Vec<(String, Option<i64>)> = rows
+            .iter()
+            .filter(|r| r.locked.is_none())
+            .map(|r| (r.tag.clone(), r.date()))
+            .collect();
+        let mut out = self.select(&dates, protected, now);
+        if let Some(age) = self.unpulled_for {
+            let pulled: HashMap<&str, &Option<Option<String>>> =
+                rows.iter().map(|r| (r.tag.as_str(), &r.pulled)).collect();
+            out.retain(|t| match pulled.get(t.as_str()) {
+                Some(Some(None)) => true,
+                Some(Some(Some(at))) => {
+                    super::model::unix_seconds(at).is_some_and(|d| d <= now - age)
+                }
+                _ => false,
+            });
+        }
+        out
     }
 
     /// The tags these rules mark, out of `(tag, date)` pairs (date in Unix seconds, when known).
@@ -174,10 +204,12 @@ pub struct Survey {
 }
 
 impl Survey {
-    /// `(tag, date)` pairs for [`Rules::select`].
+    /// `(tag, date)` pairs for [`Rules::select`]; tags the service locks are left out (never
+    /// marked).
     pub fn dates(&self) -> Vec<(String, Option<i64>)> {
         self.rows
             .iter()
+            .filter(|r| r.locked.is_none())
             .map(|r| (r.tag.clone(), r.date()))
             .collect()
     }
@@ -391,6 +423,11 @@ pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabili
             skipped.push(Skip {
                 tag: t.clone(),
                 reason: "protected by the profile's protected_tags".into(),
+            });
+        } else if let Some(lock) = known.get(t.as_str()).and_then(|r| r.locked.as_deref()) {
+            skipped.push(Skip {
+                tag: t.clone(),
+                reason: format!("locked by the registry: {lock}"),
             });
         } else if known.contains_key(t.as_str()) {
             going.insert(t.as_str());
@@ -777,5 +814,80 @@ mod tests {
         let r = Rules::parse(Some(2), None, None, None).unwrap();
         assert_eq!(r.select(&with_sig, &Protected::default(), 1000), ["b", "d"]);
         assert!(Rules::parse(None, None, Some("("), None).is_err());
+    }
+
+    fn row(tag: &str, digest: &str, pushed: i64) -> TagRow {
+        TagRow {
+            tag: tag.into(),
+            digest: digest.into(),
+            media_type: String::new(),
+            size: 1,
+            created: None,
+            pushed: Some(crate::registry::model::rfc3339_millis(pushed * 1000)),
+            platforms: Vec::new(),
+            blobs: Vec::new(),
+            locked: None,
+            pulled: None,
+        }
+    }
+
+    #[test]
+    fn a_service_lock_is_never_marked_and_is_skipped_with_its_reason() {
+        let mut rows = vec![row("a", "sha256:a", 100), row("b", "sha256:b", 200)];
+        rows[0].locked = Some("deleteEnabled is false".into());
+        let survey = Survey {
+            repo: "r".into(),
+            rows: rows.clone(),
+            footprints: HashMap::new(),
+        };
+        let r = Rules::parse(None, Some("1h"), None, None).unwrap();
+        assert_eq!(r.select_rows(&rows, &Protected::default(), 100_000), ["b"]);
+        assert_eq!(
+            r.select(&survey.dates(), &Protected::default(), 100_000),
+            ["b"]
+        );
+        let caps = Capabilities {
+            list_repos: true,
+            delete_digest: true,
+            delete_tag: true,
+        };
+        let p = plan(
+            &survey,
+            &["a".into(), "b".into()],
+            &Protected::default(),
+            caps,
+        );
+        assert_eq!(p.skipped.len(), 1);
+        assert_eq!(p.skipped[0].tag, "a");
+        assert!(
+            p.skipped[0].reason.contains("deleteEnabled is false"),
+            "{:?}",
+            p.skipped
+        );
+        assert_eq!(p.tags_removed(), ["b"]);
+    }
+
+    #[test]
+    fn unpulled_for_counts_never_pulled_and_skips_rows_without_pull_data() {
+        let mut rows = vec![
+            row("never", "sha256:1", 0),
+            row("old", "sha256:2", 0),
+            row("recent", "sha256:3", 0),
+            row("unknown", "sha256:4", 0),
+        ];
+        rows[0].pulled = Some(None);
+        rows[1].pulled = Some(Some(crate::registry::model::rfc3339_millis(1_000 * 1000)));
+        rows[2].pulled = Some(Some(crate::registry::model::rfc3339_millis(
+            90 * DAY * 1000,
+        )));
+        let r = Rules {
+            unpulled_for: Some(30 * DAY),
+            ..Default::default()
+        };
+        assert!(!r.is_empty());
+        assert_eq!(
+            r.select_rows(&rows, &Protected::default(), 100 * DAY),
+            ["never", "old"]
+        );
     }
 }

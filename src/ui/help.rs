@@ -12,7 +12,7 @@ use crate::app::overlay::Help;
 /// Lines under the key table: the mouse, and what the marks in the tags pane mean.
 const FOOTER: [&str; 2] = [
     " mouse: click selects, double click opens, the wheel scrolls",
-    " tags: ● marked  ⊘ protected (protected_tags)  ⇆ shares its digest",
+    " tags: ● marked  ⊘ protected or locked  ⇆ shares its digest",
 ];
 
 /// Draws the key table in a centred box: one column when it fits, else two; scrolls with ↑↓

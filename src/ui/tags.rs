@@ -17,6 +17,28 @@ use crate::sanitize::clean;
 /// Marks in front of a name.
 const MARKED: &str = "●";
 const PROTECTED: &str = "⊘";
+/// Width of the PULLED column.
+const PULLED_W: usize = 10;
+
+/// When a tag was last pulled, in the longest date form that fits: `never`, or `-` when the
+/// service gave nothing for this tag.
+fn pulled_cell(app: &App, r: &crate::registry::model::TagRow, w: usize) -> String {
+    match &r.pulled {
+        Some(None) => "never".into(),
+        Some(Some(at)) => match crate::registry::model::unix_seconds(at) {
+            Some(s) => {
+                let forms = app.dates.forms(s, app.now);
+                let fit = forms
+                    .iter()
+                    .find(|f| crate::fmt::width(f) <= w)
+                    .or(forms.last());
+                ellipsize(fit.map(String::as_str).unwrap_or("-"), w)
+            }
+            None => ellipsize(&clean(at), w),
+        },
+        None => "-".into(),
+    }
+}
 
 /// Draws the tags table.
 pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
@@ -63,7 +85,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         f.render_widget(Paragraph::new(m).wrap(Wrap { trim: false }), inner);
         return;
     }
-    let cols = tag_columns(inner.width as usize, &p.column_widths(app.dates));
+    // PULLED where the service records pulls: its room comes off the other columns first.
+    let pull_dates = app.view().info.as_ref().is_some_and(|i| i.pull_dates);
+    let pulled_w = if pull_dates { PULLED_W } else { 0 };
+    let cols = tag_columns(
+        (inner.width as usize).saturating_sub(if pull_dates { pulled_w + 1 } else { 0 }),
+        &p.column_widths(app.dates),
+    );
     let protected = app.protected();
     let h = inner.height.saturating_sub(1) as usize;
     let rows: Vec<Row> = p
@@ -79,16 +107,18 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             } else {
                 Default::default()
             };
-            let mark = if p.marked.contains(name) {
-                Span::styled(MARKED, t.warn())
-            } else if protected.covers(name) {
-                Span::styled(PROTECTED, t.dim())
-            } else {
-                Span::raw(" ")
-            };
             let loaded = match p.rows.get(name) {
                 Some(RowState::Loaded(r)) => Some(r),
                 _ => None,
+            };
+            // The service's own lock shows like the profile's protected_tags.
+            let locked = loaded.is_some_and(|r| r.locked.is_some());
+            let mark = if p.marked.contains(name) {
+                Span::styled(MARKED, t.warn())
+            } else if protected.covers(name) || locked {
+                Span::styled(PROTECTED, t.dim())
+            } else {
+                Span::raw(" ")
             };
             let shared =
                 loaded.is_some_and(|r| p.per_digest.get(&r.digest).copied().unwrap_or(0) > 1);
@@ -132,6 +162,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                         })
                         .unwrap_or_else(|| "-".into());
                     cells.push(Cell::from(date));
+                    if pull_dates {
+                        cells.push(Cell::from(pulled_cell(app, r, pulled_w)));
+                    }
                     if cols.platforms > 0 {
                         cells.push(Cell::from(ellipsize(&clean(&platforms(r)), cols.platforms)));
                     }
@@ -164,6 +197,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     };
     widths.push(Constraint::Length(cols.date as u16));
     header.push(Cell::from(date_header));
+    if pull_dates {
+        widths.push(Constraint::Length(pulled_w as u16));
+        header.push(Cell::from("PULLED"));
+    }
     if cols.platforms > 0 {
         widths.push(Constraint::Length(cols.platforms as u16));
         header.push(Cell::from("PLATFORMS"));

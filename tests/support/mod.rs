@@ -2,8 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod acr;
 pub mod bin;
 pub mod fixture;
+pub mod gar;
 pub mod github;
 pub mod hub;
 pub mod moto;

@@ -1,8 +1,10 @@
 //! Cloud registries whose own API does what v2 cannot (listing, sizes and dates in bulk,
 //! deletes): [`ProviderApi`] for that part, v2 ([`Distribution`]) for manifests and configs.
 
+pub mod acr;
 pub mod dockerhub;
 pub mod ecr;
+pub mod gar;
 pub mod ghcr;
 
 use std::sync::Arc;
@@ -31,11 +33,22 @@ pub enum Kind {
     Ghcr,
     /// Docker Hub: the Hub API plus v2 on registry-1.docker.io.
     Dockerhub,
+    /// Google Artifact Registry (and gcr.io): v2 with Google's tags/list extension.
+    Gar,
+    /// Azure Container Registry: v2 plus ACR's /acr/v1 API.
+    Acr,
 }
 
 impl Kind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Kind; 4] = [Kind::Distribution, Kind::Ecr, Kind::Ghcr, Kind::Dockerhub];
+    pub const ALL: [Kind; 6] = [
+        Kind::Distribution,
+        Kind::Ecr,
+        Kind::Ghcr,
+        Kind::Dockerhub,
+        Kind::Gar,
+        Kind::Acr,
+    ];
 
     /// The name used in config files (`kind = "ecr"`).
     pub fn name(self) -> &'static str {
@@ -44,6 +57,8 @@ impl Kind {
             Kind::Ecr => "ecr",
             Kind::Ghcr => "ghcr",
             Kind::Dockerhub => "dockerhub",
+            Kind::Gar => "gar",
+            Kind::Acr => "acr",
         }
     }
 
@@ -54,6 +69,8 @@ impl Kind {
             Kind::Ecr => ecr::Keys::NAMES,
             Kind::Ghcr => ghcr::Keys::NAMES,
             Kind::Dockerhub => dockerhub::Keys::NAMES,
+            Kind::Gar => gar::Keys::NAMES,
+            Kind::Acr => acr::Keys::NAMES,
         }
     }
 
@@ -65,7 +82,19 @@ impl Kind {
 
     /// Whether a profile of this kind must name its `registry` (the others have a default).
     pub fn needs_registry(self) -> bool {
-        self == Kind::Distribution
+        matches!(self, Kind::Distribution | Kind::Gar | Kind::Acr)
+    }
+
+    /// The provider that serves `host` (`host[:port]`) by its name alone, for an ad-hoc
+    /// `--registry` or a `distribution` profile (ACR, Artifact Registry).
+    pub fn detect(host: &str) -> Option<Kind> {
+        if acr::serves(host) {
+            Some(Kind::Acr)
+        } else if gar::serves(host) {
+            Some(Kind::Gar)
+        } else {
+            None
+        }
     }
 }
 
@@ -78,6 +107,8 @@ pub enum KindKeys {
     Ecr(ecr::Keys),
     Ghcr(ghcr::Keys),
     Dockerhub(dockerhub::Keys),
+    Gar(gar::Keys),
+    Acr(acr::Keys),
 }
 
 /// A distribution profile has no keys of its own.
@@ -100,6 +131,8 @@ impl KindKeys {
             Kind::Ecr => KindKeys::Ecr(ecr::Keys::deserialize(d)?),
             Kind::Ghcr => KindKeys::Ghcr(ghcr::Keys::deserialize(d)?),
             Kind::Dockerhub => KindKeys::Dockerhub(dockerhub::Keys::deserialize(d)?),
+            Kind::Gar => KindKeys::Gar(gar::Keys::deserialize(d)?),
+            Kind::Acr => KindKeys::Acr(acr::Keys::deserialize(d)?),
         })
     }
 
@@ -110,6 +143,8 @@ impl KindKeys {
             KindKeys::Ecr(_) => Kind::Ecr,
             KindKeys::Ghcr(_) => Kind::Ghcr,
             KindKeys::Dockerhub(_) => Kind::Dockerhub,
+            KindKeys::Gar(_) => Kind::Gar,
+            KindKeys::Acr(_) => Kind::Acr,
         }
     }
 
@@ -120,6 +155,8 @@ impl KindKeys {
             KindKeys::Ecr(k) => k.check(),
             KindKeys::Ghcr(k) => k.check(),
             KindKeys::Dockerhub(k) => k.check(),
+            KindKeys::Gar(k) => k.check(),
+            KindKeys::Acr(k) => k.check(),
         }
     }
 
@@ -127,7 +164,7 @@ impl KindKeys {
     /// only known after connecting (ECR).
     pub fn serves_host_by_default(&self, host: &str) -> Option<bool> {
         match self {
-            KindKeys::Distribution => Some(false),
+            KindKeys::Distribution | KindKeys::Gar(_) | KindKeys::Acr(_) => Some(false),
             KindKeys::Ghcr(_) => Some(host == "ghcr.io"),
             KindKeys::Dockerhub(_) => Some(host == super::reference::HUB_HOST),
             KindKeys::Ecr(k) => k.may_serve(host),
@@ -142,7 +179,17 @@ impl KindKeys {
         given: Option<Credential>,
     ) -> Result<Arc<dyn Backend>> {
         let mut notes = Notes::default();
+        let mut detected = None;
         let backend: Arc<dyn Backend> = match self {
+            // A host only one provider serves gets that provider (said in the status line).
+            KindKeys::Distribution if Kind::detect(&opts.addr(None)?.host).is_some() => {
+                let kind = Kind::detect(&opts.addr(None)?.host).unwrap_or_default();
+                detected = Some(kind);
+                match kind {
+                    Kind::Acr => acr::connect(&acr::Keys::default(), opts, given, &mut notes)?,
+                    _ => gar::connect(&gar::Keys::default(), opts, given, &mut notes)?,
+                }
+            }
             KindKeys::Distribution => {
                 let addr = opts.addr(None)?;
                 let key = addr.credential_key();
@@ -152,7 +199,20 @@ impl KindKeys {
             KindKeys::Ghcr(k) => ghcr::connect(k, opts, given, &mut notes)?,
             KindKeys::Dockerhub(k) => dockerhub::connect(k, opts, given, &mut notes)?,
             KindKeys::Ecr(k) => ecr::connect(k, opts)?,
+            KindKeys::Gar(k) => gar::connect(k, opts, given, &mut notes)?,
+            KindKeys::Acr(k) => acr::connect(k, opts, given, &mut notes)?,
         };
+        if let Some(kind) = detected {
+            let note = format!(
+                "detected {}: using kind = \"{}\" (set kind in the profile to silence this)",
+                backend.info().registry,
+                kind.name()
+            );
+            notes.warning = Some(match notes.warning.take() {
+                Some(w) => format!("{note}; {w}"),
+                None => note,
+            });
+        }
         Ok(annotate(backend, notes))
     }
 }
@@ -582,4 +642,133 @@ pub fn encode_segment(s: &str) -> String {
         }
     }
     out
+}
+
+/// Builds a provider's v2 client from a credential.
+pub type MakeV2 = dyn Fn(Credential) -> Result<Distribution> + Send + Sync;
+/// Resolves the profile's credential again (may run `password_command` or a docker helper).
+pub type Resolve = dyn Fn() -> Result<Credential> + Send + Sync;
+
+/// The v2 client of a provider whose secret is a short-lived access token printed by a command
+/// (`gcloud auth print-access-token`: an hour; `az acr login --expose-token`: three): once
+/// `max_age` has passed it is rebuilt with the credential resolved again, so the command runs
+/// again before the token runs out. Credentials that do not expire are kept.
+pub struct RenewingV2 {
+    make: Arc<MakeV2>,
+    resolve: Option<Arc<Resolve>>,
+    max_age: std::time::Duration,
+    current: tokio::sync::Mutex<(Arc<Distribution>, std::time::Instant)>,
+    /// How many times the credential was resolved again.
+    pub renewals: std::sync::atomic::AtomicUsize,
+}
+
+impl RenewingV2 {
+    /// A client from `credential`; `resolve` (when the secret expires) gives the next one.
+    pub fn new(
+        credential: Credential,
+        make: Arc<MakeV2>,
+        resolve: Option<Arc<Resolve>>,
+        max_age: std::time::Duration,
+    ) -> Result<Self> {
+        let first = Arc::new(make(credential)?);
+        Ok(RenewingV2 {
+            make,
+            resolve,
+            max_age,
+            current: tokio::sync::Mutex::new((first, std::time::Instant::now())),
+            renewals: Default::default(),
+        })
+    }
+
+    /// Whether a profile's secret is one that expires: it comes from `password_command` or from
+    /// docker's helpers rather than a fixed password (and not from a login).
+    pub fn expires(secrets: &super::credentials::ProfileSecrets, given: bool) -> bool {
+        !given
+            && (secrets.password_command.is_some()
+                || (secrets.password_env.is_none() && secrets.password.is_none()))
+    }
+
+    /// The current client, renewed first when it has aged.
+    pub async fn get(&self) -> Result<Arc<Distribution>> {
+        let mut cur = self.current.lock().await;
+        if let Some(resolve) = &self.resolve {
+            if cur.1.elapsed() >= self.max_age {
+                let resolve = resolve.clone();
+                let credential = tokio::task::spawn_blocking(move || resolve())
+                    .await
+                    .map_err(|e| Error::Config(format!("renewing credentials: {e}")))??;
+                *cur = (
+                    Arc::new((self.make)(credential)?),
+                    std::time::Instant::now(),
+                );
+                self.renewals
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(target: "regtui::auth", "credentials resolved again (the access token ages)");
+            }
+        }
+        Ok(cur.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod renew_tests {
+    use super::*;
+
+    fn make() -> Arc<MakeV2> {
+        Arc::new(|c: Credential| {
+            let addr = crate::registry::reference::RegistryAddr::parse("127.0.0.1:9")?;
+            Distribution::new(crate::registry::distribution::DistributionOptions::new(
+                addr, c,
+            ))
+        })
+    }
+
+    #[tokio::test]
+    async fn an_aged_client_is_rebuilt_with_the_credential_resolved_again() {
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let s2 = seen.clone();
+        let resolve: Arc<Resolve> = Arc::new(move || {
+            s2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(Credential::Anonymous)
+        });
+        let r = RenewingV2::new(
+            Credential::Anonymous,
+            make(),
+            Some(resolve),
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
+        let a = r.get().await.unwrap();
+        let b = r.get().await.unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 2);
+        let kept = RenewingV2::new(
+            Credential::Anonymous,
+            make(),
+            None,
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
+        assert!(Arc::ptr_eq(
+            &kept.get().await.unwrap(),
+            &kept.get().await.unwrap()
+        ));
+    }
+
+    #[test]
+    fn only_commands_and_helpers_expire() {
+        use crate::registry::credentials::ProfileSecrets;
+        let cmd = ProfileSecrets {
+            password_command: Some("gcloud auth print-access-token".into()),
+            ..Default::default()
+        };
+        assert!(RenewingV2::expires(&cmd, false));
+        assert!(!RenewingV2::expires(&cmd, true), "a login is kept");
+        let env = ProfileSecrets {
+            password_env: Some("X".into()),
+            ..Default::default()
+        };
+        assert!(!RenewingV2::expires(&env, false));
+        assert!(RenewingV2::expires(&ProfileSecrets::default(), false));
+    }
 }

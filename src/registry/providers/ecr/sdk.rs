@@ -375,7 +375,8 @@ impl ProviderApi for Ecr {
                     for tag in img.image_tags() {
                         rows.push(TagRow {
                             locked: None,
-                            pulled: None,
+                            // ECR records pulls: none recorded is "never pulled".
+                            pulled: Some(img.last_recorded_pull_time().and_then(rfc3339)),
                             tag: tag.clone(),
                             digest: img.image_digest().unwrap_or("").to_string(),
                             media_type: img.image_manifest_media_type().unwrap_or("").to_string(),
@@ -395,6 +396,10 @@ impl ProviderApi for Ecr {
             rows.sort_by(|a, b| natural_cmp(&a.tag, &b.tag));
             Ok(rows)
         })
+    }
+
+    fn pull_dates(&self) -> bool {
+        true
     }
 
     fn has_sizes(&self) -> bool {
