@@ -573,3 +573,24 @@ fn acr_still_refusing_a_delete_is_shown_verbatim() {
     assert!(!err.contains("storage.delete.enabled"), "{err}");
     assert_eq!(e.sc.state.lock().unwrap().repos["team/app"].len(), 3);
 }
+
+#[test]
+fn an_artifact_registry_host_is_detected_for_an_ad_hoc_registry() {
+    // The port refuses: what matters is the provider chosen before any request.
+    let r = regtui(
+        &[
+            "--registry",
+            "https://europe-docker.pkg.dev:1",
+            "tags",
+            "p/r/app",
+        ],
+        &[],
+    );
+    assert!(
+        r.stderr().contains("Artifact Registry") && r.stderr().contains("kind = \"gar\""),
+        "{}",
+        r.stderr()
+    );
+    let plain = regtui(&["--registry", "127.0.0.1:1", "tags", "x"], &[]);
+    assert!(!plain.stderr().contains("detected"), "{}", plain.stderr());
+}
