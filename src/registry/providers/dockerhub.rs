@@ -95,6 +95,7 @@ pub fn connect(
             .trim_end_matches('/')
             .to_string(),
         token: None,
+        token_header: super::TokenHeader::Bearer,
         headers: vec![("accept", "application/json")],
         auth_hint: "check username and the personal access token (password_env) of this profile",
     };

@@ -4,6 +4,7 @@
 pub mod dockerhub;
 pub mod ecr;
 pub mod ghcr;
+pub mod harbor;
 
 use std::sync::Arc;
 
@@ -31,11 +32,19 @@ pub enum Kind {
     Ghcr,
     /// Docker Hub: the Hub API plus v2 on registry-1.docker.io.
     Dockerhub,
+    /// Harbor: its /api/v2.0 plus v2.
+    Harbor,
 }
 
 impl Kind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Kind; 4] = [Kind::Distribution, Kind::Ecr, Kind::Ghcr, Kind::Dockerhub];
+    pub const ALL: [Kind; 5] = [
+        Kind::Distribution,
+        Kind::Ecr,
+        Kind::Ghcr,
+        Kind::Dockerhub,
+        Kind::Harbor,
+    ];
 
     /// The name used in config files (`kind = "ecr"`).
     pub fn name(self) -> &'static str {
@@ -44,6 +53,7 @@ impl Kind {
             Kind::Ecr => "ecr",
             Kind::Ghcr => "ghcr",
             Kind::Dockerhub => "dockerhub",
+            Kind::Harbor => "harbor",
         }
     }
 
@@ -54,6 +64,7 @@ impl Kind {
             Kind::Ecr => ecr::Keys::NAMES,
             Kind::Ghcr => ghcr::Keys::NAMES,
             Kind::Dockerhub => dockerhub::Keys::NAMES,
+            Kind::Harbor => harbor::Keys::NAMES,
         }
     }
 
@@ -65,7 +76,7 @@ impl Kind {
 
     /// Whether a profile of this kind must name its `registry` (the others have a default).
     pub fn needs_registry(self) -> bool {
-        self == Kind::Distribution
+        matches!(self, Kind::Distribution | Kind::Harbor)
     }
 }
 
@@ -78,6 +89,7 @@ pub enum KindKeys {
     Ecr(ecr::Keys),
     Ghcr(ghcr::Keys),
     Dockerhub(dockerhub::Keys),
+    Harbor(harbor::Keys),
 }
 
 /// A distribution profile has no keys of its own.
@@ -100,6 +112,7 @@ impl KindKeys {
             Kind::Ecr => KindKeys::Ecr(ecr::Keys::deserialize(d)?),
             Kind::Ghcr => KindKeys::Ghcr(ghcr::Keys::deserialize(d)?),
             Kind::Dockerhub => KindKeys::Dockerhub(dockerhub::Keys::deserialize(d)?),
+            Kind::Harbor => KindKeys::Harbor(harbor::Keys::deserialize(d)?),
         })
     }
 
@@ -110,6 +123,7 @@ impl KindKeys {
             KindKeys::Ecr(_) => Kind::Ecr,
             KindKeys::Ghcr(_) => Kind::Ghcr,
             KindKeys::Dockerhub(_) => Kind::Dockerhub,
+            KindKeys::Harbor(_) => Kind::Harbor,
         }
     }
 
@@ -120,6 +134,7 @@ impl KindKeys {
             KindKeys::Ecr(k) => k.check(),
             KindKeys::Ghcr(k) => k.check(),
             KindKeys::Dockerhub(k) => k.check(),
+            KindKeys::Harbor(k) => k.check(),
         }
     }
 
@@ -127,7 +142,7 @@ impl KindKeys {
     /// only known after connecting (ECR).
     pub fn serves_host_by_default(&self, host: &str) -> Option<bool> {
         match self {
-            KindKeys::Distribution => Some(false),
+            KindKeys::Distribution | KindKeys::Harbor(_) => Some(false),
             KindKeys::Ghcr(_) => Some(host == "ghcr.io"),
             KindKeys::Dockerhub(_) => Some(host == super::reference::HUB_HOST),
             KindKeys::Ecr(k) => k.may_serve(host),
@@ -151,6 +166,7 @@ impl KindKeys {
             }
             KindKeys::Ghcr(k) => ghcr::connect(k, opts, given, &mut notes)?,
             KindKeys::Dockerhub(k) => dockerhub::connect(k, opts, given, &mut notes)?,
+            KindKeys::Harbor(k) => harbor::connect(k, opts, given, &mut notes)?,
             KindKeys::Ecr(k) => ecr::connect(k, opts)?,
         };
         Ok(annotate(backend, notes))
@@ -181,6 +197,11 @@ pub trait ProviderApi: Send + Sync {
     fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()>;
     /// Every tag of `repo`, with what the API knows about it (size 0 when it does not know).
     fn tags<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Vec<TagRow>>;
+    /// Tag names alone, when the service lists them more cheaply than [`ProviderApi::tags`]
+    /// (GitLab: names in pages, details one request per tag); `None` uses `tags`.
+    fn tag_names<'a>(&'a self, _repo: &'a str) -> Option<BoxFut<'a, Vec<String>>> {
+        None
+    }
     /// True when [`ProviderApi::tags`] gives sizes, so v2 need not be asked tag by tag.
     fn has_sizes(&self) -> bool;
     /// Deletes a manifest with its tags (only called when `capabilities().delete_digest`).
@@ -282,6 +303,10 @@ impl<A: ProviderApi> Backend for Provider<A> {
 
     fn list_tags<'a>(&'a self, repo: &'a str, sink: PageSink<'a>) -> BoxFut<'a, ()> {
         Box::pin(async move {
+            if let Some(names) = self.api.tag_names(repo) {
+                sink(names.await?);
+                return Ok(());
+            }
             let rows = self.rows(repo).await?;
             sink(rows.into_iter().map(|r| r.tag).collect());
             Ok(())
@@ -424,6 +449,18 @@ impl<A: ProviderApi> Backend for Provider<A> {
     }
 }
 
+/// How a [`Rest`] API's token is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenHeader {
+    /// `Authorization: Bearer <token>`.
+    #[default]
+    Bearer,
+    /// `Authorization: Basic <token>` (the token is base64 of `user:password`).
+    Basic,
+    /// A header of its own, e.g. GitLab's `PRIVATE-TOKEN`.
+    Named(&'static str),
+}
+
 /// A JSON REST API with bearer auth, `Link` pagination, bounded bodies and user-facing errors.
 #[derive(Clone)]
 pub struct Rest {
@@ -432,8 +469,10 @@ pub struct Rest {
     pub service: &'static str,
     /// Base URL without a trailing slash.
     pub base: String,
-    /// Sent as `Authorization: Bearer …` when set.
+    /// Sent as `token_header` says when set.
     pub token: Option<Secret>,
+    /// How `token` is sent.
+    pub token_header: TokenHeader,
     /// Extra headers (`Accept`, API version).
     pub headers: Vec<(&'static str, &'static str)>,
     /// What to tell the user on 401/403 (e.g. the token scopes needed).
@@ -467,12 +506,27 @@ impl Rest {
         }
     }
 
-    /// `Authorization: Bearer …` when a token is set.
+    /// `Authorization: Bearer …` (or `Basic …`) when a token is set.
     fn auth_header(&self) -> Option<HeaderValue> {
         let t = self.token.as_ref()?;
-        let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose())).ok()?;
+        let text = match self.token_header {
+            TokenHeader::Bearer => format!("Bearer {}", t.expose()),
+            TokenHeader::Basic => format!("Basic {}", t.expose()),
+            TokenHeader::Named(_) => return None,
+        };
+        let mut v = HeaderValue::from_str(&text).ok()?;
         v.set_sensitive(true);
         Some(v)
+    }
+
+    /// The token as a header of its own (`PRIVATE-TOKEN: …`), when `token_header` says so.
+    fn named_token(&self) -> Option<(&'static str, HeaderValue)> {
+        let TokenHeader::Named(name) = self.token_header else {
+            return None;
+        };
+        let mut v = HeaderValue::from_str(self.token.as_ref()?.expose()).ok()?;
+        v.set_sensitive(true);
+        Some((name, v))
     }
 
     /// Sends and maps a non-success status to an error naming `what`.
@@ -488,6 +542,10 @@ impl Rest {
         let resp = loop {
             let auth = self.auth_header();
             let headers = &self.headers;
+            // A token in a header of its own goes only to the API's origin, like Authorization.
+            let named = self
+                .named_token()
+                .filter(|_| super::http::same_origin(url, &self.base));
             let r = super::http::send_following(
                 &self.http,
                 method.clone(),
@@ -495,7 +553,13 @@ impl Rest {
                 auth.as_ref(),
                 &self.base,
                 self.service,
-                &|rb| headers.iter().fold(rb, |rb, (k, v)| rb.header(*k, *v)),
+                &|rb| {
+                    let rb = headers.iter().fold(rb, |rb, (k, v)| rb.header(*k, *v));
+                    match &named {
+                        Some((k, v)) => rb.header(*k, v.clone()),
+                        None => rb,
+                    }
+                },
             )
             .await;
             let again = read
@@ -529,6 +593,8 @@ impl Rest {
             .and_then(|v| {
                 v.get("message")
                     .or_else(|| v.get("detail"))
+                    .or_else(|| v.get("error"))
+                    .or_else(|| v.pointer("/errors/0/message"))
                     .and_then(|m| m.as_str())
                     .map(str::to_string)
             })

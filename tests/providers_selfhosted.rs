@@ -1,0 +1,248 @@
+//! Harbor and GitLab profiles: their APIs from fixture servers that follow the documented
+//! shapes (see the top of each fixture), manifests and configs from the real registry behind
+//! the service's token endpoint.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+
+use support::bin::{regtui, write_config};
+use support::harbor;
+
+struct Hb {
+    sc: harbor::Scenario,
+    _dir: tempfile::TempDir,
+    cfg: String,
+}
+
+fn harbor_profile(extra: &str) -> Hb {
+    let sc = harbor::scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &sc.profile_toml(
+            "hb",
+            &format!(
+                "username = \"{}\"\npassword_env = \"HARBOR_PASSWORD\"\n{extra}",
+                harbor::USER
+            ),
+        ),
+    );
+    Hb { sc, _dir: dir, cfg }
+}
+
+fn hb_run(h: &Hb, password: &str, args: &[&str]) -> support::bin::Run {
+    let mut a = vec!["-c", h.cfg.as_str(), "-p", "hb"];
+    a.extend(args);
+    regtui(&a, &[("HARBOR_PASSWORD", password)])
+}
+
+fn names(v: serde_json::Value) -> Vec<String> {
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn harbor_lists_projects_repositories_and_tags_with_sizes_dates_pulls_and_locks() {
+    let h = harbor_profile("");
+    let repos = names(hb_run(&h, harbor::PASSWORD, &["repos", "--json"]).json());
+    assert_eq!(
+        repos,
+        ["acme/db", "library/app", "library/big", "library/team/tool"]
+    );
+    // Only a project named in the profile.
+    let only = harbor_profile("project = \"acme\"");
+    let repos = names(hb_run(&only, harbor::PASSWORD, &["repos", "--json"]).json());
+    assert_eq!(repos, ["acme/db"]);
+
+    let before = h.sc.fx.seen().len();
+    let rows = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["tags", "library/app", "--long", "--json"],
+    )
+    .json();
+    let rows = rows.as_array().unwrap();
+    let tags: Vec<&str> = rows.iter().map(|r| r["tag"].as_str().unwrap()).collect();
+    assert_eq!(tags, ["latest", "stable", "v1", "v2"]);
+    let row = |t: &str| rows.iter().find(|r| r["tag"] == t).unwrap();
+    assert_eq!(row("v1")["digest"], h.sc.a.digest.as_str());
+    assert_eq!(row("v1")["size"], h.sc.a.size());
+    assert_eq!(row("v1")["pushed"], "2024-01-02T10:00:00.000Z");
+    assert_eq!(row("v1")["created"], h.sc.a.created.as_str());
+    assert_eq!(row("v1")["pulled"], "2024-06-01T08:00:00.000Z");
+    assert_eq!(row("v1")["platforms"][0]["platform"], "linux/amd64");
+    // Harbor's 0001-01-01 pull time is "never pulled": JSON null.
+    assert!(row("v2")["pulled"].is_null(), "{}", row("v2"));
+    assert!(row("v2").get("pulled").is_some(), "{}", row("v2"));
+    assert!(
+        row("stable")["locked"]
+            .as_str()
+            .is_some_and(|l| l.contains("immutable")),
+        "{}",
+        row("stable")
+    );
+    assert!(row("v1").get("locked").is_none());
+    // Bulk first: the artifact listing alone, no manifest or config per tag.
+    let during: Vec<String> = h.sc.fx.seen()[before..].to_vec();
+    assert!(!during.iter().any(|s| s.contains("/v2/")), "{during:?}");
+    let listing: Vec<&String> = during
+        .iter()
+        .filter(|s| s.starts_with("GET /api/v2.0/projects/library/repositories/app/artifacts?"))
+        .collect();
+    assert_eq!(listing.len(), 1, "{during:?}");
+    assert!(
+        listing[0].contains("page_size=100")
+            && listing[0].contains("with_tag=true")
+            && listing[0].contains("with_immutable_status=true"),
+        "{listing:?}"
+    );
+
+    // A nested name: the project dropped, the `/` double-encoded.
+    let t = names(
+        hb_run(
+            &h,
+            harbor::PASSWORD,
+            &["tags", "library/team/tool", "--json"],
+        )
+        .json(),
+    );
+    assert_eq!(t, ["1.0"]);
+    assert!(
+        h.sc.fx.seen().iter().any(|s| s
+            .starts_with("GET /api/v2.0/projects/library/repositories/team%252Ftool/artifacts?")),
+        "{:?}",
+        h.sc.fx.seen()
+    );
+    // v2 through Harbor's token service.
+    let i = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["inspect", "library/app:v1", "--json"],
+    )
+    .json();
+    assert_eq!(i["digest"], h.sc.a.digest.as_str());
+    assert!(
+        h.sc.fx
+            .seen()
+            .iter()
+            .any(|s| s.starts_with("GET /service/token?")),
+        "{:?}",
+        h.sc.fx.seen()
+    );
+}
+
+#[test]
+fn harbor_lists_1000_tags_in_ten_pages_and_waits_out_a_429() {
+    let h = harbor_profile("project = \"library\"");
+    h.sc.state.rate_limit_once.store(true, Ordering::SeqCst);
+    let before = h.sc.fx.seen().len();
+    let started = std::time::Instant::now();
+    let rows = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["tags", "library/big", "--long", "--json"],
+    )
+    .json();
+    let took = started.elapsed();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1000);
+    assert!(rows.iter().all(|r| r["size"] == h.sc.c.size()));
+    assert!(rows.iter().all(|r| r["pushed"].is_string()));
+    let during: Vec<String> = h.sc.fx.seen()[before..].to_vec();
+    let pages = during
+        .iter()
+        .filter(|s| s.contains("/repositories/big/artifacts?"))
+        .count();
+    // 10 pages of 100, one of them answered 429 first and asked again after Retry-After.
+    assert_eq!(pages, 11, "{during:?}");
+    assert!(
+        during.len() <= 1000usize.div_ceil(100) + 4,
+        "{} requests: {during:?}",
+        during.len()
+    );
+    assert!(!h.sc.state.rate_limit_once.load(Ordering::SeqCst));
+    assert!(
+        took >= std::time::Duration::from_secs(1),
+        "Retry-After: 1 was honoured"
+    );
+    eprintln!(
+        "harbor: 1000 tags in {} requests, {took:?} (1 s of it the Retry-After)",
+        during.len()
+    );
+}
+
+#[test]
+fn harbor_removes_one_tag_keeps_siblings_refuses_immutable_and_deletes_tagged_digests() {
+    let h = harbor_profile("");
+    let pw = harbor::PASSWORD;
+    // Tag-only delete through the API; the sibling on the same digest stays.
+    let done = hb_run(&h, pw, &["rm", "library/app:v2", "--yes", "--json"]).json();
+    assert_eq!(done["method"], "provider-api", "{done}");
+    let d = &h.sc.b.digest;
+    assert!(
+        h.sc.fx.seen().iter().any(|s| s
+            == &format!(
+                "DELETE /api/v2.0/projects/library/repositories/app/artifacts/sha256%3A{}/tags/v2",
+                &d[7..]
+            )),
+        "{:?}",
+        h.sc.fx.seen()
+    );
+    assert_eq!(h.sc.tags("library/app"), ["latest", "stable", "v1"]);
+
+    // An immutable tag is refused and kept, with Harbor's rule named.
+    let r = hb_run(&h, pw, &["rm", "library/app:stable", "--yes"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("immutable"), "{}", r.stderr());
+    assert_eq!(h.sc.tags("library/app"), ["latest", "stable", "v1"]);
+
+    // A digest that still has a tag: the artifact goes with its tags.
+    let reference = format!("library/app@{}", h.sc.a.digest);
+    let done = hb_run(&h, pw, &["rm", &reference, "--yes", "--json"]).json();
+    assert_eq!(done["removed_tags"], serde_json::json!(["v1"]), "{done}");
+    assert_eq!(h.sc.tags("library/app"), ["latest", "stable"]);
+}
+
+#[test]
+fn harbor_reports_a_refused_login_although_harbor_answers_anonymously() {
+    let h = harbor_profile("");
+    let r = hb_run(&h, "wrong", &["repos"]);
+    assert_ne!(r.code(), 0);
+    let e = r.stderr();
+    assert!(
+        e.contains("login refused") && e.contains(harbor::USER),
+        "{e}"
+    );
+    assert!(!e.contains("wrong"), "the password never shows: {e}");
+}
+
+#[test]
+fn harbor_renews_an_expired_registry_token_mid_inspect() {
+    let h = harbor_profile("");
+    // One token serves TOKEN_USES v2 requests; an inspect needs more (manifest, config).
+    let i = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["inspect", "library/app:v1", "--json"],
+    )
+    .json();
+    assert_eq!(i["digest"], h.sc.a.digest.as_str());
+    let v2: Vec<String> =
+        h.sc.fx
+            .seen()
+            .into_iter()
+            .filter(|s| s.contains(" /v2/") || s.contains("/service/token"))
+            .collect();
+    let issued = h.sc.state.tokens_issued.load(Ordering::SeqCst);
+    assert!(issued >= 2, "tokens issued: {issued}: {v2:?}");
+    // The expired token was answered with a fresh challenge, and the request then went through.
+    let blob = v2.iter().rposition(|s| s.contains("/blobs/")).unwrap();
+    assert!(
+        v2[..blob]
+            .iter()
+            .filter(|s| s.contains("/service/token"))
+            .count()
+            >= 2,
+        "{v2:?}"
+    );
+}
