@@ -246,3 +246,207 @@ fn harbor_renews_an_expired_registry_token_mid_inspect() {
         "{v2:?}"
     );
 }
+
+use support::gitlab;
+
+struct Gl {
+    sc: gitlab::Scenario,
+    _dir: tempfile::TempDir,
+    cfg: String,
+}
+
+fn gitlab_profile(scope: &str) -> Gl {
+    let sc = gitlab::scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &sc.profile_toml("gl", &format!("{scope}\ntoken_env = \"GL_TOKEN\"")),
+    );
+    Gl { sc, _dir: dir, cfg }
+}
+
+fn gl_run(g: &Gl, token: Option<&str>, args: &[&str]) -> support::bin::Run {
+    let mut a = vec!["-c", g.cfg.as_str(), "-p", "gl"];
+    a.extend(args);
+    match token {
+        Some(t) => regtui(&a, &[("GL_TOKEN", t)]),
+        None => regtui(&a, &[]),
+    }
+}
+
+#[test]
+fn gitlab_lists_a_group_and_a_project_with_tag_details_locks_and_index_sizes() {
+    let g = gitlab_profile("group = \"acme\"");
+    let tok = Some(gitlab::TOKEN);
+    let repos = names(gl_run(&g, tok, &["repos", "--json"]).json());
+    assert_eq!(
+        repos,
+        ["acme/app", "acme/app/worker", "acme/big", "acme/sub/lib"]
+    );
+    assert!(
+        g.sc.fx
+            .seen()
+            .iter()
+            .any(|s| s == "GET /api/v4/groups/acme/registry/repositories?per_page=100"),
+        "{:?}",
+        g.sc.fx.seen()
+    );
+    let p = gitlab_profile("project = \"acme/app\"");
+    let repos = names(gl_run(&p, tok, &["repos", "--json"]).json());
+    assert_eq!(repos, ["acme/app", "acme/app/worker"]);
+    assert!(
+        p.sc.fx
+            .seen()
+            .iter()
+            .any(|s| s.starts_with("GET /api/v4/projects/acme%2Fapp/registry/repositories?")),
+        "{:?}",
+        p.sc.fx.seen()
+    );
+
+    // Names alone: the tag list, no detail request per tag.
+    let before = g.sc.fx.seen().len();
+    let t = names(gl_run(&g, tok, &["tags", "acme/app", "--json"]).json());
+    assert_eq!(t, ["latest", "multi", "release-1", "v1", "v2"]);
+    let during = g.sc.fx.seen()[before..].to_vec();
+    assert!(!during.iter().any(|s| s.contains("/tags/")), "{during:?}");
+
+    let rows = gl_run(&g, tok, &["tags", "acme/app", "--long", "--json"]).json();
+    let rows = rows.as_array().unwrap();
+    let row = |t: &str| rows.iter().find(|r| r["tag"] == t).unwrap();
+    assert_eq!(row("v1")["digest"], g.sc.a.digest.as_str());
+    assert_eq!(row("v1")["size"], g.sc.a.size());
+    assert_eq!(row("v1")["pushed"], "2024-01-02T10:00:00.000+00:00");
+    assert!(row("v1").get("locked").is_none());
+    assert!(
+        row("release-1")["locked"]
+            .as_str()
+            .is_some_and(|l| l.contains("protected") && l.contains("^release-.*")),
+        "{}",
+        row("release-1")
+    );
+    // The index's total_size 0 is not shown: its size comes from v2.
+    let multi = row("multi");
+    assert_ne!(multi["size"], 0, "{multi}");
+    assert_eq!(multi["digest"], g.sc.multi.digest.as_str());
+    assert_eq!(
+        multi["platforms"].as_array().map(Vec::len),
+        Some(2),
+        "{multi}"
+    );
+    let seen = g.sc.fx.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.starts_with("GET /v2/acme/app/manifests/multi")),
+        "{seen:?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|s| s.starts_with("GET /v2/acme/app/manifests/v1")),
+        "sized images need no v2: {seen:?}"
+    );
+    // A nested repository of the project.
+    let t = names(gl_run(&g, tok, &["tags", "acme/app/worker", "--json"]).json());
+    assert_eq!(t, ["1.0"]);
+}
+
+#[test]
+fn gitlab_lists_1000_tags_with_concurrent_details_and_waits_out_a_429() {
+    let g = gitlab_profile("project = \"acme/big\"");
+    g.sc.state.rate_limit_once.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let rows = gl_run(
+        &g,
+        Some(gitlab::TOKEN),
+        &["tags", "acme/big", "--long", "--json"],
+    )
+    .json();
+    let took = started.elapsed();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1000);
+    assert!(rows.iter().all(|r| r["size"].as_u64().unwrap() >= 1000));
+    assert!(rows.iter().all(|r| r["pushed"].is_string()));
+    let seen = g.sc.fx.seen();
+    let pages = seen
+        .iter()
+        .filter(|s| s.contains("/repositories/4/tags?"))
+        .count();
+    assert_eq!(pages, 11, "10 pages of 100, one answered 429 first");
+    let details = seen
+        .iter()
+        .filter(|s| s.contains("/repositories/4/tags/t"))
+        .count();
+    assert_eq!(details, 1000);
+    assert!(seen.len() <= 11 + 1000 + 4, "{} requests", seen.len());
+    assert!(took >= std::time::Duration::from_secs(1));
+    eprintln!("gitlab: 1000 tags in {} requests, {took:?}", seen.len());
+}
+
+#[test]
+fn gitlab_removes_one_tag_keeps_siblings_refuses_protected_and_deletes_tagged_digests() {
+    let g = gitlab_profile("group = \"acme\"");
+    let tok = Some(gitlab::TOKEN);
+    let done = gl_run(&g, tok, &["rm", "acme/app:v2", "--yes", "--json"]).json();
+    assert_eq!(done["method"], "provider-api", "{done}");
+    assert!(
+        g.sc.fx
+            .seen()
+            .iter()
+            .any(|s| s == "DELETE /api/v4/projects/10/registry/repositories/1/tags/v2"),
+        "{:?}",
+        g.sc.fx.seen()
+    );
+    assert_eq!(
+        g.sc.tags("acme/app"),
+        ["latest", "multi", "release-1", "v1"]
+    );
+
+    let r = gl_run(&g, tok, &["rm", "acme/app:release-1", "--yes"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("protected"), "{}", r.stderr());
+    assert!(g.sc.tags("acme/app").contains(&"release-1".to_string()));
+
+    // A digest with a tag on it: deleted through v2, its tag goes with it.
+    let reference = format!("acme/app@{}", g.sc.a.digest);
+    let done = gl_run(&g, tok, &["rm", &reference, "--yes", "--json"]).json();
+    assert_eq!(done["removed_tags"], serde_json::json!(["v1"]), "{done}");
+    assert!(
+        g.sc.fx
+            .seen()
+            .iter()
+            .any(|s| s == &format!("DELETE /v2/acme/app/manifests/{}", g.sc.a.digest)),
+        "{:?}",
+        g.sc.fx.seen()
+    );
+    assert_eq!(g.sc.tags("acme/app"), ["latest", "multi", "release-1"]);
+}
+
+#[test]
+fn gitlab_tells_a_wrong_token_from_no_access() {
+    let g = gitlab_profile("group = \"acme\"");
+    let r = gl_run(&g, Some("glpat-wrong"), &["repos"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("401"), "{}", r.stderr());
+    assert!(!r.stderr().contains("glpat-wrong"), "{}", r.stderr());
+    let r = gl_run(&g, None, &["repos"]);
+    assert_ne!(r.code(), 0);
+    assert!(
+        r.stderr().contains("404") && r.stderr().contains("not found or no access"),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn gitlab_renews_an_expired_registry_jwt_mid_inspect() {
+    let g = gitlab_profile("group = \"acme\"");
+    let i = gl_run(
+        &g,
+        Some(gitlab::TOKEN),
+        &["inspect", "acme/app:v1", "--json"],
+    )
+    .json();
+    assert_eq!(i["digest"], g.sc.a.digest.as_str());
+    let issued = g.sc.state.tokens_issued.load(Ordering::SeqCst);
+    assert!(issued >= 2, "JWTs issued: {issued}: {:?}", g.sc.fx.seen());
+}

@@ -5,6 +5,7 @@
 pub mod bin;
 pub mod fixture;
 pub mod github;
+pub mod gitlab;
 pub mod harbor;
 pub mod hub;
 pub mod moto;

@@ -4,6 +4,7 @@
 pub mod dockerhub;
 pub mod ecr;
 pub mod ghcr;
+pub mod gitlab;
 pub mod harbor;
 
 use std::sync::Arc;
@@ -32,17 +33,20 @@ pub enum Kind {
     Ghcr,
     /// Docker Hub: the Hub API plus v2 on registry-1.docker.io.
     Dockerhub,
+    /// GitLab's container registry: the GitLab REST API plus v2.
+    Gitlab,
     /// Harbor: its /api/v2.0 plus v2.
     Harbor,
 }
 
 impl Kind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Distribution,
         Kind::Ecr,
         Kind::Ghcr,
         Kind::Dockerhub,
+        Kind::Gitlab,
         Kind::Harbor,
     ];
 
@@ -53,6 +57,7 @@ impl Kind {
             Kind::Ecr => "ecr",
             Kind::Ghcr => "ghcr",
             Kind::Dockerhub => "dockerhub",
+            Kind::Gitlab => "gitlab",
             Kind::Harbor => "harbor",
         }
     }
@@ -64,19 +69,20 @@ impl Kind {
             Kind::Ecr => ecr::Keys::NAMES,
             Kind::Ghcr => ghcr::Keys::NAMES,
             Kind::Dockerhub => dockerhub::Keys::NAMES,
+            Kind::Gitlab => gitlab::Keys::NAMES,
             Kind::Harbor => harbor::Keys::NAMES,
         }
     }
 
-    /// Whether a profile of this kind may set a password source without a username (GHCR
-    /// tokens need none).
+    /// Whether a profile of this kind may set a password source without a username (GHCR and
+    /// GitLab tokens need none).
     pub fn needs_username(self) -> bool {
-        self != Kind::Ghcr
+        !matches!(self, Kind::Ghcr | Kind::Gitlab)
     }
 
     /// Whether a profile of this kind must name its `registry` (the others have a default).
     pub fn needs_registry(self) -> bool {
-        matches!(self, Kind::Distribution | Kind::Harbor)
+        matches!(self, Kind::Distribution | Kind::Gitlab | Kind::Harbor)
     }
 }
 
@@ -89,6 +95,7 @@ pub enum KindKeys {
     Ecr(ecr::Keys),
     Ghcr(ghcr::Keys),
     Dockerhub(dockerhub::Keys),
+    Gitlab(gitlab::Keys),
     Harbor(harbor::Keys),
 }
 
@@ -112,6 +119,7 @@ impl KindKeys {
             Kind::Ecr => KindKeys::Ecr(ecr::Keys::deserialize(d)?),
             Kind::Ghcr => KindKeys::Ghcr(ghcr::Keys::deserialize(d)?),
             Kind::Dockerhub => KindKeys::Dockerhub(dockerhub::Keys::deserialize(d)?),
+            Kind::Gitlab => KindKeys::Gitlab(gitlab::Keys::deserialize(d)?),
             Kind::Harbor => KindKeys::Harbor(harbor::Keys::deserialize(d)?),
         })
     }
@@ -123,6 +131,7 @@ impl KindKeys {
             KindKeys::Ecr(_) => Kind::Ecr,
             KindKeys::Ghcr(_) => Kind::Ghcr,
             KindKeys::Dockerhub(_) => Kind::Dockerhub,
+            KindKeys::Gitlab(_) => Kind::Gitlab,
             KindKeys::Harbor(_) => Kind::Harbor,
         }
     }
@@ -134,6 +143,7 @@ impl KindKeys {
             KindKeys::Ecr(k) => k.check(),
             KindKeys::Ghcr(k) => k.check(),
             KindKeys::Dockerhub(k) => k.check(),
+            KindKeys::Gitlab(k) => k.check(),
             KindKeys::Harbor(k) => k.check(),
         }
     }
@@ -142,7 +152,7 @@ impl KindKeys {
     /// only known after connecting (ECR).
     pub fn serves_host_by_default(&self, host: &str) -> Option<bool> {
         match self {
-            KindKeys::Distribution | KindKeys::Harbor(_) => Some(false),
+            KindKeys::Distribution | KindKeys::Gitlab(_) | KindKeys::Harbor(_) => Some(false),
             KindKeys::Ghcr(_) => Some(host == "ghcr.io"),
             KindKeys::Dockerhub(_) => Some(host == super::reference::HUB_HOST),
             KindKeys::Ecr(k) => k.may_serve(host),
@@ -166,6 +176,7 @@ impl KindKeys {
             }
             KindKeys::Ghcr(k) => ghcr::connect(k, opts, given, &mut notes)?,
             KindKeys::Dockerhub(k) => dockerhub::connect(k, opts, given, &mut notes)?,
+            KindKeys::Gitlab(k) => gitlab::connect(k, opts, given, &mut notes)?,
             KindKeys::Harbor(k) => harbor::connect(k, opts, given, &mut notes)?,
             KindKeys::Ecr(k) => ecr::connect(k, opts)?,
         };
