@@ -450,3 +450,78 @@ fn gitlab_renews_an_expired_registry_jwt_mid_inspect() {
     let issued = g.sc.state.tokens_issued.load(Ordering::SeqCst);
     assert!(issued >= 2, "JWTs issued: {issued}: {:?}", g.sc.fx.seen());
 }
+
+fn search_index() -> support::fixture::Fixture {
+    let mut hits = vec![
+        ("nginx", "Official build of Nginx.", 20_000, true),
+        (
+            "bitnami/nginx",
+            "Bitnami container image for NGINX",
+            200,
+            false,
+        ),
+        (
+            "evil/nginx",
+            "bad \u{1b}]52;c;AAAA\u{7} description",
+            1,
+            false,
+        ),
+    ];
+    let more: Vec<&'static str> = (0..40)
+        .map(|i| &*Box::leak(format!("user{i}/nginx-x").into_boxed_str()))
+        .collect();
+    hits.extend(more.into_iter().map(|n| (n, "", 0, false)));
+    support::hub_search::start(hits)
+}
+
+#[test]
+fn search_asks_the_index_like_docker_search_and_marks_official_images() {
+    let fx = search_index();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[profiles.hub]\nkind = \"dockerhub\"\nnamespace = \"acme\"\nindex_url = \"{}\"\n",
+            fx.url
+        ),
+    );
+    let run = |args: &[&str]| {
+        let mut a = vec!["-c", cfg.as_str(), "-p", "hub", "search"];
+        a.extend(args);
+        regtui(&a, &[])
+    };
+    let v = run(&["nginx", "--json"]).json();
+    let v = v.as_array().unwrap();
+    assert_eq!(v.len(), 25, "docker's default limit");
+    assert_eq!(
+        v[0],
+        serde_json::json!({"name": "nginx", "description": "Official build of Nginx.",
+                           "stars": 20000, "official": true})
+    );
+    assert_eq!(v[1]["official"], false);
+    assert!(
+        fx.seen()
+            .iter()
+            .any(|s| s == "GET /v1/search?q=nginx&n=25&page=1"),
+        "{:?}",
+        fx.seen()
+    );
+    // More than one page's worth: pages of 100 at most, until the index runs out.
+    let before = fx.seen().len();
+    let v = run(&["nginx", "--limit", "150", "--json"]).json();
+    assert_eq!(v.as_array().unwrap().len(), 43);
+    assert_eq!(fx.seen()[before..], ["GET /v1/search?q=nginx&n=100&page=1"]);
+    let v = run(&["nginx", "--limit", "2", "--json"]).json();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    // The table marks official images and strips terminal escapes from descriptions.
+    let r = run(&["nginx"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let out = r.stdout();
+    let first = out.lines().nth(1).unwrap();
+    assert!(
+        first.starts_with("nginx ") && first.ends_with("[OK]"),
+        "{out}"
+    );
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert_ne!(run(&["nginx", "--limit", "0"]).code(), 0);
+}

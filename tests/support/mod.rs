@@ -8,6 +8,7 @@ pub mod github;
 pub mod gitlab;
 pub mod harbor;
 pub mod hub;
+pub mod hub_search;
 pub mod moto;
 pub mod netem;
 pub mod oci;
