@@ -582,7 +582,10 @@ fn config_example_parses() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["ecr", "ghcr", "hub", "lab", "local"]);
+    assert_eq!(
+        names,
+        ["ecr", "ghcr", "gitlab", "harbor", "hub", "lab", "local"]
+    );
     let kinds: Vec<&str> = v["profiles"]
         .as_array()
         .unwrap()
@@ -591,7 +594,15 @@ fn config_example_parses() {
         .collect();
     assert_eq!(
         kinds,
-        ["ecr", "ghcr", "dockerhub", "distribution", "distribution"]
+        [
+            "ecr",
+            "ghcr",
+            "gitlab",
+            "harbor",
+            "dockerhub",
+            "distribution",
+            "distribution"
+        ]
     );
 }
 
