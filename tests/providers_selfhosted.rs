@@ -525,3 +525,105 @@ fn search_asks_the_index_like_docker_search_and_marks_official_images() {
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
     assert_ne!(run(&["nginx", "--limit", "0"]).code(), 0);
 }
+
+fn tui_key(c: crossterm::event::KeyCode) -> regtui::app::Msg {
+    regtui::app::Msg::Key(crossterm::event::KeyEvent::new(
+        c,
+        crossterm::event::KeyModifiers::NONE,
+    ))
+}
+
+fn screen(app: &regtui::app::App) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let (w, h) = app.size;
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| regtui::ui::render(app, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
+#[tokio::test]
+async fn tui_search_lists_hub_results_marks_official_and_enter_opens_library_tags() {
+    use crossterm::event::KeyCode;
+    use regtui::app::{App, Effect, Msg, ProfileEntry};
+    use regtui::client_task::{self, Command, Event, ProfileSource, ProfileSpec};
+
+    let fx = search_index();
+    let toml = format!(
+        "[profiles.hub]\nkind = \"dockerhub\"\nnamespace = \"acme\"\nindex_url = \"{}\"\n",
+        fx.url
+    );
+    let mut cfg = regtui::config::parse(&toml, std::path::Path::new("/test/config.toml")).unwrap();
+    let spec = ProfileSpec {
+        name: "hub".into(),
+        registry: "hub".into(),
+        source: ProfileSource::Registry {
+            profile: Box::new(cfg.profiles.remove("hub").unwrap()),
+            base_dir: ".".into(),
+        },
+        concurrency: 4,
+    };
+    let (etx, mut rx) = tokio::sync::mpsc::channel(64);
+    let client = client_task::spawn(vec![spec], etx);
+
+    let mut app = App::new(vec![ProfileEntry::new("hub", "hub")], 0, (100, 30), 0);
+    app.color = false;
+    let _ = app.start();
+    let mut fxs = app.update(tui_key(KeyCode::Char(':')));
+    for c in "search nginx".chars() {
+        fxs = app.update(tui_key(KeyCode::Char(c)));
+    }
+    assert!(fxs.is_empty());
+    let fxs = app.update(tui_key(KeyCode::Enter));
+    let Some(Effect::Send(cmd @ Command::Search { .. })) = fxs.into_iter().next() else {
+        panic!("no search sent")
+    };
+    let Command::Search { term, .. } = &cmd else {
+        unreachable!()
+    };
+    assert_eq!(term, "nginx");
+    assert!(screen(&app).contains("searching"));
+    // The client task asks the profile's index_url.
+    client.commands.send(cmd).await.unwrap();
+    let found = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("search answered")
+            .unwrap()
+        {
+            ev @ Event::Found { .. } => break ev,
+            _ => continue,
+        }
+    };
+    assert!(
+        fx.seen()
+            .iter()
+            .any(|s| s == "GET /v1/search?q=nginx&n=100&page=1"),
+        "{:?}",
+        fx.seen()
+    );
+    let _ = app.update(Msg::Client(found));
+    let s = screen(&app);
+    assert!(s.contains("Docker Hub: nginx"), "{s}");
+    let nginx = s
+        .lines()
+        .find(|l| l.contains("nginx ") && l.contains("20000"))
+        .unwrap();
+    assert!(nginx.contains("✓ official"), "{s}");
+    let bitnami = s.lines().find(|l| l.contains("bitnami/nginx")).unwrap();
+    assert!(!bitnami.contains("official"), "{s}");
+    assert!(!s.contains('\u{1b}'), "escapes stripped");
+    // Enter on the official image opens library/nginx in the tags pane.
+    let fxs = app.update(tui_key(KeyCode::Enter));
+    assert!(
+        fxs.iter().any(|e| matches!(
+            e,
+            Effect::Send(Command::ListTags { repo, .. }) if repo == "library/nginx"
+        )),
+        "{fxs:?}"
+    );
+    assert!(matches!(app.overlay, regtui::app::overlay::Overlay::None));
+}

@@ -365,6 +365,10 @@ impl App {
                 self.say(text);
                 vec![]
             }
+            Some(Reply::Open(repo)) => {
+                self.overlay = Overlay::None;
+                self.goto_repo(&repo)
+            }
         };
         if matches!(self.overlay, Overlay::Rules(_)) {
             self.refresh_rule_count();

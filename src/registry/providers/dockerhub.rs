@@ -251,10 +251,11 @@ impl DockerHub {
         Ok(api)
     }
 
-    /// The Hub API's repository name of a v2 repository `namespace/name`.
-    fn short<'a>(&self, repo: &'a str) -> &'a str {
-        repo.strip_prefix(&format!("{}/", self.namespace))
-            .unwrap_or(repo)
+    /// The Hub API's namespace and repository name of a v2 repository `namespace/name` (another
+    /// namespace than the profile's too: a search result such as `library/nginx`).
+    fn split<'a>(&'a self, repo: &'a str) -> (&'a str, &'a str) {
+        repo.split_once('/')
+            .unwrap_or((self.namespace.as_str(), repo))
     }
 }
 
@@ -353,10 +354,11 @@ impl ProviderApi for DockerHub {
     fn tags<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Vec<TagRow>> {
         Box::pin(async move {
             let api = self.api().await?;
+            let (ns, name) = self.split(repo);
             let mut url = api.url(&format!(
                 "/v2/namespaces/{}/repositories/{}/tags?page_size=100",
-                encode_segment(&self.namespace),
-                encode_segment(self.short(repo))
+                encode_segment(ns),
+                encode_segment(name)
             ))?;
             let mut rows = Vec::new();
             let what = format!("tags of {repo}");
