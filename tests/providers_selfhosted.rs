@@ -627,3 +627,27 @@ async fn tui_search_lists_hub_results_marks_official_and_enter_opens_library_tag
     );
     assert!(matches!(app.overlay, regtui::app::overlay::Overlay::None));
 }
+
+#[test]
+fn gitlab_without_group_or_project_opens_repositories_by_name() {
+    let g = gitlab_profile("");
+    let tok = Some(gitlab::TOKEN);
+    let t = names(gl_run(&g, tok, &["tags", "acme/app/worker", "--json"]).json());
+    assert_eq!(t, ["1.0"]);
+    // The project is found from the name: the longest prefix first.
+    let seen = g.sc.fx.seen();
+    let probes: Vec<&String> = seen
+        .iter()
+        .filter(|s| s.contains("/registry/repositories?"))
+        .collect();
+    assert_eq!(
+        probes,
+        [
+            "GET /api/v4/projects/acme%2Fapp%2Fworker/registry/repositories?per_page=100",
+            "GET /api/v4/projects/acme%2Fapp/registry/repositories?per_page=100"
+        ]
+    );
+    let r = gl_run(&g, tok, &["repos"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("group or a project"), "{}", r.stderr());
+}

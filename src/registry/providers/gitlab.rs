@@ -28,7 +28,8 @@ use crate::registry::{Backend, BoxFut, Capabilities, Error, PageSink, Result};
 pub struct Keys {
     /// The GitLab instance (`https://gitlab.example.com`); the API is at `/api/v4`.
     pub api_url: Option<String>,
-    /// A group (path or id): its projects' repositories and its subgroups'.
+    /// A group (path or id): its projects' repositories and its subgroups'. With neither group
+    /// nor project, repositories are opened by name only.
     pub group: Option<String>,
     /// A project (path `group/app` or id): its repositories only.
     pub project: Option<String>,
@@ -50,12 +51,7 @@ impl Keys {
         }
         match (&self.group, &self.project) {
             (Some(_), Some(_)) => Err(("project", "set either group or project, not both".into())),
-            (None, None) => Err((
-                "group",
-                "missing: a gitlab profile lists one group (group = \"acme\") or one project \
-                 (project = \"acme/app\")"
-                    .into(),
-            )),
+            // Neither: repositories are opened by name (`:repo`, `tags NAME`), not listed.
             _ => Ok(()),
         }
     }
@@ -71,6 +67,32 @@ const DETAILS_IN_FLIGHT: usize = 16;
 enum Scope {
     Group(String),
     Project(String),
+    /// Neither (an autodetected registry.gitlab.com): repositories are opened by name, their
+    /// project found from the name.
+    ByName,
+}
+
+/// GitLab.com's registry host and API.
+pub const GITLAB_COM_REGISTRY: &str = "registry.gitlab.com";
+const GITLAB_COM: &str = "https://gitlab.com";
+
+/// The keys of a `distribution` profile (or `--registry`) on registry.gitlab.com: GitLab.com's
+/// API, repositories opened by name.
+pub fn autodetected() -> Keys {
+    Keys {
+        api_url: Some(GITLAB_COM.into()),
+        ..Default::default()
+    }
+}
+
+/// The projects a repository path may belong to, longest first (`a/b/c` → `a/b/c`, `a/b`): a
+/// GitLab project path has a namespace and a name.
+fn project_candidates(repo: &str) -> Vec<String> {
+    let parts: Vec<&str> = repo.split('/').collect();
+    (2..=parts.len())
+        .rev()
+        .map(|n| parts[..n].join("/"))
+        .collect()
 }
 
 /// The GitLab backend for a profile: the token from `token_env` (default `GITLAB_TOKEN`), the
@@ -126,11 +148,7 @@ pub fn connect(
     let scope = match (&keys.group, &keys.project) {
         (_, Some(p)) => Scope::Project(p.clone()),
         (Some(g), None) => Scope::Group(g.clone()),
-        (None, None) => {
-            return Err(Error::Config(
-                "a gitlab profile needs group or project".into(),
-            ));
-        }
+        (None, None) => Scope::ByName,
     };
     let v2 = Arc::new(Distribution::new(v2)?);
     Ok(Arc::new(Provider::new(Gitlab {
@@ -275,13 +293,50 @@ impl Gitlab {
                 "/projects/{}/registry/repositories?per_page={PER_PAGE}",
                 encode_segment(p)
             ),
+            Scope::ByName => {
+                return Err(Error::Unsupported(
+                    "GitLab lists the repositories of a group or a project: use a profile with \
+                     kind = \"gitlab\" and group or project, or open one with :repo NAME"
+                        .into(),
+                ));
+            }
         };
         let repos: Vec<Repository> = self.all(&path, "container repositories").await?;
+        self.remember(&repos);
+        Ok(repos)
+    }
+
+    fn remember(&self, repos: &[Repository]) {
         let mut ids = self.ids.lock().unwrap();
-        for r in &repos {
+        for r in repos {
             ids.insert(r.path.clone(), (r.project_id, r.id));
         }
-        Ok(repos)
+    }
+
+    /// Finds `repo`'s project by its name (no group or project in the profile).
+    async fn find_by_name(&self, repo: &str) -> Result<()> {
+        for p in project_candidates(repo) {
+            let path = format!(
+                "/projects/{}/registry/repositories?per_page={PER_PAGE}",
+                encode_segment(&p)
+            );
+            match self
+                .all::<Repository>(&path, "container repositories")
+                .await
+            {
+                Ok(repos) => {
+                    self.remember(&repos);
+                    if repos.iter().any(|r| r.path == repo) {
+                        return Ok(());
+                    }
+                }
+                Err(Error::Provider {
+                    status: Some(404), ..
+                }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// `/projects/:id/registry/repositories/:repository_id` of a repository path.
@@ -290,7 +345,12 @@ impl Gitlab {
         let (project, id) = match known {
             Some(ids) => ids,
             None => {
-                self.repositories().await?;
+                match self.scope {
+                    Scope::ByName => self.find_by_name(repo).await?,
+                    _ => {
+                        self.repositories().await?;
+                    }
+                }
                 self.ids
                     .lock()
                     .unwrap()
@@ -412,6 +472,7 @@ impl ProviderApi for Gitlab {
         match &self.scope {
             Scope::Group(g) => format!("GitLab {} (group {g})", self.host),
             Scope::Project(p) => format!("GitLab {} (project {p})", self.host),
+            Scope::ByName => format!("GitLab {}", self.host),
         }
     }
 
@@ -533,6 +594,16 @@ mod tests {
     }
 
     #[test]
+    fn a_repository_belongs_to_one_of_its_prefixes() {
+        assert_eq!(
+            project_candidates("grp/sub/app/worker"),
+            ["grp/sub/app/worker", "grp/sub/app", "grp/sub"]
+        );
+        assert_eq!(project_candidates("grp/app"), ["grp/app"]);
+        assert!(project_candidates("app").is_empty());
+    }
+
+    #[test]
     fn a_profile_names_a_group_or_a_project() {
         let k = Keys {
             api_url: Some("https://gitlab.example.com".into()),
@@ -545,7 +616,32 @@ mod tests {
             ..k.clone()
         };
         assert_eq!(both.check().unwrap_err().0, "project");
-        let none = Keys { group: None, ..k };
-        assert_eq!(none.check().unwrap_err().0, "group");
+        let by_name = Keys { group: None, ..k };
+        assert!(by_name.check().is_ok());
+        let no_api = Keys {
+            api_url: None,
+            ..by_name
+        };
+        assert_eq!(no_api.check().unwrap_err().0, "api_url");
+    }
+
+    #[test]
+    fn registry_gitlab_com_is_autodetected_and_said() {
+        let opts = ConnectOptions {
+            registry: Some("registry.gitlab.com".into()),
+            ..Default::default()
+        };
+        let b = super::super::KindKeys::Distribution
+            .connect(&opts, Some(Credential::Anonymous))
+            .unwrap();
+        let info = b.info();
+        assert_eq!(info.kind, "gitlab");
+        assert!(
+            info.warning
+                .as_deref()
+                .is_some_and(|w| w.contains("autodetected")),
+            "{:?}",
+            info.warning
+        );
     }
 }

@@ -170,6 +170,19 @@ impl KindKeys {
         let backend: Arc<dyn Backend> = match self {
             KindKeys::Distribution => {
                 let addr = opts.addr(None)?;
+                if addr.host == gitlab::GITLAB_COM_REGISTRY {
+                    let b = gitlab::connect(&gitlab::autodetected(), opts, given, &mut notes)?;
+                    let said = format!(
+                        "{}: using the GitLab provider (autodetected; set kind = \"gitlab\" with \
+                         group or project to list repositories)",
+                        addr.host
+                    );
+                    notes.warning = Some(match notes.warning.take() {
+                        Some(w) => format!("{w}; {said}"),
+                        None => said,
+                    });
+                    return Ok(annotate(b, notes));
+                }
                 let key = addr.credential_key();
                 let credential = opts.credential(&opts.secrets, &key, given, &mut notes)?;
                 Arc::new(Distribution::new(opts.v2_options(addr, credential)?)?)
