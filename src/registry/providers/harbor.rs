@@ -489,6 +489,43 @@ mod tests {
     }
 
     #[test]
+    fn an_index_artifact_gives_a_row_per_tag_with_its_platforms() {
+        let a: Artifact = serde_json::from_value(serde_json::json!({
+            "digest": "sha256:aa",
+            "manifest_media_type": "application/vnd.oci.image.index.v1+json",
+            "size": 4242,
+            "push_time": "2024-05-01T00:00:00.000Z",
+            "pull_time": "0001-01-01T00:00:00.000Z",
+            "tags": [
+                {"name": "v1", "immutable": true, "push_time": "2024-05-02T00:00:00.000Z",
+                 "pull_time": "2024-06-01T00:00:00.000Z"},
+                {"name": "latest", "immutable": false}
+            ],
+            "extra_attrs": null,
+            "references": [
+                {"child_digest": "sha256:bb",
+                 "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+                {"child_digest": "sha256:cc", "platform": {"os": "linux", "architecture": "amd64"}}
+            ]
+        }))
+        .unwrap();
+        let r = rows(a);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].size, 4242);
+        assert_eq!(r[0].pushed.as_deref(), Some("2024-05-02T00:00:00.000Z"));
+        assert_eq!(r[1].pushed.as_deref(), Some("2024-05-01T00:00:00.000Z"));
+        assert_eq!(
+            r[0].pulled,
+            Some(Some("2024-06-01T00:00:00.000Z".to_string()))
+        );
+        assert_eq!(r[1].pulled, Some(None), "never pulled");
+        assert!(r[0].locked.is_some() && r[1].locked.is_none());
+        let p: Vec<&str> = r[0].platforms.iter().map(|p| p.platform.as_str()).collect();
+        assert_eq!(p, ["linux/arm64/v8", "linux/amd64"]);
+        assert_eq!(r[0].platforms[0].digest, "sha256:bb");
+    }
+
+    #[test]
     fn the_zero_pull_time_is_never() {
         assert_eq!(pulled(Some("0001-01-01T00:00:00.000Z".into())), None);
         assert_eq!(
