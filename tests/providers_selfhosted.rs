@@ -651,3 +651,46 @@ fn gitlab_without_group_or_project_opens_repositories_by_name() {
     assert_ne!(r.code(), 0);
     assert!(r.stderr().contains("group or a project"), "{}", r.stderr());
 }
+
+#[test]
+fn a_distribution_profile_on_harbor_is_autodetected_by_its_ping() {
+    let sc = harbor::scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[profiles.d]\nregistry = \"{}\"\nusername = \"{}\"\npassword_env = \"HARBOR_PASSWORD\"\n",
+            sc.fx.url,
+            harbor::USER
+        ),
+    );
+    let run = |args: &[&str]| {
+        let mut a = vec!["-c", cfg.as_str(), "-p", "d"];
+        a.extend(args);
+        regtui(&a, &[("HARBOR_PASSWORD", harbor::PASSWORD)])
+    };
+    // v2's catalog is closed on Harbor; its API lists the projects' repositories.
+    let repos = names(run(&["repos", "--json"]).json());
+    assert_eq!(
+        repos,
+        ["acme/db", "library/app", "library/big", "library/team/tool"]
+    );
+    let seen = sc.fx.seen();
+    assert_eq!(
+        seen.iter().filter(|s| *s == "GET /api/v2.0/ping").count(),
+        1,
+        "{seen:?}"
+    );
+    assert!(!seen.iter().any(|s| s.contains("_catalog")), "{seen:?}");
+    // Reads before a listing or delete go to v2 (Harbor serves it as any registry); a delete
+    // asks the ping too and then goes through Harbor's API: a tag alone, an immutable one refused.
+    let t = names(run(&["tags", "library/app", "--json"]).json());
+    assert_eq!(t, ["latest", "stable", "v1", "v2"]);
+    let done = run(&["rm", "library/app:v2", "--yes", "--json"]).json();
+    assert_eq!(done["method"], "provider-api", "{done}");
+    assert_eq!(sc.tags("library/app"), ["latest", "stable", "v1"]);
+    let r = run(&["rm", "library/app:stable", "--yes"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("immutable"), "{}", r.stderr());
+    assert_eq!(sc.tags("library/app"), ["latest", "stable", "v1"]);
+}

@@ -1,6 +1,7 @@
 //! Cloud registries whose own API does what v2 cannot (listing, sizes and dates in bulk,
 //! deletes): [`ProviderApi`] for that part, v2 ([`Distribution`]) for manifests and configs.
 
+pub mod detect;
 pub mod dockerhub;
 pub mod ecr;
 pub mod ghcr;
@@ -185,7 +186,18 @@ impl KindKeys {
                 }
                 let key = addr.credential_key();
                 let credential = opts.credential(&opts.secrets, &key, given, &mut notes)?;
-                Arc::new(Distribution::new(opts.v2_options(addr, credential)?)?)
+                let ping_url = format!("{}/api/v2.0/ping", addr.base_url());
+                let v2 = opts.v2_options(addr, credential.clone())?;
+                let http = harbor::api_client(v2.insecure, v2.ca_pem.as_deref())?;
+                let plain: Arc<dyn Backend> = Arc::new(Distribution::new(v2)?);
+                // Built now (no request), used only if the server turns out to be Harbor.
+                let harbor = harbor::connect(
+                    &harbor::Keys::default(),
+                    opts,
+                    Some(credential),
+                    &mut Notes::default(),
+                )?;
+                Arc::new(detect::Detect::new(plain, harbor, ping_url, http))
             }
             KindKeys::Ghcr(k) => ghcr::connect(k, opts, given, &mut notes)?,
             KindKeys::Dockerhub(k) => dockerhub::connect(k, opts, given, &mut notes)?,
