@@ -214,6 +214,14 @@ fn harbor_reports_a_refused_login_although_harbor_answers_anonymously() {
         "{e}"
     );
     assert!(!e.contains("wrong"), "the password never shows: {e}");
+    // Without credentials: anonymous, public projects only (no login to check).
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &h.sc.profile_toml("anon", ""));
+    let r = regtui(&["-c", &cfg, "-p", "anon", "repos", "--json"], &[]);
+    assert_eq!(
+        names(r.json()),
+        ["library/app", "library/big", "library/team/tool"]
+    );
 }
 
 #[test]
