@@ -121,6 +121,18 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Search Docker Hub as `docker search` does (official images have no namespace; they are
+    /// pulled as `library/NAME`).
+    Search {
+        /// What to look for.
+        term: String,
+        /// Results at most (the index sends up to 100 per page; more are fetched in pages).
+        #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
+        limit: u16,
+        /// Print JSON: `[{name, description, stars, official}]`.
+        #[arg(long)]
+        json: bool,
+    },
     /// List profiles and where the config came from.
     Profiles {
         /// Print JSON.
@@ -349,6 +361,11 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
         None if std::io::stdout().is_terminal() => crate::tui::run(&cli.selection()).await,
         None => overview(cli).await,
         Some(Cmd::Profiles { json: as_json }) => profiles(cli, *as_json),
+        Some(Cmd::Search {
+            term,
+            limit,
+            json: as_json,
+        }) => search(cli, term, usize::from(*limit), *as_json).await,
         Some(Cmd::ExampleConfig) => {
             emit(EXAMPLE_CONFIG);
             Ok(0)
@@ -779,6 +796,46 @@ fn ask(question: &str) -> bool {
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
     matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+/// The index to search: the selected profile's `index_url` when it is a dockerhub profile.
+fn index_url(cli: &Cli) -> Result<String> {
+    use crate::registry::providers::{KindKeys, dockerhub};
+    let cfg = cli.load_config()?;
+    let own = cfg
+        .pick(cli.profile.as_deref())
+        .and_then(|name| cfg.profiles.get(&name))
+        .and_then(|p| match &p.kind {
+            KindKeys::Dockerhub(k) => k.index_url.clone(),
+            _ => None,
+        });
+    Ok(own.unwrap_or_else(|| dockerhub::INDEX_URL.to_string()))
+}
+
+async fn search(cli: &Cli, term: &str, limit: usize, as_json: bool) -> Result<i32> {
+    let url = index_url(cli)?;
+    let hits = crate::registry::providers::dockerhub::search(&url, term, limit).await?;
+    if as_json {
+        emit(&json(&hits));
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = hits
+        .iter()
+        .map(|h| {
+            let mut d: String = h.description.chars().take(60).collect();
+            if h.description.chars().count() > 60 {
+                d.push('…');
+            }
+            vec![
+                h.name.clone(),
+                d,
+                h.stars.to_string(),
+                if h.official { "[OK]" } else { "" }.to_string(),
+            ]
+        })
+        .collect();
+    emit(&table(&["NAME", "DESCRIPTION", "STARS", "OFFICIAL"], &rows));
+    Ok(0)
 }
 
 async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {

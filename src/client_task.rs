@@ -13,6 +13,8 @@ use tokio::task::AbortHandle;
 
 use crate::registry::auth::{Credential, Secret};
 use crate::registry::model::{Inspection, TagDeleteMethod, TagRow};
+use crate::registry::providers::KindKeys;
+use crate::registry::providers::dockerhub::{self, SearchResult};
 use crate::registry::prune::{self, Outcome, Plan, Protected};
 use crate::registry::{Backend, BackendInfo, Error, credentials, ops};
 
@@ -86,6 +88,13 @@ pub enum Command {
         profile: String,
         plan: Box<Plan>,
     },
+    /// Search Docker Hub (`docker search`) on the profile's index (`index_url` of a dockerhub
+    /// profile, else index.docker.io).
+    Search {
+        req: ReqId,
+        profile: String,
+        term: String,
+    },
     /// Check credentials against `/v2/` and use them for this session (optionally save them).
     Login {
         req: ReqId,
@@ -109,6 +118,7 @@ impl Command {
             | Command::DeleteManifest { profile, .. }
             | Command::PlanPrune { profile, .. }
             | Command::RunPrune { profile, .. }
+            | Command::Search { profile, .. }
             | Command::Login { profile, .. } => profile,
         }
     }
@@ -174,6 +184,11 @@ pub enum Event {
         req: ReqId,
         error: Error,
     },
+    /// Docker Hub search results.
+    Found {
+        req: ReqId,
+        result: Result<Vec<SearchResult>, Error>,
+    },
     /// A status line from the backend (Docker Hub's pull rate limit).
     Note {
         profile: String,
@@ -199,6 +214,9 @@ pub enum Event {
         results: Vec<Outcome>,
     },
 }
+
+/// Search results the TUI asks for (one page of the index).
+const SEARCH_LIMIT: usize = 100;
 
 /// The app lists the rows in view first; a screen shows fewer rows than this, so these go at
 /// interactive priority and the rest of a repository's details load in the background.
@@ -391,6 +409,7 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
                 Command::RunPrune { .. }
                 | Command::DeleteTag { .. }
                 | Command::DeleteManifest { .. }
+                | Command::Search { .. }
                 | Command::Login { .. } => None,
             };
             if let Some(key) = &slot {
@@ -659,6 +678,18 @@ async fn run(sh: &Shared, cmd: Command) {
                     results,
                 })
                 .await;
+        }
+        Command::Search { req, profile, term } => {
+            let url = match sh.specs.get(&profile).map(|s| &s.source) {
+                Some(ProfileSource::Registry { profile, .. }) => match &profile.kind {
+                    KindKeys::Dockerhub(k) => k.index_url.clone(),
+                    _ => None,
+                },
+                _ => None,
+            }
+            .unwrap_or_else(|| dockerhub::INDEX_URL.to_string());
+            let result = dockerhub::search(&url, &term, SEARCH_LIMIT).await;
+            let _ = ev.send(Event::Found { req, result }).await;
         }
         Command::Login {
             req,

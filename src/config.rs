@@ -650,6 +650,7 @@ concurrency = 16
             KindKeys::Dockerhub(crate::registry::providers::dockerhub::Keys {
                 namespace: Some("n".into()),
                 api_url: Some("http://h".into()),
+                index_url: None,
             })
         );
     }

@@ -582,7 +582,12 @@ fn config_example_parses() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["acr", "ecr", "gar", "ghcr", "hub", "lab", "local"]);
+    assert_eq!(
+        names,
+        [
+            "acr", "ecr", "gar", "ghcr", "gitlab", "harbor", "hub", "lab", "local"
+        ]
+    );
     let kinds: Vec<&str> = v["profiles"]
         .as_array()
         .unwrap()
@@ -596,6 +601,8 @@ fn config_example_parses() {
             "ecr",
             "gar",
             "ghcr",
+            "gitlab",
+            "harbor",
             "dockerhub",
             "distribution",
             "distribution"

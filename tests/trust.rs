@@ -761,6 +761,7 @@ fn provider_apis_never_follow_a_redirect_with_secrets_or_deletes() {
         service: "GitHub API",
         base: api.url.clone(),
         token: Some(Secret::new("ghp_secret")),
+        token_header: Default::default(),
         headers: vec![],
         auth_hint: "",
     };

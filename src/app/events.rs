@@ -118,6 +118,16 @@ impl App {
             @ (Event::Planned { .. } | Event::PruneProgress { .. } | Event::PruneDone { .. }) => {
                 self.on_prune_event(ev)
             }
+            Event::Found { req, result } => {
+                if let Overlay::Search(s) = &mut self.overlay {
+                    if s.req == Some(req) {
+                        s.req = None;
+                        s.selected = 0;
+                        s.results = Some(result.map_err(|e| e.to_string()));
+                    }
+                }
+                vec![]
+            }
             Event::LoggedIn {
                 req,
                 profile,

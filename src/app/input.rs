@@ -4,11 +4,13 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::layout::Pane;
+use super::overlay::{Overlay, SearchDialog};
 use super::{App, Effect, Input};
+use crate::client_task::Command;
 use crate::sanitize::clean;
 
 /// The `:` commands, for completion.
-const COMMANDS: [&str; 3] = ["profile", "repo", "quit"];
+const COMMANDS: [&str; 4] = ["profile", "repo", "search", "quit"];
 
 /// The longest prefix all of `words` share.
 fn common_prefix(words: &[String]) -> String {
@@ -212,32 +214,57 @@ impl App {
                     }
                 }
             }
-            (Some("repo" | "r"), Some(name)) => {
-                if let Err(e) = crate::registry::reference::validate_repository(name) {
-                    self.say(e.to_string());
-                    return vec![];
-                }
-                let name = name.to_string();
-                if let Some(pos) = self
-                    .view()
-                    .repos
-                    .view
-                    .iter()
-                    .position(|i| self.view().repos.names[*i] == name)
-                {
-                    self.view_mut().repos.nav.selected = pos;
-                }
-                self.view_mut().focus = Some(Pane::Tags);
-                self.open_repo(name)
+            (Some("repo" | "r"), Some(name)) => self.goto_repo(name),
+            (Some("search"), Some(_)) => {
+                let term = line
+                    .trim_start()
+                    .strip_prefix("search")
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                let req = self.ids.next();
+                let profile = self.profiles[self.current].name.clone();
+                self.overlay = Overlay::Search(Box::new(SearchDialog {
+                    term: term.clone(),
+                    req: Some(req),
+                    results: None,
+                    selected: 0,
+                }));
+                vec![Effect::Send(Command::Search { req, profile, term })]
+            }
+            (Some("search"), None) => {
+                self.say("usage: :search TERM (Docker Hub, as docker search)");
+                vec![]
             }
             _ => {
                 self.say(format!(
-                    "unknown command: {} (try :profile NAME, :repo NAME, :q; Tab completes)",
+                    "unknown command: {} (try :profile NAME, :repo NAME, :search TERM, :q; Tab \
+                     completes)",
                     clean(line)
                 ));
                 vec![]
             }
         }
+    }
+
+    /// Opens `name`'s tags (`:repo NAME`, a search result), selecting it in the list if shown.
+    pub(super) fn goto_repo(&mut self, name: &str) -> Vec<Effect> {
+        if let Err(e) = crate::registry::reference::validate_repository(name) {
+            self.say(e.to_string());
+            return vec![];
+        }
+        let name = name.to_string();
+        if let Some(pos) = self
+            .view()
+            .repos
+            .view
+            .iter()
+            .position(|i| self.view().repos.names[*i] == name)
+        {
+            self.view_mut().repos.nav.selected = pos;
+        }
+        self.view_mut().focus = Some(Pane::Tags);
+        self.open_repo(name)
     }
 }
 

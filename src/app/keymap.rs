@@ -41,7 +41,7 @@ pub enum Action {
     Copy,
     /// Filter the focused list.
     Filter,
-    /// Command line (:profile NAME, :repo NAME, :q).
+    /// Command line (:profile NAME, :repo NAME, :search TERM, :q).
     Command,
     /// Reload the focused pane.
     Refresh,
@@ -164,7 +164,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[c('R')], Action::Rules, "mark by rules (keep, age)"),
     b(&[c('y')], Action::Copy, "copy digest or pull ref"),
     b(&[c('/')], Action::Filter, "filter the list (fuzzy)"),
-    b(&[c(':')], Action::Command, ":profile :repo :q (Tab)"),
+    b(&[c(':')], Action::Command, ":profile :repo :search :q"),
     b(&[c('r')], Action::Refresh, "reload"),
     b(&[c('s')], Action::Sort, "sort: created, name, size"),
     b(&[c('t')], Action::Dates, "dates relative/absolute"),

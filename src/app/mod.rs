@@ -31,8 +31,10 @@ use messages::{Level, Messages, Topic};
 use overlay::{Key, Notice, Overlay, Reply};
 pub use view::ProfileView;
 
-/// Input to `update`.
+/// Input to `update`. Each message is built once and moved into `update`, so the size of a
+/// client event costs nothing worth a box.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Msg {
     Key(KeyEvent),
     /// A mouse event and when it happened (milliseconds on any steady clock: double clicks).
@@ -362,6 +364,10 @@ impl App {
             Some(Reply::Say(text)) => {
                 self.say(text);
                 vec![]
+            }
+            Some(Reply::Open(repo)) => {
+                self.overlay = Overlay::None;
+                self.goto_repo(&repo)
             }
         };
         if matches!(self.overlay, Overlay::Rules(_)) {

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::messages::Level;
-use crate::app::overlay::{ConfirmDelete, CopyMenu, Login, LoginField, Notice};
+use crate::app::overlay::{ConfirmDelete, CopyMenu, Login, LoginField, Notice, SearchDialog};
 use crate::fmt::{ellipsize, wrap};
 use crate::sanitize::clean;
 
@@ -316,4 +316,59 @@ pub fn notice(app: &App, n: &Notice, f: &mut Frame, area: Rect, t: Theme) {
     }
     all.push(Line::styled("Enter or Esc closes · ↑↓ scroll", t.dim()));
     f.render_widget(Paragraph::new(all), inner);
+}
+
+/// Docker Hub search results: official images marked, the selected one highlighted, scrolled
+/// to keep it in view. Everything from the index passes through the sanitizer.
+pub fn search(s: &SearchDialog, f: &mut Frame, area: Rect, t: Theme) {
+    let hits: &[crate::registry::providers::dockerhub::SearchResult] = match &s.results {
+        Some(Ok(r)) => r,
+        _ => &[],
+    };
+    let h = (hits.len().max(1) as u16 + 4).min(area.height.saturating_sub(2).max(5));
+    let r = centered(area, 100, h);
+    let title = format!("Docker Hub: {}", clean(&s.term));
+    let inner = frame(f, r, &ellipsize(&title, 60), t);
+    let w = inner.width as usize;
+    let rows = inner.height.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    match &s.results {
+        None => lines.push(Line::styled("searching…", t.dim())),
+        Some(Err(e)) => lines.push(Line::raw(ellipsize(&clean(e), w))),
+        Some(Ok(r)) if r.is_empty() => lines.push(Line::styled("no results", t.dim())),
+        Some(Ok(_)) => {
+            let name_w = hits
+                .iter()
+                .map(|h| h.name.chars().count())
+                .max()
+                .unwrap_or(4)
+                .min(36);
+            let first = s.selected.saturating_sub(rows.saturating_sub(1));
+            for (i, hit) in hits.iter().enumerate().skip(first).take(rows.max(1)) {
+                let mark = if hit.official {
+                    "✓ official"
+                } else {
+                    "          "
+                };
+                let text = format!(
+                    "{:<name_w$} {mark} {:>7}★  {}",
+                    ellipsize(&clean(&hit.name), name_w),
+                    hit.stars,
+                    clean(&hit.description)
+                );
+                let style = if i == s.selected {
+                    t.selected(true)
+                } else {
+                    Default::default()
+                };
+                lines.push(Line::styled(ellipsize(&text, w), style));
+            }
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Enter opens its tags (official images as library/NAME) · ↑↓ g G choose · Esc closes",
+        t.dim(),
+    ));
+    f.render_widget(Paragraph::new(lines), inner);
 }

@@ -45,6 +45,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Overlay::Rules(d) => cleanup::rules(d, f, area, t),
         Overlay::Prune(d) => cleanup::prune(d, f, area, t),
         Overlay::Notice(n) => dialogs::notice(app, n, f, area, t),
+        Overlay::Search(s) => dialogs::search(s, f, area, t),
     }
 }
 

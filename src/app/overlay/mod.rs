@@ -12,6 +12,7 @@ mod notice;
 mod profiles;
 mod prune;
 mod rules;
+mod search;
 
 pub use copy::CopyMenu;
 pub use delete::{ConfirmDelete, DeleteChoice};
@@ -21,6 +22,7 @@ pub use notice::Notice;
 pub use profiles::ProfilePicker;
 pub use prune::{PruneDialog, PruneStage};
 pub use rules::RuleDialog;
+pub use search::SearchDialog;
 
 use crossterm::event::KeyEvent;
 
@@ -44,6 +46,8 @@ pub enum Reply {
     Apply(Rules),
     /// Tell the user, keeping the dialog open.
     Say(String),
+    /// Close the dialog and open this repository's tags.
+    Open(String),
 }
 
 /// A key as a dialog sees it: the event (for text fields) and its action in the key map.
@@ -67,6 +71,8 @@ pub enum Overlay {
     Prune(Box<PruneDialog>),
     /// The message history, the first-run notice.
     Notice(Notice),
+    /// Docker Hub search results.
+    Search(Box<SearchDialog>),
 }
 
 impl Overlay {
@@ -82,6 +88,7 @@ impl Overlay {
             Overlay::Rules(r) => r.on_key(k),
             Overlay::Prune(p) => p.on_key(k, ids),
             Overlay::Notice(n) => n.on_key(k),
+            Overlay::Search(s) => s.on_key(k),
         }
     }
 

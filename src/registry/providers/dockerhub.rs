@@ -24,11 +24,13 @@ pub struct Keys {
     pub namespace: Option<String>,
     /// Base URL of the Hub API (tests).
     pub api_url: Option<String>,
+    /// The index `regtui search` asks (default https://index.docker.io).
+    pub index_url: Option<String>,
 }
 
 impl Keys {
     /// The key names, for the config file's checks.
-    pub const NAMES: &'static [&'static str] = &["namespace", "api_url"];
+    pub const NAMES: &'static [&'static str] = &["namespace", "api_url", "index_url"];
 
     /// `(key, why)` when a key is missing.
     pub fn check(&self) -> std::result::Result<(), (&'static str, String)> {
@@ -95,6 +97,7 @@ pub fn connect(
             .trim_end_matches('/')
             .to_string(),
         token: None,
+        token_header: super::TokenHeader::Bearer,
         headers: vec![("accept", "application/json")],
         auth_hint: "check username and the personal access token (password_env) of this profile",
     };
@@ -248,10 +251,11 @@ impl DockerHub {
         Ok(api)
     }
 
-    /// The Hub API's repository name of a v2 repository `namespace/name`.
-    fn short<'a>(&self, repo: &'a str) -> &'a str {
-        repo.strip_prefix(&format!("{}/", self.namespace))
-            .unwrap_or(repo)
+    /// The Hub API's namespace and repository name of a v2 repository `namespace/name` (another
+    /// namespace than the profile's too: a search result such as `library/nginx`).
+    fn split<'a>(&'a self, repo: &'a str) -> (&'a str, &'a str) {
+        repo.split_once('/')
+            .unwrap_or((self.namespace.as_str(), repo))
     }
 }
 
@@ -350,10 +354,11 @@ impl ProviderApi for DockerHub {
     fn tags<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Vec<TagRow>> {
         Box::pin(async move {
             let api = self.api().await?;
+            let (ns, name) = self.split(repo);
             let mut url = api.url(&format!(
                 "/v2/namespaces/{}/repositories/{}/tags?page_size=100",
-                encode_segment(&self.namespace),
-                encode_segment(self.short(repo))
+                encode_segment(ns),
+                encode_segment(name)
             ))?;
             let mut rows = Vec::new();
             let what = format!("tags of {repo}");
@@ -392,9 +397,102 @@ impl ProviderApi for DockerHub {
     }
 }
 
+/// The index `docker search` asks.
+pub const INDEX_URL: &str = "https://index.docker.io";
+
+/// One `docker search` result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SearchResult {
+    /// `nginx` for an official image (pulled as `library/nginx`), else `namespace/name`.
+    pub name: String,
+    pub description: String,
+    pub stars: u64,
+    pub official: bool,
+}
+
+impl SearchResult {
+    /// The repository to open: official images live under `library/`.
+    pub fn repository(&self) -> String {
+        if self.name.contains('/') {
+            self.name.clone()
+        } else {
+            format!("library/{}", self.name)
+        }
+    }
+}
+
+/// Results per request at most (the index refuses more).
+const SEARCH_PAGE: usize = 100;
+
+/// Searches Docker Hub as `docker search` does (`GET /v1/search?q&n&page` on the index), up to
+/// `limit` results, asking for more pages while the index has them.
+pub async fn search(index_url: &str, term: &str, limit: usize) -> Result<Vec<SearchResult>> {
+    #[derive(Deserialize)]
+    struct Reply {
+        #[serde(default)]
+        num_pages: Option<u64>,
+        #[serde(default)]
+        results: Vec<Hit>,
+    }
+    #[derive(Deserialize)]
+    struct Hit {
+        name: String,
+        #[serde(default)]
+        description: Option<String>,
+        #[serde(default)]
+        star_count: u64,
+        #[serde(default)]
+        is_official: bool,
+    }
+    let api = Rest {
+        http: Rest::client()?,
+        service: "Docker Hub search",
+        base: index_url.trim_end_matches('/').to_string(),
+        token: None,
+        token_header: super::TokenHeader::Bearer,
+        headers: vec![("accept", "application/json")],
+        auth_hint: "",
+    };
+    let n = limit.clamp(1, SEARCH_PAGE);
+    let mut out = Vec::new();
+    let mut budget = PageBudget::new("search results");
+    for page in 1.. {
+        let url = api.url(&format!(
+            "/v1/search?q={}&n={n}&page={page}",
+            encode_segment(term)
+        ))?;
+        let (reply, _): (Reply, _) = api.get_page(&url, "search", &mut budget).await?;
+        let got = reply.results.len();
+        out.extend(reply.results.into_iter().map(|h| SearchResult {
+            name: h.name,
+            description: h.description.unwrap_or_default(),
+            stars: h.star_count,
+            official: h.is_official,
+        }));
+        let last = reply.num_pages.is_some_and(|p| page >= p);
+        if out.len() >= limit || got < n || last {
+            break;
+        }
+    }
+    out.truncate(limit);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn official_results_open_under_library() {
+        let r = |name: &str| SearchResult {
+            name: name.into(),
+            description: String::new(),
+            stars: 0,
+            official: !name.contains('/'),
+        };
+        assert_eq!(r("nginx").repository(), "library/nginx");
+        assert_eq!(r("bitnami/nginx").repository(), "bitnami/nginx");
+    }
 
     #[test]
     fn a_refused_delete_keeps_the_registrys_status() {

@@ -222,6 +222,7 @@ impl Gar {
             token: Some(token.clone()),
             headers: vec![("accept", "application/json")],
             auth_hint: "the access token needs artifactregistry.repositories.get",
+            token_header: super::TokenHeader::Bearer,
         };
         let url = format!(
             "{}/v1/projects/{}/locations/{}/repositories/{}",

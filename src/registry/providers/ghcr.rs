@@ -95,6 +95,7 @@ pub fn connect(
             .trim_end_matches('/')
             .to_string(),
         token,
+        token_header: super::TokenHeader::Bearer,
         headers: vec![
             ("accept", "application/vnd.github+json"),
             ("x-github-api-version", "2022-11-28"),

@@ -2,10 +2,13 @@
 //! deletes): [`ProviderApi`] for that part, v2 ([`Distribution`]) for manifests and configs.
 
 pub mod acr;
+pub mod detect;
 pub mod dockerhub;
 pub mod ecr;
 pub mod gar;
 pub mod ghcr;
+pub mod gitlab;
+pub mod harbor;
 
 use std::sync::Arc;
 
@@ -37,17 +40,23 @@ pub enum Kind {
     Gar,
     /// Azure Container Registry: v2 plus ACR's /acr/v1 API.
     Acr,
+    /// GitLab's container registry: the GitLab REST API plus v2.
+    Gitlab,
+    /// Harbor: its /api/v2.0 plus v2.
+    Harbor,
 }
 
 impl Kind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Distribution,
         Kind::Ecr,
         Kind::Ghcr,
         Kind::Dockerhub,
         Kind::Gar,
         Kind::Acr,
+        Kind::Gitlab,
+        Kind::Harbor,
     ];
 
     /// The name used in config files (`kind = "ecr"`).
@@ -59,6 +68,8 @@ impl Kind {
             Kind::Dockerhub => "dockerhub",
             Kind::Gar => "gar",
             Kind::Acr => "acr",
+            Kind::Gitlab => "gitlab",
+            Kind::Harbor => "harbor",
         }
     }
 
@@ -71,18 +82,23 @@ impl Kind {
             Kind::Dockerhub => dockerhub::Keys::NAMES,
             Kind::Gar => gar::Keys::NAMES,
             Kind::Acr => acr::Keys::NAMES,
+            Kind::Gitlab => gitlab::Keys::NAMES,
+            Kind::Harbor => harbor::Keys::NAMES,
         }
     }
 
-    /// Whether a profile of this kind may set a password source without a username (GHCR
-    /// tokens need none).
+    /// Whether a profile of this kind may set a password source without a username (GHCR and
+    /// GitLab tokens need none).
     pub fn needs_username(self) -> bool {
-        self != Kind::Ghcr
+        !matches!(self, Kind::Ghcr | Kind::Gitlab)
     }
 
     /// Whether a profile of this kind must name its `registry` (the others have a default).
     pub fn needs_registry(self) -> bool {
-        matches!(self, Kind::Distribution | Kind::Gar | Kind::Acr)
+        matches!(
+            self,
+            Kind::Distribution | Kind::Gar | Kind::Acr | Kind::Gitlab | Kind::Harbor
+        )
     }
 
     /// The provider that serves `host` (`host[:port]`) by its name alone, for an ad-hoc
@@ -109,6 +125,8 @@ pub enum KindKeys {
     Dockerhub(dockerhub::Keys),
     Gar(gar::Keys),
     Acr(acr::Keys),
+    Gitlab(gitlab::Keys),
+    Harbor(harbor::Keys),
 }
 
 /// A distribution profile has no keys of its own.
@@ -133,6 +151,8 @@ impl KindKeys {
             Kind::Dockerhub => KindKeys::Dockerhub(dockerhub::Keys::deserialize(d)?),
             Kind::Gar => KindKeys::Gar(gar::Keys::deserialize(d)?),
             Kind::Acr => KindKeys::Acr(acr::Keys::deserialize(d)?),
+            Kind::Gitlab => KindKeys::Gitlab(gitlab::Keys::deserialize(d)?),
+            Kind::Harbor => KindKeys::Harbor(harbor::Keys::deserialize(d)?),
         })
     }
 
@@ -145,6 +165,8 @@ impl KindKeys {
             KindKeys::Dockerhub(_) => Kind::Dockerhub,
             KindKeys::Gar(_) => Kind::Gar,
             KindKeys::Acr(_) => Kind::Acr,
+            KindKeys::Gitlab(_) => Kind::Gitlab,
+            KindKeys::Harbor(_) => Kind::Harbor,
         }
     }
 
@@ -157,6 +179,8 @@ impl KindKeys {
             KindKeys::Dockerhub(k) => k.check(),
             KindKeys::Gar(k) => k.check(),
             KindKeys::Acr(k) => k.check(),
+            KindKeys::Gitlab(k) => k.check(),
+            KindKeys::Harbor(k) => k.check(),
         }
     }
 
@@ -164,7 +188,11 @@ impl KindKeys {
     /// only known after connecting (ECR).
     pub fn serves_host_by_default(&self, host: &str) -> Option<bool> {
         match self {
-            KindKeys::Distribution | KindKeys::Gar(_) | KindKeys::Acr(_) => Some(false),
+            KindKeys::Distribution
+            | KindKeys::Gar(_)
+            | KindKeys::Acr(_)
+            | KindKeys::Gitlab(_)
+            | KindKeys::Harbor(_) => Some(false),
             KindKeys::Ghcr(_) => Some(host == "ghcr.io"),
             KindKeys::Dockerhub(_) => Some(host == super::reference::HUB_HOST),
             KindKeys::Ecr(k) => k.may_serve(host),
@@ -192,12 +220,38 @@ impl KindKeys {
             }
             KindKeys::Distribution => {
                 let addr = opts.addr(None)?;
+                if addr.host == gitlab::GITLAB_COM_REGISTRY {
+                    let b = gitlab::connect(&gitlab::autodetected(), opts, given, &mut notes)?;
+                    let said = format!(
+                        "{}: using the GitLab provider (autodetected; set kind = \"gitlab\" with \
+                         group or project to list repositories)",
+                        addr.host
+                    );
+                    notes.warning = Some(match notes.warning.take() {
+                        Some(w) => format!("{w}; {said}"),
+                        None => said,
+                    });
+                    return Ok(annotate(b, notes));
+                }
                 let key = addr.credential_key();
                 let credential = opts.credential(&opts.secrets, &key, given, &mut notes)?;
-                Arc::new(Distribution::new(opts.v2_options(addr, credential)?)?)
+                let ping_url = format!("{}/api/v2.0/ping", addr.base_url());
+                let v2 = opts.v2_options(addr, credential.clone())?;
+                let http = harbor::api_client(v2.insecure, v2.ca_pem.as_deref())?;
+                let plain: Arc<dyn Backend> = Arc::new(Distribution::new(v2)?);
+                // Built now (no request), used only if the server turns out to be Harbor.
+                let harbor = harbor::connect(
+                    &harbor::Keys::default(),
+                    opts,
+                    Some(credential),
+                    &mut Notes::default(),
+                )?;
+                Arc::new(detect::Detect::new(plain, harbor, ping_url, http))
             }
             KindKeys::Ghcr(k) => ghcr::connect(k, opts, given, &mut notes)?,
             KindKeys::Dockerhub(k) => dockerhub::connect(k, opts, given, &mut notes)?,
+            KindKeys::Gitlab(k) => gitlab::connect(k, opts, given, &mut notes)?,
+            KindKeys::Harbor(k) => harbor::connect(k, opts, given, &mut notes)?,
             KindKeys::Ecr(k) => ecr::connect(k, opts)?,
             KindKeys::Gar(k) => gar::connect(k, opts, given, &mut notes)?,
             KindKeys::Acr(k) => acr::connect(k, opts, given, &mut notes)?,
@@ -241,6 +295,11 @@ pub trait ProviderApi: Send + Sync {
     fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()>;
     /// Every tag of `repo`, with what the API knows about it (size 0 when it does not know).
     fn tags<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Vec<TagRow>>;
+    /// Tag names alone, when the service lists them more cheaply than [`ProviderApi::tags`]
+    /// (GitLab: names in pages, details one request per tag); `None` uses `tags`.
+    fn tag_names<'a>(&'a self, _repo: &'a str) -> Option<BoxFut<'a, Vec<String>>> {
+        None
+    }
     /// True when [`ProviderApi::tags`] gives sizes, so v2 need not be asked tag by tag.
     fn has_sizes(&self) -> bool;
     /// Deletes a manifest with its tags (only called when `capabilities().delete_digest`).
@@ -342,6 +401,10 @@ impl<A: ProviderApi> Backend for Provider<A> {
 
     fn list_tags<'a>(&'a self, repo: &'a str, sink: PageSink<'a>) -> BoxFut<'a, ()> {
         Box::pin(async move {
+            if let Some(names) = self.api.tag_names(repo) {
+                sink(names.await?);
+                return Ok(());
+            }
             let rows = self.rows(repo).await?;
             sink(rows.into_iter().map(|r| r.tag).collect());
             Ok(())
@@ -484,6 +547,18 @@ impl<A: ProviderApi> Backend for Provider<A> {
     }
 }
 
+/// How a [`Rest`] API's token is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenHeader {
+    /// `Authorization: Bearer <token>`.
+    #[default]
+    Bearer,
+    /// `Authorization: Basic <token>` (the token is base64 of `user:password`).
+    Basic,
+    /// A header of its own, e.g. GitLab's `PRIVATE-TOKEN`.
+    Named(&'static str),
+}
+
 /// A JSON REST API with bearer auth, `Link` pagination, bounded bodies and user-facing errors.
 #[derive(Clone)]
 pub struct Rest {
@@ -492,8 +567,10 @@ pub struct Rest {
     pub service: &'static str,
     /// Base URL without a trailing slash.
     pub base: String,
-    /// Sent as `Authorization: Bearer …` when set.
+    /// Sent as `token_header` says when set.
     pub token: Option<Secret>,
+    /// How `token` is sent.
+    pub token_header: TokenHeader,
     /// Extra headers (`Accept`, API version).
     pub headers: Vec<(&'static str, &'static str)>,
     /// What to tell the user on 401/403 (e.g. the token scopes needed).
@@ -527,12 +604,27 @@ impl Rest {
         }
     }
 
-    /// `Authorization: Bearer …` when a token is set.
+    /// `Authorization: Bearer …` (or `Basic …`) when a token is set.
     fn auth_header(&self) -> Option<HeaderValue> {
         let t = self.token.as_ref()?;
-        let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose())).ok()?;
+        let text = match self.token_header {
+            TokenHeader::Bearer => format!("Bearer {}", t.expose()),
+            TokenHeader::Basic => format!("Basic {}", t.expose()),
+            TokenHeader::Named(_) => return None,
+        };
+        let mut v = HeaderValue::from_str(&text).ok()?;
         v.set_sensitive(true);
         Some(v)
+    }
+
+    /// The token as a header of its own (`PRIVATE-TOKEN: …`), when `token_header` says so.
+    fn named_token(&self) -> Option<(&'static str, HeaderValue)> {
+        let TokenHeader::Named(name) = self.token_header else {
+            return None;
+        };
+        let mut v = HeaderValue::from_str(self.token.as_ref()?.expose()).ok()?;
+        v.set_sensitive(true);
+        Some((name, v))
     }
 
     /// Sends and maps a non-success status to an error naming `what`.
@@ -548,6 +640,10 @@ impl Rest {
         let resp = loop {
             let auth = self.auth_header();
             let headers = &self.headers;
+            // A token in a header of its own goes only to the API's origin, like Authorization.
+            let named = self
+                .named_token()
+                .filter(|_| super::http::same_origin(url, &self.base));
             let r = super::http::send_following(
                 &self.http,
                 method.clone(),
@@ -555,7 +651,13 @@ impl Rest {
                 auth.as_ref(),
                 &self.base,
                 self.service,
-                &|rb| headers.iter().fold(rb, |rb, (k, v)| rb.header(*k, *v)),
+                &|rb| {
+                    let rb = headers.iter().fold(rb, |rb, (k, v)| rb.header(*k, *v));
+                    match &named {
+                        Some((k, v)) => rb.header(*k, v.clone()),
+                        None => rb,
+                    }
+                },
             )
             .await;
             let again = read
@@ -589,6 +691,8 @@ impl Rest {
             .and_then(|v| {
                 v.get("message")
                     .or_else(|| v.get("detail"))
+                    .or_else(|| v.get("error"))
+                    .or_else(|| v.pointer("/errors/0/message"))
                     .and_then(|m| m.as_str())
                     .map(str::to_string)
             })
