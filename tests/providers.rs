@@ -192,6 +192,11 @@ fn dockerhub_lists_with_sizes_and_dates_from_the_api_and_reads_v2() {
     assert_eq!(v1["pushed"], "2024-01-02T10:00:00Z");
     assert_eq!(v1["digest"], h.sc.a.digest.as_str());
     assert_eq!(v1["platforms"][0]["platform"], "linux/amd64");
+    // tag_last_pulled: null is "never pulled" (JSON null, present); a date is kept.
+    assert!(v1.as_object().unwrap().contains_key("pulled"), "{v1}");
+    assert_eq!(v1["pulled"], serde_json::Value::Null);
+    let latest = rows.iter().find(|r| r["tag"] == "latest").unwrap();
+    assert!(latest["pulled"].is_string(), "{latest}");
     // One API listing, no manifest per tag.
     let during: Vec<String> = h.sc.fx.seen()[before..].to_vec();
     assert!(

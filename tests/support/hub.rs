@@ -94,6 +94,7 @@ pub fn start(
                         json!({"name": t.name, "full_size": t.full_size, "digest": t.digest,
                                "media_type": "application/vnd.oci.image.manifest.v1+json",
                                "tag_last_pushed": t.pushed, "last_updated": t.pushed,
+                               "tag_last_pulled": if t.name == "latest" { json!(t.pushed) } else { json!(null) },
                                "images": t.images.iter().map(|(os, arch, variant, d, size)| json!({
                                    "os": os, "architecture": arch, "variant": variant,
                                    "digest": d, "size": size, "last_pushed": t.pushed,

@@ -137,6 +137,9 @@ struct Tag {
     media_type: Option<String>,
     #[serde(default)]
     tag_last_pushed: Option<String>,
+    /// Absent: not reported; `null`: never pulled.
+    #[serde(default, deserialize_with = "present")]
+    tag_last_pulled: Option<serde_json::Value>,
     #[serde(default)]
     last_updated: Option<String>,
     #[serde(default)]
@@ -259,6 +262,11 @@ impl DockerHub {
     }
 }
 
+/// A field that is there, `null` included (serde alone reads `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
 fn row(t: Tag) -> TagRow {
     let pushed = t
         .tag_last_pushed
@@ -279,9 +287,14 @@ fn row(t: Tag) -> TagRow {
             size: i.size,
         })
         .collect();
+    let pulled = match &t.tag_last_pulled {
+        None => None,
+        Some(serde_json::Value::String(s)) if !s.starts_with("0001-") => Some(Some(s.clone())),
+        Some(_) => Some(None),
+    };
     TagRow {
         locked: None,
-        pulled: None,
+        pulled,
         size: t
             .full_size
             .unwrap_or_else(|| crate::registry::model::sum_sizes(t.images.iter().map(|i| i.size))),
@@ -298,6 +311,10 @@ fn row(t: Tag) -> TagRow {
 impl ProviderApi for DockerHub {
     fn kind(&self) -> &'static str {
         "dockerhub"
+    }
+
+    fn pull_dates(&self) -> bool {
+        true
     }
 
     fn label(&self) -> String {
