@@ -936,9 +936,9 @@ async fn providers_offer_only_what_they_can_and_say_why() {
     let t = &h.app.view().tags;
     assert_eq!(t.row("v1").unwrap().size, 111_111, "size from the Hub API");
     let s = h.screen();
-    // Wide enough for the day and the age.
+    // Hub records pulls too: PULLED beside PUSHED ("never" for a tag nobody pulled).
     assert!(
-        s.contains("PUSHED") && s.contains("2024-05-02 (8mo)"),
+        s.contains("PUSHED") && s.contains("PULLED") && s.contains("never") && s.contains("8mo"),
         "{s}"
     );
     h.press(vec![key('d')]).await;
