@@ -322,3 +322,25 @@ pub fn proxy(
     *me.lock().unwrap() = format!("127.0.0.1:{}", fx.port);
     fx
 }
+
+/// Decodes `%XX` escapes of a path or query part (an invalid escape stays as it is).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use super::fixture::{Fixture, Request, Response, serve};
+use super::fixture::{Fixture, Request, Response, percent_decode as decode, serve};
 use super::oci::{Image, Pusher, simple as img};
 use super::{Options, Registry, block_on};
 
@@ -36,22 +36,6 @@ pub struct Package {
 
 /// The fixture's state, shared with the test.
 pub type State = Arc<Mutex<Vec<Package>>>;
-
-fn decode(s: &str) -> String {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 fn page<T: Clone>(items: &[T], req: &Request, base: &str) -> (Vec<T>, Option<String>) {
     let per = req

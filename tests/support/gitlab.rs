@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use serde_json::json;
 
-use super::fixture::{Fixture, Request, Response, forward, serve};
+use super::fixture::{Fixture, Request, Response, forward, percent_decode as decode, serve};
 use super::oci::{Image, ImageSpec, Pusher, image, index, simple as img};
 use super::{Options, Registry, block_on};
 
@@ -78,27 +78,6 @@ pub struct State {
 
 fn message(status: u16, text: &str) -> Response {
     Response::json(status, &json!({"message": text}))
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// One page as GitLab pages (`page`, `per_page` default 20, max 100): `X-Next-Page`, `X-Total`,

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use serde_json::json;
 
-use super::fixture::{Fixture, Request, Response, forward, serve};
+use super::fixture::{Fixture, Request, Response, forward, percent_decode as decode, serve};
 use super::oci::{Image, Pusher, simple as img};
 use super::{Options, Registry, block_on};
 
@@ -82,27 +82,6 @@ fn errors(status: u16, code: &str, message: &str) -> Response {
         status,
         &json!({"errors": [{"code": code, "message": message}]}),
     )
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether the request carries the fixture's user (else Harbor treats it as anonymous).
