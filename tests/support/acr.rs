@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 
 use super::fixture::{Fixture, Request, Response, forward, proxy};
-use super::oci::{Image, Pusher, simple as img};
-use super::{Options, Registry, block_on};
+use super::oci::{Image, simple as img};
+use super::{Options, Registry, push_images};
 
 /// The admin user and its password.
 pub const USER: &str = "acmeprod";
@@ -360,17 +360,17 @@ pub fn scenario() -> Scenario {
     let a = img("acr-a", "2024-01-02T00:00:00Z", &[1500, 700]);
     let b = img("acr-b", "2024-05-06T00:00:00Z", &[1600, 800]);
     let c = img("acr-c", "2024-02-01T00:00:00Z", &[900]);
-    let url = reg.url.clone();
-    let (a2, b2, c2) = (a.clone(), b.clone(), c.clone());
-    block_on(async move {
-        let p = Pusher::new(&url);
-        p.image("team/app", "v1", &a2).await;
-        p.image("team/app", "v2", &b2).await;
-        p.image("team/app", "latest", &b2).await;
-        p.image("team/app", "stable", &c2).await;
-        p.image("team/tools/cli", "1.0", &c2).await;
-        p.image("base", "x", &c2).await;
-    });
+    push_images(
+        &reg.url,
+        &[
+            ("team/app", "v1", &a),
+            ("team/app", "v2", &b),
+            ("team/app", "latest", &b),
+            ("team/app", "stable", &c),
+            ("team/tools/cli", "1.0", &c),
+            ("base", "x", &c),
+        ],
+    );
     let mut state = State::default();
     state.repos.insert(
         "team/app".into(),

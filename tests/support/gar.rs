@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 
 use super::fixture::{Fixture, Request, Response, forward, proxy};
-use super::oci::{Image, Pusher, simple as img};
-use super::{Options, Registry, block_on};
+use super::oci::{Image, simple as img};
+use super::{Options, Registry, push_images};
 
 /// The OAuth access token the fixture accepts (as `gcloud auth print-access-token` prints).
 pub const ACCESS_TOKEN: &str = "ya29.fixture-access-token";
@@ -252,17 +252,17 @@ pub fn scenario() -> Scenario {
     let a = img("gar-a", "2024-01-02T00:00:00Z", &[1500, 700]);
     let b = img("gar-b", "2024-05-06T00:00:00Z", &[1600, 800]);
     let c = img("gar-c", "2024-02-01T00:00:00Z", &[900]);
-    let url = reg.url.clone();
-    let (a2, b2, c2) = (a.clone(), b.clone(), c.clone());
-    block_on(async move {
-        let p = Pusher::new(&url);
-        p.image("acme/docker/app", "v1", &a2).await;
-        p.image("acme/docker/app", "v2", &b2).await;
-        p.image("acme/docker/app", "latest", &b2).await;
-        p.image("acme/docker/tools/cli", "1.0", &c2).await;
-        p.image("acme/locked/app", "v1", &c2).await;
-        p.image("other/docker/x", "x", &c2).await;
-    });
+    push_images(
+        &reg.url,
+        &[
+            ("acme/docker/app", "v1", &a),
+            ("acme/docker/app", "v2", &b),
+            ("acme/docker/app", "latest", &b),
+            ("acme/docker/tools/cli", "1.0", &c),
+            ("acme/locked/app", "v1", &c),
+            ("other/docker/x", "x", &c),
+        ],
+    );
     let mut state = State::default();
     state.repos.insert(
         "acme/docker/app".into(),

@@ -26,8 +26,8 @@ use base64::Engine as _;
 use serde_json::json;
 
 use super::fixture::{Fixture, Request, Response, forward, percent_decode as decode, serve};
-use super::oci::{Image, ImageSpec, Pusher, image, index, simple as img};
-use super::{Options, Registry, block_on};
+use super::oci::{Image, ImageSpec, image, index, simple as img};
+use super::{Options, Registry, push_images};
 
 /// The access token the fixture accepts.
 pub const TOKEN: &str = "glpat-fixture";
@@ -362,18 +362,18 @@ pub fn scenario() -> Scenario {
         vec![plat("gl-amd64", "amd64"), plat("gl-arm64", "arm64")],
         false,
     );
-    let url = reg.url.clone();
-    let (a2, b2, c2, m2) = (a.clone(), b.clone(), c.clone(), multi.clone());
-    block_on(async move {
-        let p = Pusher::new(&url);
-        p.image("acme/app", "v1", &a2).await;
-        p.image("acme/app", "v2", &b2).await;
-        p.image("acme/app", "latest", &b2).await;
-        p.image("acme/app", "release-1", &c2).await;
-        p.image("acme/app", "multi", &m2).await;
-        p.image("acme/app/worker", "1.0", &c2).await;
-        p.image("acme/sub/lib", "0.1", &c2).await;
-    });
+    push_images(
+        &reg.url,
+        &[
+            ("acme/app", "v1", &a),
+            ("acme/app", "v2", &b),
+            ("acme/app", "latest", &b),
+            ("acme/app", "release-1", &c),
+            ("acme/app", "multi", &multi),
+            ("acme/app/worker", "1.0", &c),
+            ("acme/sub/lib", "0.1", &c),
+        ],
+    );
     let big: Vec<Tag> = (0..1000)
         .map(|n| Tag {
             name: format!("t{n:04}"),

@@ -25,8 +25,8 @@ use base64::Engine as _;
 use serde_json::json;
 
 use super::fixture::{Fixture, Request, Response, forward, percent_decode as decode, serve};
-use super::oci::{Image, Pusher, simple as img};
-use super::{Options, Registry, block_on};
+use super::oci::{Image, simple as img};
+use super::{Options, Registry, push_images};
 
 pub const USER: &str = "robot$ci";
 pub const PASSWORD: &str = "harbor-secret";
@@ -394,17 +394,17 @@ pub fn scenario() -> Scenario {
     let a = img("harbor-a", "2024-01-02T00:00:00Z", &[1500, 700]);
     let b = img("harbor-b", "2024-05-06T00:00:00Z", &[1600, 800]);
     let c = img("harbor-c", "2024-02-01T00:00:00Z", &[900]);
-    let url = reg.url.clone();
-    let (a2, b2, c2) = (a.clone(), b.clone(), c.clone());
-    block_on(async move {
-        let p = Pusher::new(&url);
-        p.image("library/app", "v1", &a2).await;
-        p.image("library/app", "v2", &b2).await;
-        p.image("library/app", "latest", &b2).await;
-        p.image("library/app", "stable", &c2).await;
-        p.image("library/team/tool", "1.0", &c2).await;
-        p.image("acme/db", "x", &c2).await;
-    });
+    push_images(
+        &reg.url,
+        &[
+            ("library/app", "v1", &a),
+            ("library/app", "v2", &b),
+            ("library/app", "latest", &b),
+            ("library/app", "stable", &c),
+            ("library/team/tool", "1.0", &c),
+            ("acme/db", "x", &c),
+        ],
+    );
     let big: Vec<Artifact> = (0..1000)
         .map(|n| {
             let mut x = artifact(&c, &[], "2024-03-01T00:00:00.000Z", NEVER);

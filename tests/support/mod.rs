@@ -148,6 +148,21 @@ pub fn find(repo: &str, tag: &str) -> Image {
         .expect("fixture image")
 }
 
+/// Pushes each `(repository, tag, image)` to the open registry at `url`, in order.
+pub fn push_images(url: &str, items: &[(&str, &str, &Image)]) {
+    let url = url.to_string();
+    let items: Vec<(String, String, Image)> = items
+        .iter()
+        .map(|(r, t, i)| (r.to_string(), t.to_string(), (*i).clone()))
+        .collect();
+    block_on(async move {
+        let p = oci::Pusher::new(&url);
+        for (r, t, i) in &items {
+            p.image(r, t, i).await;
+        }
+    });
+}
+
 /// Runs an async block to completion on a fresh runtime in its own thread.
 pub fn block_on<F: std::future::Future + Send + 'static>(f: F) -> F::Output
 where
