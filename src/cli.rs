@@ -637,7 +637,7 @@ async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
 async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
     let r = Reference::parse(reference)?;
     let s = cli.session(r.registry.as_deref())?;
-    let i = ops::inspect(
+    let mut i = ops::inspect(
         s.backend.as_ref(),
         &r.repository,
         r.target(),
@@ -648,7 +648,7 @@ async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
         eprintln!("note: {n}");
     }
     // Signatures, SBOMs and attestations of this manifest; their absence is no failure.
-    let refs = match crate::registry::referrers::referrers(
+    i.referrers = match crate::registry::referrers::referrers(
         s.backend.as_ref(),
         &r.repository,
         &i.digest,
@@ -663,14 +663,7 @@ async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
         }
     };
     if as_json {
-        let mut v = serde_json::to_value(&i).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert(
-                "referrers".into(),
-                serde_json::to_value(&refs).unwrap_or_default(),
-            );
-        }
-        emit(&json(&v));
+        emit(&json(&i));
         return Ok(0);
     }
     let mut out = String::new();
@@ -679,7 +672,7 @@ async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
     kv("digest", &i.digest);
     kv("media type", &i.media_type);
     kv("size", &format!("{} ({} bytes)", human(i.size), i.size));
-    for r in &refs {
+    for r in &i.referrers {
         kv(
             "referrer",
             &format!("{} {}", r.kind.label(), digest::short(&r.digest)),

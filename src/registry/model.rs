@@ -202,7 +202,6 @@ pub struct Inspection {
     /// Compressed size as in [`TagRow::size`].
     pub size: u64,
     /// Signatures, SBOMs, attestations referring to it (filled where they were looked up).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub referrers: Vec<super::referrers::Referrer>,
 }
 
