@@ -191,6 +191,16 @@ pub enum Cmd {
         #[arg(required = true, value_name = "NEW_TAG")]
         tags: Vec<String>,
     },
+    /// Disk usage per repository: tags, manifests, distinct bytes, bytes only it uses, and the
+    /// registry's total (each blob counted once).
+    Du {
+        /// Repositories (globs allowed: `team/*`); none: every repository of the catalog.
+        #[arg(value_name = "REPO")]
+        repos: Vec<String>,
+        /// Print JSON: {repos: [{repo, tags, manifests, bytes, own_bytes}], total_bytes, …}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `config.toml.example`, built in so an installed binary can print it.
@@ -472,6 +482,10 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             }
             prune(cli, repos, &rules, *dry_run, *yes, *as_json).await
         }
+        Some(Cmd::Du {
+            repos,
+            json: as_json,
+        }) => du(cli, repos, *as_json).await,
     }
 }
 
@@ -1047,11 +1061,16 @@ pub fn preview_text(p: &Plan) -> String {
         out.push_str(&format!("skip {}: {}\n", clean(&s.tag), clean(&s.reason)));
     }
     out.push_str(&format!(
-        "frees {} ({} bytes); {} stays, shared with remaining images\n",
-        human(p.bytes_freed),
+        "{} ({} bytes); {} stays, shared with remaining images\n",
+        p.gc.frees_text(p.bytes_freed),
         p.bytes_freed,
         human(p.bytes_shared)
     ));
+    let shared = p.gc.shared_text();
+    if !shared.is_empty() {
+        out.push_str(&clean(&shared));
+        out.push('\n');
+    }
     out
 }
 
@@ -1115,7 +1134,14 @@ async fn prune(
     for repo in expand_repos(b, &patterns).await? {
         let survey = pr::survey(b, &repo, s.concurrency).await?;
         let marked = rules.select_rows(&survey.rows, &s.protected, now);
-        plans.push(pr::plan(&survey, &marked, &s.protected, caps));
+        let mut plan = pr::plan(&survey, &marked, &s.protected, caps);
+        // Other repositories may hold the same blobs (distribution's GC is registry-wide).
+        let opts = crate::registry::usage::CheckOptions {
+            concurrency: s.concurrency,
+            ..Default::default()
+        };
+        crate::registry::usage::registry_wide(b, &mut plan, opts).await;
+        plans.push(plan);
     }
     let total: usize = plans.iter().map(Plan::len).sum();
     let preview: String = plans
@@ -1203,4 +1229,50 @@ async fn prune(
         }
     }
     Ok(if failures > 0 { 1 } else { 0 })
+}
+
+/// `regtui du`: sizes of the named repositories (all of the catalog when none is named).
+async fn du(cli: &Cli, patterns: &[String], as_json: bool) -> Result<i32> {
+    use crate::registry::usage;
+    let (s, patterns) = cli.session_for_repos(patterns)?;
+    let b = s.backend.as_ref();
+    let whole = patterns.is_empty();
+    let repos = if whole {
+        ops::all_repos(b).await?
+    } else {
+        expand_repos(b, &patterns).await?
+    };
+    let opts = usage::CheckOptions {
+        concurrency: s.concurrency,
+        ..Default::default()
+    };
+    let d = usage::du(b, &repos, whole, s.concurrency, opts).await;
+    let failed = d.repos.iter().filter(|r| r.error.is_some()).count();
+    if as_json {
+        emit(&json(&d));
+    } else {
+        let rows: Vec<Vec<String>> = d
+            .repos
+            .iter()
+            .map(|r| match &r.error {
+                Some(e) => vec![r.repo.clone(), "-".into(), "-".into(), "-".into(), e.clone()],
+                None => vec![
+                    r.repo.clone(),
+                    r.tags.to_string(),
+                    r.manifests.to_string(),
+                    human(r.bytes),
+                    human(r.own_bytes),
+                ],
+            })
+            .collect();
+        emit(&table(&["REPOSITORY", "TAGS", "MANIFESTS", "SIZE", "OWN"], &rows));
+        emit(&format!(
+            "total {} ({} bytes) across {}, each blob once; {}\n",
+            human(d.total_bytes),
+            d.total_bytes,
+            if d.repos.len() == 1 { "1 repository".to_string() } else { format!("{} repositories", d.repos.len()) },
+            clean(&d.note)
+        ));
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
 }

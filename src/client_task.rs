@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
@@ -16,6 +17,7 @@ use crate::registry::model::{Inspection, TagDeleteMethod, TagRow};
 use crate::registry::providers::KindKeys;
 use crate::registry::providers::dockerhub::{self, SearchResult};
 use crate::registry::prune::{self, Outcome, Plan, Protected};
+use crate::registry::usage;
 use crate::registry::{Backend, BackendInfo, Error, credentials, ops};
 
 /// Identifies a request; replies to an older id than the pane expects are dropped.
@@ -88,6 +90,13 @@ pub enum Command {
         profile: String,
         plan: Box<Plan>,
     },
+    /// Tag count and distinct bytes of these repositories (rows in view first), one
+    /// [`Event::RepoSize`] each, in the background.
+    RepoSizes {
+        req: ReqId,
+        profile: String,
+        repos: Vec<String>,
+    },
     /// Search Docker Hub (`docker search`) on the profile's index (`index_url` of a dockerhub
     /// profile, else index.docker.io).
     Search {
@@ -118,6 +127,7 @@ impl Command {
             | Command::DeleteManifest { profile, .. }
             | Command::PlanPrune { profile, .. }
             | Command::RunPrune { profile, .. }
+            | Command::RepoSizes { profile, .. }
             | Command::Search { profile, .. }
             | Command::Login { profile, .. } => profile,
         }
@@ -213,7 +223,16 @@ pub enum Event {
         repo: String,
         results: Vec<Outcome>,
     },
+    /// One repository's tag count and distinct bytes (`None`: too many tags to size here).
+    RepoSize {
+        req: ReqId,
+        repo: String,
+        result: Result<(usize, Option<u64>), Error>,
+    },
 }
+
+/// Repositories sized at once for the repositories pane.
+const REPO_SIZES_AT_ONCE: usize = 4;
 
 /// Search results the TUI asks for (one page of the index).
 const SEARCH_LIMIT: usize = 100;
@@ -230,6 +249,7 @@ enum Slot {
     Inspect,
     Siblings,
     Plan,
+    Sizes,
 }
 
 struct Shared {
@@ -406,6 +426,7 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
                 Command::Inspect { profile, .. } => Some((profile.clone(), Slot::Inspect)),
                 Command::TagsOnDigest { profile, .. } => Some((profile.clone(), Slot::Siblings)),
                 Command::PlanPrune { profile, .. } => Some((profile.clone(), Slot::Plan)),
+                Command::RepoSizes { profile, .. } => Some((profile.clone(), Slot::Sizes)),
                 Command::RunPrune { .. }
                 | Command::DeleteTag { .. }
                 | Command::DeleteManifest { .. }
@@ -625,8 +646,16 @@ async fn run(sh: &Shared, cmd: Command) {
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                let s = prune::survey(b.as_ref(), &repo, sh.concurrency(&profile)).await?;
-                Ok(prune::plan(&s, &marked, &protected, b.info().capabilities))
+                let n = sh.concurrency(&profile);
+                let s = prune::survey(b.as_ref(), &repo, n).await?;
+                let mut plan = prune::plan(&s, &marked, &protected, b.info().capabilities);
+                // Other repositories may hold the same blobs (distribution's GC is registry-wide).
+                let opts = usage::CheckOptions {
+                    concurrency: n,
+                    ..Default::default()
+                };
+                usage::registry_wide(b.as_ref(), &mut plan, opts).await;
+                Ok(plan)
             }
             .await;
             let _ = ev
@@ -678,6 +707,34 @@ async fn run(sh: &Shared, cmd: Command) {
                     results,
                 })
                 .await;
+        }
+        Command::RepoSizes {
+            req,
+            profile,
+            repos,
+        } => {
+            let b = match sh.backend(&profile).await {
+                Ok(b) => b,
+                Err(error) => {
+                    let _ = ev.send(Event::Failed { req, error }).await;
+                    return;
+                }
+            };
+            let n = sh.concurrency(&profile);
+            // A few repositories at a time, each surveyed with the profile's concurrency: the
+            // host's limiter (background priority) keeps them behind what the user opened.
+            let mut sizes = futures_util::stream::iter(repos)
+                .map(|repo| {
+                    let b = b.clone();
+                    async move {
+                        let r = usage::repo_size(b.as_ref(), &repo, n).await;
+                        (repo, r)
+                    }
+                })
+                .buffered(REPO_SIZES_AT_ONCE);
+            while let Some((repo, result)) = sizes.next().await {
+                let _ = ev.send(Event::RepoSize { req, repo, result }).await;
+            }
         }
         Command::Search { req, profile, term } => {
             let url = match sh.specs.get(&profile).map(|s| &s.source) {

@@ -27,6 +27,7 @@ impl App {
             | Event::Tags { req, .. }
             | Event::Detail { req, .. }
             | Event::Inspected { req, .. }
+            | Event::RepoSize { req, .. }
             | Event::Failed { req, .. } => Some(*req),
             _ => None,
         };

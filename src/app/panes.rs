@@ -113,9 +113,52 @@ pub struct ReposPane {
     pub req: Option<ReqId>,
     /// Cells of the longest name (for the pane's width).
     pub name_width: usize,
+    /// Tag count and bytes per repository, loaded lazily in the background.
+    pub sizes: HashMap<String, RepoSize>,
+    /// The request loading `sizes`.
+    pub sizes_req: Option<ReqId>,
 }
 
+/// A repository's tag count and distinct bytes, as far as known (the repositories pane).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepoSize {
+    /// Asked for, no answer yet.
+    Pending,
+    /// Tags, and bytes unless the repository has too many tags to size here.
+    Known { tags: usize, bytes: Option<u64> },
+    /// Could not be sized (the pane shows a dash).
+    Failed,
+}
+
+/// Cells the TAGS and SIZE columns of the repositories pane take (` 12345 1023.99 KiB`).
+pub const REPO_SIZE_COLUMNS: usize = 18;
+
+/// Repositories sized for the pane at most (each needs its tags and manifests).
+pub const MAX_SIZED_REPOS: usize = 1000;
+
 impl ReposPane {
+    /// Repositories still without a size, rows in view (`h` rows from the scroll offset) first,
+    /// then the rest of the filtered view, at most [`MAX_SIZED_REPOS`] in all.
+    pub fn unsized_in_view_order(&self, h: usize) -> Vec<String> {
+        let start = self.nav.offset.min(self.view.len());
+        let order = self.view[start..]
+            .iter()
+            .take(h)
+            .chain(self.view[..start].iter())
+            .chain(self.view[start..].iter().skip(h));
+        order
+            .map(|i| &self.names[*i])
+            .filter(|n| !self.sizes.contains_key(*n))
+            .take(MAX_SIZED_REPOS)
+            .cloned()
+            .collect()
+    }
+
+    /// Whether any repository has a size to show (the pane then has its columns).
+    pub fn has_sizes(&self) -> bool {
+        !self.sizes.is_empty()
+    }
+
     /// Recomputes the filtered view (and the widest name).
     pub fn refilter(&mut self) {
         self.view = filter_indices(self.names.iter().map(String::as_str), &self.filter);

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 
 use super::layout::{self, Pane};
 use super::messages::Topic;
-use super::panes::{LoadState, ManifestPane, ReposPane, RowState, TagsPane};
+use super::panes::{LoadState, ManifestPane, RepoSize, ReposPane, RowState, TagsPane};
 use super::{Effect, ReqIds};
 use crate::client_task::{Command, Event, ReqId};
 use crate::registry::{BackendInfo, Error};
@@ -71,9 +71,31 @@ impl ProfileView {
         self.repos.names.clear();
         self.repos.view.clear();
         self.repos.req = Some(req);
+        self.repos.sizes.clear();
+        self.repos.sizes_req = None;
         vec![Effect::Send(Command::ListRepos {
             req,
             profile: profile.to_string(),
+        })]
+    }
+
+    /// Asks for the tag count and bytes of repositories still without them, rows in view first
+    /// (in the background: the list never waits for them).
+    pub fn request_sizes(&mut self, profile: &str, ids: &mut ReqIds, area: Rect) -> Vec<Effect> {
+        let h = self.height(area, Pane::Repos);
+        let repos = self.repos.unsized_in_view_order(h);
+        if repos.is_empty() {
+            return vec![];
+        }
+        let req = ids.next();
+        self.repos.sizes_req = Some(req);
+        for r in &repos {
+            self.repos.sizes.insert(r.clone(), RepoSize::Pending);
+        }
+        vec![Effect::Send(Command::RepoSizes {
+            req,
+            profile: profile.to_string(),
+            repos,
         })]
     }
 
@@ -148,6 +170,7 @@ impl ProfileView {
     pub fn waits_for(&self, req: ReqId) -> bool {
         let r = Some(req);
         self.repos.req == r
+            || self.repos.sizes_req == r
             || self.tags.list_req == r
             || self.tags.details_req == r
             || self.manifest.req == r
@@ -168,14 +191,23 @@ impl ProfileView {
         match ev {
             Event::Repos { req, page, done } if self.repos.req == Some(req) => {
                 self.repos.names.extend(page);
+                self.repos.refilter();
+                self.repos.nav.clamp(self.repos.view.len(), hr);
                 if done {
                     self.repos.names.sort();
                     self.repos.names.dedup();
+                    self.repos.refilter();
                     self.repos.state = LoadState::Loaded;
                     self.unconnected = false;
+                    return (self.request_sizes(profile, ids, area), None);
                 }
-                self.repos.refilter();
-                self.repos.nav.clamp(self.repos.view.len(), hr);
+            }
+            Event::RepoSize { req, repo, result } if self.repos.sizes_req == Some(req) => {
+                let size = match result {
+                    Ok((tags, bytes)) => RepoSize::Known { tags, bytes },
+                    Err(_) => RepoSize::Failed,
+                };
+                self.repos.sizes.insert(repo, size);
             }
             Event::Tags { req, page, done } if self.tags.list_req == Some(req) => {
                 let mut names = std::mem::take(&mut self.tags.names);
@@ -211,6 +243,11 @@ impl ProfileView {
                     return (vec![], Some(self.failed(Topic::Manifest, error, text)));
                 }
             },
+            Event::Failed { req, .. } if self.repos.sizes_req == Some(req) => {
+                // Sizes are extras: the rows stay without them.
+                self.repos.sizes_req = None;
+                self.repos.sizes.retain(|_, s| *s != RepoSize::Pending);
+            }
             Event::Failed { req, error } => {
                 let topic = if self.repos.req == Some(req) {
                     Topic::Repos

@@ -22,6 +22,7 @@ pub mod prune;
 pub mod reference;
 pub mod referrers;
 pub mod tls;
+pub mod usage;
 
 use std::future::Future;
 use std::pin::Pin;

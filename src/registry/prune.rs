@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::model::{Desc, ManifestKind, TagDeleteMethod, TagRow};
 use super::ops::{Users, all_tags, natural_cmp, tag_rows, users_of};
+use super::usage::GcCheck;
 use super::{Backend, Capabilities, Error, Result};
 
 /// Seconds in a day.
@@ -352,9 +353,12 @@ pub struct Plan {
     pub kept: Vec<String>,
     /// Marked tags left alone (protected, unknown, or the provider cannot do it).
     pub skipped: Vec<Skip>,
-    /// Bytes of blobs no remaining manifest in the repository references, each counted once.
+    /// Bytes of blobs no remaining manifest references, each counted once: in the whole
+    /// registry where its garbage collection is registry-wide and [`Plan::gc`] checked it (an
+    /// upper bound when `gc.exact` is false), else in this repository.
     pub bytes_freed: u64,
-    /// Bytes of the deleted manifests' blobs that stay because remaining manifests share them.
+    /// Bytes of the deleted manifests' blobs that stay because remaining manifests (of this
+    /// repository, or of others: `gc.bytes_shared_elsewhere`) share them.
     pub bytes_shared: u64,
     /// The blobs (digest → size) each removal holds, for the bytes of what was really deleted.
     #[serde(skip)]
@@ -362,6 +366,15 @@ pub struct Plan {
     /// Blobs of the manifests that stay.
     #[serde(skip)]
     pub staying_blobs: BTreeSet<String>,
+    /// Whose garbage collection the bytes count for, and what the registry-wide check found
+    /// ([`super::usage::registry_wide`]).
+    pub gc: GcCheck,
+    /// The digests among the removals' blobs that are manifests (asked about as manifests).
+    #[serde(skip)]
+    pub manifest_blobs: BTreeSet<String>,
+    /// Blobs of the removals that other repositories still use (they stay after GC).
+    #[serde(skip)]
+    pub elsewhere_blobs: BTreeSet<String>,
 }
 
 impl Plan {
@@ -386,6 +399,7 @@ impl Plan {
             })
             .collect();
         let mut kept: BTreeSet<&str> = self.staying_blobs.iter().map(String::as_str).collect();
+        kept.extend(self.elsewhere_blobs.iter().map(String::as_str));
         let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
         for (d, blobs) in &self.removal_blobs {
             if deleted.contains(d.as_str()) {
@@ -399,6 +413,20 @@ impl Plan {
                 .filter(|(k, _)| !kept.contains(*k))
                 .map(|(_, v)| *v),
         )
+    }
+
+    /// Blobs (digest → size) of the removals that no staying manifest of the repository uses:
+    /// what the plan frees counting this repository alone.
+    pub fn freed_blobs(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for blobs in self.removal_blobs.values() {
+            for (k, v) in blobs {
+                if !self.staying_blobs.contains(k) {
+                    out.insert(k.clone(), *v);
+                }
+            }
+        }
+        out
     }
 
     /// Every tag that goes.
@@ -499,10 +527,13 @@ pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabili
     }
     let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
     let mut removal_blobs = BTreeMap::new();
+    let mut manifest_blobs = BTreeSet::new();
     for d in removals.keys() {
         if let Some(fp) = s.footprints.get(*d) {
             gone.extend(fp.blobs.iter().map(|(k, v)| (k.as_str(), *v)));
             removal_blobs.insert(d.to_string(), fp.blobs.clone());
+            manifest_blobs.insert(d.to_string());
+            manifest_blobs.extend(fp.children.iter().cloned());
         }
     }
     let (mut bytes_freed, mut bytes_shared) = (0, 0);
@@ -536,6 +567,9 @@ pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabili
         bytes_shared,
         removal_blobs,
         staying_blobs: remaining.keys().map(|k| k.to_string()).collect(),
+        gc: GcCheck::in_repo(bytes_freed),
+        manifest_blobs,
+        elsewhere_blobs: BTreeSet::new(),
     }
 }
 

@@ -143,7 +143,8 @@ pub fn prune(d: &PruneDialog, f: &mut Frame, area: Rect, t: Theme) {
     let (head, body, gauge, foot): Parts = match &d.stage {
         PruneStage::Planning => (
             vec![Line::styled(
-                "checking every tag, digest and blob of the repository…",
+                "checking every tag, digest and blob of the repository, then whether other \
+                 repositories use its blobs…",
                 t.accent(),
             )],
             vec![],
@@ -167,7 +168,10 @@ pub fn prune(d: &PruneDialog, f: &mut Frame, area: Rect, t: Theme) {
                     plural(p.kept.len(), "tag")
                 )),
                 Line::from(vec![
-                    Span::styled(format!("frees {}", human_size(p.bytes_freed)), t.ok()),
+                    Span::styled(
+                        clean(&p.gc.frees_text(p.bytes_freed)).into_owned(),
+                        if p.gc.exact { t.ok() } else { t.warn() },
+                    ),
                     Span::styled(
                         format!(
                             " · {} stays, shared with remaining images",
@@ -177,6 +181,11 @@ pub fn prune(d: &PruneDialog, f: &mut Frame, area: Rect, t: Theme) {
                     ),
                 ]),
             ];
+            let mut head = head;
+            let shared = p.gc.shared_text();
+            if !shared.is_empty() {
+                head.push(Line::styled(clean(&shared).into_owned(), t.dim()));
+            }
             let foot = if p.is_empty() {
                 Line::styled("nothing to delete · Esc closes", t.dim())
             } else {

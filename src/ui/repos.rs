@@ -7,8 +7,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::theme::Theme;
 use crate::app::App;
-use crate::app::panes::LoadState;
-use crate::fmt::{ellipsize_start, width};
+use crate::app::panes::{LoadState, REPO_SIZE_COLUMNS, RepoSize};
+use crate::fmt::{ellipsize_start, human_size, width};
 use crate::sanitize::clean;
 
 /// Draws the repository list (only the visible rows), the row position on the bottom border.
@@ -18,10 +18,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
         LoadState::Loading => format!(" Repositories · {} · loading… ", p.names.len()),
         _ => " Repositories ".to_string(),
     };
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(focused))
-        .title(title)
+        .title(title);
+    // TAGS and SIZE columns once sizes arrive, where the pane has room for a name beside them.
+    let columns = p.has_sizes() && (area.width as usize) >= REPO_SIZE_COLUMNS + 2 + MIN_NAME;
+    if columns {
+        block = block.title(Line::styled(" tags · size ", t.dim()).right_aligned());
+    }
+    let block = block
         .title_bottom(super::position(p.nav.selected, p.view.len(), p.names.len()));
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -44,7 +50,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     }
     for (row, i) in p.view.iter().enumerate().skip(p.nav.offset).take(h) {
         // The end of a long name (the repository itself) matters most.
-        let name = ellipsize_start(&clean(&p.names[*i]), w);
+        let cols = if columns {
+            size_cells(p.sizes.get(&p.names[*i]))
+        } else {
+            String::new()
+        };
+        let name = ellipsize_start(&clean(&p.names[*i]), w.saturating_sub(width(&cols)));
         let style = if row == p.nav.selected {
             t.selected(focused)
         } else {
@@ -55,12 +66,31 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             None => (String::new(), name),
         };
         // The selection spans the whole row.
-        let pad = w.saturating_sub(width(&ns) + width(&leaf));
+        let pad = w.saturating_sub(width(&ns) + width(&leaf) + width(&cols));
         lines.push(Line::from(vec![
             Span::styled(ns, t.dim().patch(style)),
             Span::styled(leaf, style),
             Span::styled(" ".repeat(pad), style),
+            Span::styled(cols, t.dim().patch(style)),
         ]));
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Cells a repository name keeps at least before the size columns are left out.
+const MIN_NAME: usize = 8;
+
+/// ` TAGS  SIZE` right-aligned in [`REPO_SIZE_COLUMNS`] cells: `…` while loading, `-` when
+/// unknown.
+fn size_cells(s: Option<&RepoSize>) -> String {
+    let (tags, size) = match s {
+        None | Some(RepoSize::Pending) => ("…".to_string(), "…".to_string()),
+        Some(RepoSize::Failed) => ("-".to_string(), "-".to_string()),
+        Some(RepoSize::Known { tags, bytes }) => (
+            tags.to_string(),
+            bytes.map(human_size).unwrap_or_else(|| "-".into()),
+        ),
+    };
+    let text = format!(" {tags:>6} {size:>10}");
+    format!("{text:>REPO_SIZE_COLUMNS$}")
 }
