@@ -1255,7 +1255,13 @@ async fn du(cli: &Cli, patterns: &[String], as_json: bool) -> Result<i32> {
             .repos
             .iter()
             .map(|r| match &r.error {
-                Some(e) => vec![r.repo.clone(), "-".into(), "-".into(), "-".into(), e.clone()],
+                Some(e) => vec![
+                    r.repo.clone(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    e.clone(),
+                ],
                 None => vec![
                     r.repo.clone(),
                     r.tags.to_string(),
@@ -1265,12 +1271,19 @@ async fn du(cli: &Cli, patterns: &[String], as_json: bool) -> Result<i32> {
                 ],
             })
             .collect();
-        emit(&table(&["REPOSITORY", "TAGS", "MANIFESTS", "SIZE", "OWN"], &rows));
+        emit(&table(
+            &["REPOSITORY", "TAGS", "MANIFESTS", "SIZE", "OWN"],
+            &rows,
+        ));
         emit(&format!(
             "total {} ({} bytes) across {}, each blob once; {}\n",
             human(d.total_bytes),
             d.total_bytes,
-            if d.repos.len() == 1 { "1 repository".to_string() } else { format!("{} repositories", d.repos.len()) },
+            if d.repos.len() == 1 {
+                "1 repository".to_string()
+            } else {
+                format!("{} repositories", d.repos.len())
+            },
             clean(&d.note)
         ));
     }

@@ -118,11 +118,22 @@ fn a_prune_of_a_copy_promises_and_frees_nothing_and_unique_images_free_exactly_t
     assert_eq!(p["gc"]["bytes_freed_in_repo"], own(&a) + own(&b));
     assert_eq!(p["gc"]["bytes_shared_elsewhere"], own(&a) + own(&b));
     assert_eq!(p["gc"]["shared_with"][0]["repo"], "orig/app");
-    assert_eq!(p["gc"]["shared_with"][0]["blobs"], 6, "2 manifests, 2 configs, 2 layers");
+    assert_eq!(
+        p["gc"]["shared_with"][0]["blobs"], 6,
+        "2 manifests, 2 configs, 2 layers"
+    );
     // The base stays for u1 and u2 too.
     assert_eq!(p["bytes_shared"], base.size + own(&a) + own(&b));
     let text = regtui(
-        &["-c", &cfg, "prune", "copy/app", "--match", "^(a|b)$", "--dry-run"],
+        &[
+            "-c",
+            &cfg,
+            "prune",
+            "copy/app",
+            "--match",
+            "^(a|b)$",
+            "--dry-run",
+        ],
         &[],
     )
     .stdout();
@@ -130,7 +141,10 @@ fn a_prune_of_a_copy_promises_and_frees_nothing_and_unique_images_free_exactly_t
         text.contains("frees 0 B (checked 1 other repository)"),
         "{text}"
     );
-    assert!(text.contains("used by other repositories: orig/app"), "{text}");
+    assert!(
+        text.contains("used by other repositories: orig/app"),
+        "{text}"
+    );
     let done = prune_json(&cfg, "copy/app", "^(a|b)$", &["--yes"]);
     assert_eq!(done[0]["bytes_deleted"], 0, "{done:#}");
     let freed = gc(&mut reg);
@@ -233,7 +247,8 @@ fn the_check_asks_every_other_repository_and_says_at_most_beyond_its_bound() {
         assert!(!p.gc.exact);
         assert_eq!(p.gc.checked_repos, 10);
         assert!(
-            p.gc.note.contains("lists 60 other repositories; only the first 10"),
+            p.gc.note
+                .contains("lists 60 other repositories; only the first 10"),
             "{}",
             p.gc.note
         );
@@ -258,8 +273,12 @@ fn a_registry_failing_or_stalling_the_checks_gets_at_most_never_a_crash() {
         let p = Pusher::new(&url);
         p.image("h/src", "x", &xc).await;
         p.image("h/shares", "x", &xc).await;
-        p.image("h/stalls", "t", &with_layers(image(&ImageSpec::default()), &[base]))
-            .await;
+        p.image(
+            "h/stalls",
+            "t",
+            &with_layers(image(&ImageSpec::default()), &[base]),
+        )
+        .await;
     });
     // Blob and manifest HEADs in h/broken fail; in h/stalls they never answer in time.
     let reg_port = reg.port;
@@ -313,7 +332,11 @@ fn a_registry_failing_or_stalling_the_checks_gets_at_most_never_a_crash() {
         let p = checked_plan(&c, "h/src", "^x$", CheckOptions::default()).await;
         assert!(!p.gc.exact);
         assert_eq!(p.gc.checked_repos, 0);
-        assert!(p.gc.note.contains("catalog could not be read"), "{}", p.gc.note);
+        assert!(
+            p.gc.note.contains("catalog could not be read"),
+            "{}",
+            p.gc.note
+        );
         assert_eq!(p.gc.other_repos, None);
     });
 }
@@ -353,7 +376,11 @@ fn du_counts_tags_manifests_distinct_and_own_bytes_and_the_total() {
     assert_eq!(a["tags"], 3);
     assert_eq!(a["manifests"], 2);
     assert_eq!(a["bytes"], own(&x) + own(&y) + base.size);
-    assert_eq!(a["own_bytes"], own(&y), "x is in du/b too, the base everywhere");
+    assert_eq!(
+        a["own_bytes"],
+        own(&y),
+        "x is in du/b too, the base everywhere"
+    );
     let b = row(&v, "du/b");
     assert_eq!(b["tags"], 2);
     assert_eq!(b["manifests"], 2);
@@ -378,9 +405,15 @@ fn du_counts_tags_manifests_distinct_and_own_bytes_and_the_total() {
     let r = regtui(&["-c", &cfg, "du", "du/*"], &[]);
     assert_eq!(r.code(), 0, "{}", r.stderr());
     let out = r.stdout();
-    assert!(out.contains("REPOSITORY") && out.contains("du/a") && out.contains("du/b"), "{out}");
+    assert!(
+        out.contains("REPOSITORY") && out.contains("du/a") && out.contains("du/b"),
+        "{out}"
+    );
     let total = own(&x) + own(&y) + own(&z) + base.size;
-    assert!(out.contains(&format!("({total} bytes) across 2 repositories")), "{out}");
+    assert!(
+        out.contains(&format!("({total} bytes) across 2 repositories")),
+        "{out}"
+    );
 
     // A repository that cannot be read is reported, not fatal, and the exit code says so.
     let r = regtui(&["-c", &cfg, "du", "du/a", "du/missing", "--json"], &[]);
@@ -395,4 +428,213 @@ fn du_counts_tags_manifests_distinct_and_own_bytes_and_the_total() {
         .map(|r| r["repo"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["du/a", "du/missing"].into());
+}
+
+// ---------- the repositories pane ----------
+
+mod pane {
+    use std::path::PathBuf;
+    use std::time::{Duration, Instant};
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use regtui::app::panes::RepoSize;
+    use regtui::app::{App, Effect, Msg, ProfileEntry};
+    use regtui::client_task::{self, Command, Event, ProfileSource, ProfileSpec};
+    use regtui::config::Profile;
+    use tokio::sync::mpsc;
+
+    use super::support::oci::{Blob, OCI_LAYER, Pusher, noise};
+    use super::support::{Options, Registry};
+    use super::{img, own};
+
+    /// 2025-01-01T00:00:00Z: relative dates stay fixed.
+    const NOW: i64 = 1_735_689_600;
+
+    fn spec(url: &str) -> ProfileSpec {
+        ProfileSpec {
+            name: "local".into(),
+            registry: url.into(),
+            source: ProfileSource::Registry {
+                profile: Box::new(Profile::ad_hoc(url).unwrap()),
+                base_dir: PathBuf::from("."),
+            },
+            concurrency: 4,
+        }
+    }
+
+    /// The app wired to the real client task; every command it sends is recorded.
+    struct Harness {
+        app: App,
+        client: client_task::Client,
+        rx: mpsc::Receiver<Event>,
+        sent: Vec<String>,
+    }
+
+    impl Harness {
+        fn new(url: &str, size: (u16, u16)) -> Harness {
+            let s = spec(url);
+            let entry = ProfileEntry {
+                registry: "http://registry.test".into(),
+                ..ProfileEntry::from(&s)
+            };
+            let (etx, rx) = mpsc::channel(1024);
+            let client = client_task::spawn(vec![s], etx);
+            let mut app = App::new(vec![entry], 0, size, NOW);
+            app.color = false;
+            let mut h = Harness {
+                app,
+                client,
+                rx,
+                sent: vec![],
+            };
+            let fx = h.app.start();
+            h.apply(fx);
+            h
+        }
+
+        fn apply(&mut self, fx: Vec<Effect>) {
+            for e in fx {
+                if let Effect::Send(c) = e {
+                    if let Command::RepoSizes { repos, .. } = &c {
+                        self.sent.push(repos.join(","));
+                    }
+                    self.client.commands.try_send(c).unwrap();
+                }
+            }
+        }
+
+        /// Feeds client events until nothing is in flight; `each` sees the app after each one.
+        async fn settle_with(&mut self, mut each: impl FnMut(&App)) {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut idle: Option<Instant> = None;
+            loop {
+                assert!(Instant::now() < deadline, "client did not settle");
+                match tokio::time::timeout(Duration::from_millis(30), self.rx.recv()).await {
+                    Ok(Some(ev)) => {
+                        idle = None;
+                        let fx = self.app.update(Msg::Client(ev));
+                        self.apply(fx);
+                        each(&self.app);
+                    }
+                    _ => {
+                        let n = self
+                            .client
+                            .in_flight
+                            .load(std::sync::atomic::Ordering::SeqCst);
+                        self.app.in_flight = n;
+                        if n == 0
+                            && idle.get_or_insert_with(Instant::now).elapsed()
+                                > Duration::from_millis(60)
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+
+        fn screen(&self) -> String {
+            let (w, h) = self.app.size;
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| regtui::ui::render(&self.app, f)).unwrap();
+            let buf = t.backend().buffer().clone();
+            (0..h)
+                .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+                .collect()
+        }
+    }
+
+    /// 30 repositories `pane/rNN`, each with `NN % 3 + 1` tags of one image on a shared base.
+    fn fill() -> (Registry, Vec<(String, usize, u64)>) {
+        let reg = Registry::start(Options::default());
+        let base = Blob::new(OCI_LAYER, noise("p-base", 2000));
+        let mut want = Vec::new();
+        let mut images = Vec::new();
+        for i in 0..30 {
+            let seed: &'static str = Box::leak(format!("p-{i}").into_boxed_str());
+            let im = img(seed, &base, 1000 + i * 10);
+            want.push((format!("pane/r{i:02}"), i % 3 + 1, own(&im) + base.size));
+            images.push(im);
+        }
+        let url = reg.url.clone();
+        let w = want.clone();
+        super::block_on(async move {
+            let p = Pusher::new(&url);
+            for ((repo, tags, _), im) in w.iter().zip(&images) {
+                for t in 0..*tags {
+                    p.image(repo, &format!("t{t}"), im).await;
+                }
+            }
+        });
+        (reg, want)
+    }
+
+    async fn sizes_load_lazily_rows_in_view_first(size: (u16, u16), suffix: &str) {
+        let (reg, want) = fill();
+        let mut h = Harness::new(&reg.url, size);
+        // The list draws at once; sizes show `…` until they arrive, and never block drawing.
+        let mut saw_pending = false;
+        let mut frames = 0;
+        h.settle_with(|app| {
+            let r = &app.view().repos;
+            if r.sizes.values().any(|s| *s == RepoSize::Pending) {
+                saw_pending = true;
+            }
+            frames += 1;
+        })
+        .await;
+        assert!(
+            saw_pending,
+            "sizes are asked for after the list, then arrive"
+        );
+        // One request, the rows in view first in display order (here: the top of the list).
+        assert_eq!(h.sent.len(), 1, "{:?}", h.sent);
+        let asked: Vec<&str> = h.sent[0].split(',').collect();
+        assert_eq!(asked.len(), 30);
+        let first: Vec<String> = (0..5).map(|i| format!("pane/r{i:02}")).collect();
+        assert_eq!(
+            &asked[..5],
+            first.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        // Exact figures: tags and distinct bytes (manifest, config, own layer, base).
+        for (repo, tags, bytes) in &want {
+            assert_eq!(
+                h.app.view().repos.sizes.get(repo),
+                Some(&RepoSize::Known {
+                    tags: *tags,
+                    bytes: Some(*bytes)
+                }),
+                "{repo}"
+            );
+        }
+        insta::assert_snapshot!(format!("repo_sizes_{suffix}"), h.screen());
+        // A refresh asks again under a new id; replies to the old one are dropped.
+        let fx = h.app.update(Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('r'),
+            crossterm::event::KeyModifiers::NONE,
+        )));
+        h.apply(fx);
+        h.settle_with(|_| {}).await;
+        assert_eq!(h.sent.len(), 2);
+        assert!(
+            h.app
+                .view()
+                .repos
+                .sizes
+                .values()
+                .all(|s| matches!(s, RepoSize::Known { .. })),
+        );
+        assert!(frames > 30);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn repository_sizes_load_lazily_80x24() {
+        sizes_load_lazily_rows_in_view_first((80, 24), "80x24").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn repository_sizes_load_lazily_160x48() {
+        sizes_load_lazily_rows_in_view_first((160, 48), "160x48").await;
+    }
 }

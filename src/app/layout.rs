@@ -71,7 +71,8 @@ pub fn areas(area: Rect, focus: Pane, wants: Wants) -> Areas {
             .split(body)
     };
     let panes = if area.width >= 160 {
-        let repos = fit(wants.repos, 16, pct(16));
+        // Up to a fifth: room for names with their TAGS and SIZE columns.
+        let repos = fit(wants.repos, 16, pct(20));
         let tags = fit(wants.tags, 40, pct(40));
         let rest = w.saturating_sub(repos + tags);
         let c = cols(&[

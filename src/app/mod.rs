@@ -209,7 +209,8 @@ impl App {
 
     /// How wide the list panes would like to be, from what they show.
     ///
-    /// The repositories pane adds [`panes::REPO_SIZE_COLUMNS`] cells once sizes arrive.
+    /// The repositories pane adds [`panes::REPO_SIZE_COLUMNS`] cells once sizes arrive, while
+    /// it is focused.
     pub fn wants(&self) -> Wants {
         let v = self.view();
         let rich = v.tags.column_widths(self.dates);
@@ -225,8 +226,9 @@ impl App {
         let repos = if v.repos.names.is_empty() {
             40
         } else {
-            // The TAGS and SIZE columns once sizes arrive.
-            v.repos.name_width + 3 + if v.repos.has_sizes() { panes::REPO_SIZE_COLUMNS } else { 0 }
+            // The TAGS and SIZE columns once sizes arrive, while the pane is focused.
+            let cols = v.repos.has_sizes() && v.focus() == Pane::Repos;
+            v.repos.name_width + 3 + if cols { panes::REPO_SIZE_COLUMNS } else { 0 }
         };
         Wants {
             repos: repos.min(u16::MAX as usize) as u16,

@@ -130,8 +130,8 @@ pub enum RepoSize {
     Failed,
 }
 
-/// Cells the TAGS and SIZE columns of the repositories pane take (` 12345 1023.99 KiB`).
-pub const REPO_SIZE_COLUMNS: usize = 18;
+/// Cells the TAGS and SIZE columns of the repositories pane take (` 12345  188M`).
+pub const REPO_SIZE_COLUMNS: usize = 12;
 
 /// Repositories sized for the pane at most (each needs its tags and manifests).
 pub const MAX_SIZED_REPOS: usize = 1000;

@@ -180,28 +180,31 @@ pub async fn used_elsewhere(
         ));
         return out;
     }
-    let catalog =
-        match tokio::time::timeout(opts.budget, with_priority(Priority::Background, async {
-            ops::all_repos(b).await
-        }))
-        .await
-        {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => {
-                out.unknown = blobs.clone();
-                out.gaps.push(format!(
-                    "the catalog could not be read ({e}), so no other repository was checked"
-                ));
-                return out;
-            }
-            Err(_) => {
-                out.unknown = blobs.clone();
-                out.gaps
-                    .push("the catalog did not arrive in time; no other repository was checked".into());
-                return out;
-            }
-        };
-    let others: Vec<String> = catalog.into_iter().filter(|r| !except.contains(r)).collect();
+    let catalog = match tokio::time::timeout(
+        opts.budget,
+        with_priority(Priority::Background, async { ops::all_repos(b).await }),
+    )
+    .await
+    {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            out.unknown = blobs.clone();
+            out.gaps.push(format!(
+                "the catalog could not be read ({e}), so no other repository was checked"
+            ));
+            return out;
+        }
+        Err(_) => {
+            out.unknown = blobs.clone();
+            out.gaps
+                .push("the catalog did not arrive in time; no other repository was checked".into());
+            return out;
+        }
+    };
+    let others: Vec<String> = catalog
+        .into_iter()
+        .filter(|r| !except.contains(r))
+        .collect();
     out.others = Some(others.len());
     let asked: Vec<String> = others.iter().take(opts.max_repos).cloned().collect();
     if others.len() > asked.len() {
@@ -499,7 +502,11 @@ pub async fn du(
 ///
 /// Hook for the persistent cache (src/registry/cache.rs): where it knows this repository's
 /// tag list and manifests by digest, answer from it here instead of surveying the registry.
-pub async fn repo_size(b: &dyn Backend, repo: &str, concurrency: usize) -> Result<(usize, Option<u64>), Error> {
+pub async fn repo_size(
+    b: &dyn Backend,
+    repo: &str,
+    concurrency: usize,
+) -> Result<(usize, Option<u64>), Error> {
     with_priority(Priority::Background, async {
         let tags = ops::all_tags(b, repo).await?;
         if tags.len() > PANE_MAX_TAGS {
@@ -507,7 +514,10 @@ pub async fn repo_size(b: &dyn Backend, repo: &str, concurrency: usize) -> Resul
         }
         let s = survey(b, repo, concurrency).await?;
         let (blobs, _) = holdings(&s);
-        Ok((s.rows.len(), Some(super::model::sum_sizes(blobs.values().copied()))))
+        Ok((
+            s.rows.len(),
+            Some(super::model::sum_sizes(blobs.values().copied())),
+        ))
     })
     .await
 }

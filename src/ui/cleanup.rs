@@ -167,19 +167,17 @@ pub fn prune(d: &PruneDialog, f: &mut Frame, area: Rect, t: Theme) {
                     plural(p.untag.len(), "tag"),
                     plural(p.kept.len(), "tag")
                 )),
-                Line::from(vec![
-                    Span::styled(
-                        clean(&p.gc.frees_text(p.bytes_freed)).into_owned(),
-                        if p.gc.exact { t.ok() } else { t.warn() },
+                Line::styled(
+                    clean(&p.gc.frees_text(p.bytes_freed)).into_owned(),
+                    if p.gc.exact { t.ok() } else { t.warn() },
+                ),
+                Line::styled(
+                    format!(
+                        "{} stays, shared with remaining images",
+                        human_size(p.bytes_shared)
                     ),
-                    Span::styled(
-                        format!(
-                            " · {} stays, shared with remaining images",
-                            human_size(p.bytes_shared)
-                        ),
-                        t.dim(),
-                    ),
-                ]),
+                    t.dim(),
+                ),
             ];
             let mut head = head;
             let shared = p.gc.shared_text();

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::panes::{LoadState, REPO_SIZE_COLUMNS, RepoSize};
-use crate::fmt::{ellipsize_start, human_size, width};
+use crate::fmt::{ellipsize_start, width};
 use crate::sanitize::clean;
 
 /// Draws the repository list (only the visible rows), the row position on the bottom border.
@@ -21,14 +21,18 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(focused))
-        .title(title);
-    // TAGS and SIZE columns once sizes arrive, where the pane has room for a name beside them.
-    let columns = p.has_sizes() && (area.width as usize) >= REPO_SIZE_COLUMNS + 2 + MIN_NAME;
-    if columns {
-        block = block.title(Line::styled(" tags · size ", t.dim()).right_aligned());
+        .title(title.clone());
+    // TAGS and SIZE columns once sizes arrive: while the pane is focused (it is then as wide as
+    // names and columns want, within bounds), or when every name fits beside them.
+    let inner_w = (area.width as usize).saturating_sub(2);
+    let columns = p.has_sizes()
+        && inner_w >= REPO_SIZE_COLUMNS + MIN_NAME
+        && (focused || inner_w >= p.name_width + REPO_SIZE_COLUMNS);
+    // Their legend, where it fits beside the title.
+    if columns && area.width as usize >= width(&title) + COLUMNS_LEGEND.len() + 3 {
+        block = block.title(Line::styled(COLUMNS_LEGEND, t.dim()).right_aligned());
     }
-    let block = block
-        .title_bottom(super::position(p.nav.selected, p.view.len(), p.names.len()));
+    let block = block.title_bottom(super::position(p.nav.selected, p.view.len(), p.names.len()));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let h = inner.height as usize;
@@ -77,6 +81,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
+/// The legend of the TAGS and SIZE columns on the pane's top border.
+const COLUMNS_LEGEND: &str = " tags  size";
+
 /// Cells a repository name keeps at least before the size columns are left out.
 const MIN_NAME: usize = 8;
 
@@ -88,9 +95,57 @@ fn size_cells(s: Option<&RepoSize>) -> String {
         Some(RepoSize::Failed) => ("-".to_string(), "-".to_string()),
         Some(RepoSize::Known { tags, bytes }) => (
             tags.to_string(),
-            bytes.map(human_size).unwrap_or_else(|| "-".into()),
+            bytes.map(compact_size).unwrap_or_else(|| "-".into()),
         ),
     };
-    let text = format!(" {tags:>6} {size:>10}");
+    let text = format!(" {tags:>5} {size:>5}");
     format!("{text:>REPO_SIZE_COLUMNS$}")
+}
+
+/// A size in at most five cells: `512B`, `9.5K`, `188M`, `1.9G` (binary units).
+pub fn compact_size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "K", "M", "G", "T", "P", "E"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes}B")
+    } else if v < 9.95 {
+        format!("{v:.1}{}", UNITS[u])
+    } else {
+        format!("{:.0}{}", v.min(999.0), UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_size;
+
+    #[test]
+    fn compact_sizes_fit_five_cells() {
+        assert_eq!(compact_size(0), "0B");
+        assert_eq!(compact_size(999), "999B");
+        assert_eq!(compact_size(1000), "1.0K");
+        assert_eq!(compact_size(9 * 1024 + 512), "9.5K");
+        assert_eq!(compact_size(187 * 1024 * 1024 + 900_000), "188M");
+        assert_eq!(compact_size(2_040_000_000), "1.9G");
+        assert_eq!(compact_size(u64::MAX), "16E");
+        for n in [
+            0,
+            1,
+            999,
+            1000,
+            1023,
+            1024,
+            10_235,
+            1_048_575,
+            1 << 40,
+            u64::MAX,
+        ] {
+            assert!(compact_size(n).len() <= 5, "{n}: {}", compact_size(n));
+        }
+    }
 }
