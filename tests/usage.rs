@@ -628,6 +628,106 @@ mod pane {
         assert!(frames > 30);
     }
 
+    fn press(app: &mut App, c: char) -> Vec<Effect> {
+        app.update(Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        )))
+    }
+
+    fn sizes_req(fx: &[Effect]) -> (regtui::client_task::ReqId, Vec<String>) {
+        match fx {
+            [Effect::Send(Command::RepoSizes { req, repos, .. })] => (*req, repos.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn stale_size_replies_are_dropped_and_a_failure_leaves_the_rows_alone() {
+        let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
+        let fx = app.start();
+        let list = match &fx[..] {
+            [Effect::Send(Command::ListRepos { req, .. })] => *req,
+            other => panic!("{other:?}"),
+        };
+        let names: Vec<String> = (0..40).map(|i| format!("r{i:02}")).collect();
+        let fx = app.update(Msg::Client(Event::Repos {
+            req: list,
+            page: names,
+            done: true,
+        }));
+        let (first, asked) = sizes_req(&fx);
+        assert_eq!(asked.len(), 40);
+        assert_eq!(asked[0], "r00");
+        // Drawing never waits: every row shows `…` meanwhile.
+        assert!(
+            render(&app).contains("│r00      …     …│"),
+            "{}",
+            render(&app)
+        );
+        let reply = |req, repo: &str, tags| {
+            Msg::Client(Event::RepoSize {
+                req,
+                repo: repo.into(),
+                result: Ok((tags, Some(4096))),
+            })
+        };
+        app.update(reply(first, "r00", 3));
+        assert_eq!(
+            app.view().repos.sizes["r00"],
+            RepoSize::Known {
+                tags: 3,
+                bytes: Some(4096)
+            }
+        );
+        // A refresh: the list comes again, sizes are asked for under a new id.
+        let fx = press(&mut app, 'r');
+        let list = match &fx[..] {
+            [Effect::Send(Command::ListRepos { req, .. })] => *req,
+            other => panic!("{other:?}"),
+        };
+        let fx = app.update(Msg::Client(Event::Repos {
+            req: list,
+            page: vec!["r00".into(), "r01".into()],
+            done: true,
+        }));
+        let (second, _) = sizes_req(&fx);
+        assert_ne!(first, second);
+        // A late reply to the first request is dropped.
+        app.update(reply(first, "r01", 99));
+        assert_eq!(app.view().repos.sizes["r01"], RepoSize::Pending);
+        app.update(reply(second, "r01", 2));
+        assert!(
+            render(&app).contains("│r01      2  4.0K│"),
+            "{}",
+            render(&app)
+        );
+        // A failed size request leaves the rows without sizes and says nothing.
+        app.update(Msg::Client(Event::Failed {
+            req: second,
+            error: regtui::registry::Error::Unsupported("no".into()),
+        }));
+        assert!(
+            app.view()
+                .repos
+                .sizes
+                .values()
+                .all(|s| *s != RepoSize::Pending)
+        );
+        assert!(app.view().error.is_none());
+        assert_eq!(app.view().repos.names, ["r00", "r01"]);
+    }
+
+    fn render(app: &App) -> String {
+        let (w, h) = app.size;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| regtui::ui::render(app, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+            .collect()
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn repository_sizes_load_lazily_80x24() {
         sizes_load_lazily_rows_in_view_first((80, 24), "80x24").await;

@@ -218,12 +218,16 @@ impl App {
                         results: results.clone(),
                     };
                 }
+                let mut fx = vec![];
                 if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
                     self.drop_tags(i, &repo, &gone);
                     if self.views[i].tags.repo.as_deref() == Some(repo.as_str()) {
                         self.views[i].tags.marked.clear();
                     }
                     self.views[i].clear(&[Topic::Delete]);
+                    // The repositories pane's size of it is out of date.
+                    let area = self.area();
+                    fx = self.views[i].resize_repo(&profile, &mut self.ids, area, &repo);
                 }
                 let mut msg = format!(
                     "cleanup of {}: {ok} of {} done",
@@ -234,7 +238,7 @@ impl App {
                     msg.push_str(&format!("; {GC_AFTER_PRUNE}"));
                 }
                 self.say(msg);
-                vec![]
+                fx
             }
             _ => vec![],
         }

@@ -201,6 +201,9 @@ impl App {
                 };
                 self.drop_tags(i, &repo, &gone);
                 self.views[i].clear(&[Topic::Delete]);
+                let area = self.area();
+                let profile = self.profiles[i].name.clone();
+                let resize = self.views[i].resize_repo(&profile, &mut self.ids, area, &repo);
                 self.say(match d {
                     Deleted::Tag { tag, .. } => {
                         format!("removed tag {}; {GC_REMINDER}", clean(&tag))
@@ -210,6 +213,7 @@ impl App {
                         plural(tags.len(), "tag")
                     ),
                 });
+                return resize;
             }
             Err(e) => {
                 // These say themselves what happened (nothing, or something uncertain).

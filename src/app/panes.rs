@@ -137,7 +137,7 @@ pub const REPO_SIZE_COLUMNS: usize = 12;
 pub const MAX_SIZED_REPOS: usize = 1000;
 
 impl ReposPane {
-    /// Repositories still without a size, rows in view (`h` rows from the scroll offset) first,
+    /// Repositories still without a size (or waiting for one), rows in view (`h` rows from the scroll offset) first,
     /// then the rest of the filtered view, at most [`MAX_SIZED_REPOS`] in all.
     pub fn unsized_in_view_order(&self, h: usize) -> Vec<String> {
         let start = self.nav.offset.min(self.view.len());
@@ -148,7 +148,8 @@ impl ReposPane {
             .chain(self.view[start..].iter().skip(h));
         order
             .map(|i| &self.names[*i])
-            .filter(|n| !self.sizes.contains_key(*n))
+            // Pending ones too: a new request replaces (and cancels) the one they wait for.
+            .filter(|n| matches!(self.sizes.get(*n), None | Some(RepoSize::Pending)))
             .take(MAX_SIZED_REPOS)
             .cloned()
             .collect()

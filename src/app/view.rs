@@ -99,6 +99,20 @@ impl ProfileView {
         })]
     }
 
+    /// Sizes `repo` again (after deletes in it), if the pane had sized it.
+    pub fn resize_repo(
+        &mut self,
+        profile: &str,
+        ids: &mut ReqIds,
+        area: Rect,
+        repo: &str,
+    ) -> Vec<Effect> {
+        if self.repos.sizes.remove(repo).is_none() {
+            return vec![];
+        }
+        self.request_sizes(profile, ids, area)
+    }
+
     /// Opens `repo` in the tags pane (the sort order stays; the selection starts on the top row).
     pub fn open_repo(&mut self, profile: &str, ids: &mut ReqIds, repo: String) -> Vec<Effect> {
         let req = ids.next();

@@ -26,7 +26,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     // names and columns want, within bounds), or when every name fits beside them.
     let inner_w = (area.width as usize).saturating_sub(2);
     let columns = p.has_sizes()
-        && inner_w >= REPO_SIZE_COLUMNS + MIN_NAME
+        && inner_w >= REPO_SIZE_COLUMNS + MIN_NAME.min(p.name_width)
         && (focused || inner_w >= p.name_width + REPO_SIZE_COLUMNS);
     // Their legend, where it fits beside the title.
     if columns && area.width as usize >= width(&title) + COLUMNS_LEGEND.len() + 3 {
