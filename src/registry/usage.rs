@@ -158,12 +158,15 @@ impl Elsewhere {
 
 /// Asks every other repository of the registry (at most `opts.max_repos`, within
 /// `opts.budget`) whether it holds each of `blobs`; `manifests` are the digests among them that
-/// are manifests (asked with a manifest HEAD). `except` are the repositories not to ask.
+/// are manifests (asked with a manifest HEAD). `implied` maps image manifests to the blobs they
+/// reference: those are asked first, and a repository holding one is not asked about its blobs.
+/// `except` are the repositories not to ask.
 pub async fn used_elsewhere(
     b: &dyn Backend,
     except: &BTreeSet<String>,
     blobs: &BTreeSet<String>,
     manifests: &BTreeSet<String>,
+    implied: &BTreeMap<String, BTreeSet<String>>,
     opts: CheckOptions,
 ) -> Elsewhere {
     let start = Instant::now();
@@ -215,48 +218,98 @@ pub async fn used_elsewhere(
             asked.len()
         ));
     }
-    let pairs: Vec<(String, String)> = asked
-        .iter()
-        .flat_map(|r| blobs.iter().map(move |d| (r.clone(), d.clone())))
-        .collect();
-    let left = opts.budget.saturating_sub(start.elapsed());
-    let deadline = tokio::time::Instant::now() + left;
-    // Owned pairs: borrowed items in a buffered stream trip rustc's Send check in spawned tasks.
-    let mut answers = stream::iter(pairs)
-        .map(|(repo, d)| async move {
-            let is_manifest = manifests.contains(&d);
-            let r = with_priority(Priority::Background, async {
-                if is_manifest {
-                    b.exists(&repo, &d).await.map(|x| x.is_some())
-                } else {
-                    b.has_blob(&repo, &d).await
-                }
-            })
-            .await;
-            (repo, d, r)
-        })
-        .buffer_unordered(opts.concurrency.max(1));
+    let deadline = tokio::time::Instant::now() + opts.budget.saturating_sub(start.elapsed());
     let mut answered: HashMap<String, usize> = HashMap::new();
     let mut failed: BTreeMap<String, Error> = BTreeMap::new();
     let mut maybe: BTreeSet<String> = BTreeSet::new();
+    // First the image manifests: a repository holding one holds (and its manifest keeps) every
+    // blob it references, so those need no question of their own.
+    let firsts: Vec<&String> = implied.keys().filter(|d| blobs.contains(*d)).collect();
+    let pairs: Vec<(String, String)> = asked
+        .iter()
+        .flat_map(|r| firsts.iter().map(move |d| (r.clone(), (*d).clone())))
+        .collect();
     let mut timed_out = false;
-    loop {
-        match tokio::time::timeout_at(deadline, answers.next()).await {
-            Ok(Some((repo, d, r))) => match r {
-                Ok(true) => {
-                    *answered.entry(repo.clone()).or_default() += 1;
-                    out.used.entry(d).or_default().insert(repo);
-                }
-                Ok(false) => *answered.entry(repo).or_default() += 1,
-                Err(e) => {
-                    maybe.insert(d);
-                    failed.entry(repo).or_insert(e);
-                }
-            },
-            Ok(None) => break,
-            Err(_) => {
-                timed_out = true;
-                break;
+    let mut covered: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (repo, d, r) in ask(
+        b,
+        pairs,
+        manifests,
+        opts.concurrency,
+        deadline,
+        &mut timed_out,
+    )
+    .await
+    {
+        match r {
+            Ok(true) => {
+                let c = covered.entry(repo.clone()).or_default();
+                c.insert(d.clone());
+                c.extend(implied[&d].iter().filter(|x| blobs.contains(*x)).cloned());
+                out.used.entry(d).or_default().insert(repo);
+            }
+            Ok(false) => {
+                covered.entry(repo).or_default().insert(d);
+            }
+            Err(e) => {
+                // Its blobs are not asked about on their own in this repository: unknown too.
+                maybe.extend(implied[&d].iter().filter(|x| blobs.contains(*x)).cloned());
+                maybe.insert(d);
+                failed.entry(repo).or_insert(e);
+            }
+        }
+    }
+    // Blobs found through a manifest count as used by that repository.
+    let found: Vec<(String, String)> = covered
+        .iter()
+        .flat_map(|(repo, c)| {
+            c.iter()
+                .filter(|d| !implied.contains_key(*d))
+                .map(move |d| (repo.clone(), d.clone()))
+        })
+        .collect();
+    for (repo, d) in found {
+        out.used.entry(d).or_default().insert(repo);
+    }
+    // `covered` holds the manifests answered (either way) and the blobs found through them.
+    for (repo, c) in &covered {
+        answered.insert(repo.clone(), c.len());
+    }
+    let pairs: Vec<(String, String)> = if timed_out {
+        Vec::new()
+    } else {
+        asked
+            .iter()
+            .flat_map(|r| {
+                let c = covered.get(r);
+                blobs
+                    .iter()
+                    .filter(move |d| {
+                        !implied.contains_key(*d) && !c.is_some_and(|c| c.contains(*d))
+                    })
+                    .map(move |d| (r.clone(), d.clone()))
+            })
+            .collect()
+    };
+    for (repo, d, r) in ask(
+        b,
+        pairs,
+        manifests,
+        opts.concurrency,
+        deadline,
+        &mut timed_out,
+    )
+    .await
+    {
+        match r {
+            Ok(true) => {
+                *answered.entry(repo.clone()).or_default() += 1;
+                out.used.entry(d).or_default().insert(repo);
+            }
+            Ok(false) => *answered.entry(repo).or_default() += 1,
+            Err(e) => {
+                maybe.insert(d);
+                failed.entry(repo).or_insert(e);
             }
         }
     }
@@ -314,7 +367,23 @@ pub async fn registry_wide(b: &dyn Backend, plan: &mut Plan, opts: CheckOptions)
     }
     let except: BTreeSet<String> = [plan.repo.clone()].into();
     let digests: BTreeSet<String> = candidates.keys().cloned().collect();
-    let found = used_elsewhere(b, &except, &digests, &plan.manifest_blobs, opts).await;
+    // Image manifests (not indexes) and the blobs they reference.
+    let implied: BTreeMap<String, BTreeSet<String>> = plan
+        .removal_blobs
+        .iter()
+        .filter(|(d, blobs)| {
+            blobs
+                .keys()
+                .all(|k| k == *d || !plan.manifest_blobs.contains(k))
+        })
+        .map(|(d, blobs)| {
+            (
+                d.clone(),
+                blobs.keys().filter(|k| *k != d).cloned().collect(),
+            )
+        })
+        .collect();
+    let found = used_elsewhere(b, &except, &digests, &plan.manifest_blobs, &implied, opts).await;
     let mut per_repo: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
     let mut shared = 0u64;
     for (d, repos) in &found.used {
@@ -389,18 +458,32 @@ pub struct DiskUsage {
     pub note: String,
 }
 
-/// The blobs (digest → size) and manifests a surveyed repository holds.
-fn holdings(s: &Survey) -> (BTreeMap<String, u64>, BTreeSet<String>) {
-    let mut blobs = BTreeMap::new();
-    let mut manifests = BTreeSet::new();
+/// What a surveyed repository holds.
+#[derive(Default)]
+struct Holdings {
+    /// Digest → size of every blob (manifests included).
+    blobs: BTreeMap<String, u64>,
+    /// The manifests among them.
+    manifests: BTreeSet<String>,
+    /// Image manifests → the blobs they reference.
+    implied: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn holdings(s: &Survey) -> Holdings {
+    let mut h = Holdings::default();
     for r in &s.rows {
         if let Some(fp) = s.footprints.get(&r.digest) {
-            blobs.extend(fp.blobs.iter().map(|(k, v)| (k.clone(), *v)));
-            manifests.insert(r.digest.clone());
-            manifests.extend(fp.children.iter().cloned());
+            h.blobs
+                .extend(fp.blobs.iter().map(|(k, v)| (k.clone(), *v)));
+            h.manifests.insert(r.digest.clone());
+            h.manifests.extend(fp.children.iter().cloned());
+            if fp.children.is_empty() {
+                let refs = fp.blobs.keys().filter(|k| **k != r.digest).cloned();
+                h.implied.insert(r.digest.clone(), refs.collect());
+            }
         }
     }
-    (blobs, manifests)
+    h
 }
 
 /// Tags, manifests and bytes of each of `repos`, the bytes only each one uses, and the total.
@@ -424,10 +507,16 @@ pub async fn du(
     let mut held: Vec<(RepoUsage, BTreeMap<String, u64>)> = Vec::new();
     let mut users: HashMap<String, usize> = HashMap::new();
     let mut all_manifests = BTreeSet::new();
+    let mut all_implied = BTreeMap::new();
     for (repo, s) in surveys {
         match s {
             Ok(s) => {
-                let (blobs, manifests) = holdings(&s);
+                let Holdings {
+                    blobs,
+                    manifests,
+                    implied,
+                } = holdings(&s);
+                all_implied.extend(implied);
                 for d in blobs.keys() {
                     *users.entry(d.clone()).or_default() += 1;
                 }
@@ -465,7 +554,11 @@ pub async fn du(
         )
     } else {
         let except: BTreeSet<String> = repos.iter().cloned().collect();
-        let found = used_elsewhere(b, &except, &single, &all_manifests, opts).await;
+        // Only manifests whose blobs are all in question can stand for them.
+        all_implied.retain(|d: &String, refs: &mut BTreeSet<String>| {
+            single.contains(d) && refs.iter().all(|r| single.contains(r))
+        });
+        let found = used_elsewhere(b, &except, &single, &all_manifests, &all_implied, opts).await;
         let note = if found.complete() {
             format!(
                 "own bytes compared with the listed repositories and {} other(s)",
@@ -513,11 +606,53 @@ pub async fn repo_size(
             return Ok((tags.len(), None));
         }
         let s = survey(b, repo, concurrency).await?;
-        let (blobs, _) = holdings(&s);
+        let h = holdings(&s);
         Ok((
             s.rows.len(),
-            Some(super::model::sum_sizes(blobs.values().copied())),
+            Some(super::model::sum_sizes(h.blobs.values().copied())),
         ))
     })
     .await
+}
+
+/// Asks `(repository, digest)` pairs at most `concurrency` at a time in the background, until
+/// `deadline` (then `timed_out` is set and the answers so far are returned).
+async fn ask(
+    b: &dyn Backend,
+    pairs: Vec<(String, String)>,
+    manifests: &BTreeSet<String>,
+    concurrency: usize,
+    deadline: tokio::time::Instant,
+    timed_out: &mut bool,
+) -> Vec<(String, String, Result<bool, Error>)> {
+    let mut out = Vec::with_capacity(pairs.len());
+    if pairs.is_empty() {
+        return out;
+    }
+    // Owned pairs: borrowed items in a buffered stream trip rustc's Send check in spawned tasks.
+    let mut answers = stream::iter(pairs)
+        .map(|(repo, d)| async move {
+            let is_manifest = manifests.contains(&d);
+            let r = with_priority(Priority::Background, async {
+                if is_manifest {
+                    b.exists(&repo, &d).await.map(|x| x.is_some())
+                } else {
+                    b.has_blob(&repo, &d).await
+                }
+            })
+            .await;
+            (repo, d, r)
+        })
+        .buffer_unordered(concurrency.max(1));
+    loop {
+        match tokio::time::timeout_at(deadline, answers.next()).await {
+            Ok(Some(a)) => out.push(a),
+            Ok(None) => break,
+            Err(_) => {
+                *timed_out = true;
+                break;
+            }
+        }
+    }
+    out
 }
