@@ -8,6 +8,7 @@
 //! - [`messages`], [`keymap`], [`layout`], [`panes`].
 
 mod actions;
+pub mod badges;
 mod cleanup;
 mod events;
 mod input;
@@ -144,6 +145,8 @@ pub struct App {
     pub dates: Dates,
     /// Draw with colours (off with NO_COLOR).
     pub color: bool,
+    /// Draw marks and badges in ASCII (a terminal without UTF-8, or REGTUI_ASCII=1).
+    pub ascii: bool,
     pub quit: bool,
     ids: ReqIds,
     last_click: Option<Click>,
@@ -167,6 +170,7 @@ impl App {
             messages: Messages::default(),
             dates: Dates::default(),
             color: true,
+            ascii: false,
             quit: false,
             ids: ReqIds::default(),
             last_click: None,

@@ -1,0 +1,312 @@
+//! Issue #13 in the TUI against the real registry: badges on tag rows, referrers opened from the
+//! manifest pane, deleting with referrers, the files view, copy and tag dialogs.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use regtui::app::{App, Effect, Msg, ProfileEntry};
+use regtui::client_task::{self, Event, ProfileSource, ProfileSpec};
+use regtui::config::Profile;
+use regtui::registry::referrers;
+use serde_json::json;
+use support::oci::{Blob, Image, Pusher, sha256, simple};
+use support::{Options, Registry, block_on};
+use tokio::sync::mpsc;
+
+/// 2025-01-01T00:00:00Z: relative dates in snapshots stay fixed.
+const NOW: i64 = 1_735_689_600;
+const REPO: &str = "shop/web";
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn spec(name: &str, url: &str) -> ProfileSpec {
+    let profile = Profile::ad_hoc(url).unwrap();
+    ProfileSpec {
+        name: name.into(),
+        registry: url.into(),
+        source: ProfileSource::Registry {
+            profile: Box::new(profile),
+            base_dir: PathBuf::from("."),
+        },
+        concurrency: 4,
+    }
+}
+
+/// The app wired to the real client task.
+struct Harness {
+    app: App,
+    client: client_task::Client,
+    rx: mpsc::Receiver<Event>,
+}
+
+impl Harness {
+    async fn new(profiles: &[(&str, &str)], size: (u16, u16)) -> Self {
+        let specs: Vec<ProfileSpec> = profiles.iter().map(|(n, u)| spec(n, u)).collect();
+        let entries = specs
+            .iter()
+            .map(|s| ProfileEntry {
+                registry: "http://registry.test".into(),
+                ..ProfileEntry::from(s)
+            })
+            .collect();
+        let (etx, rx) = mpsc::channel(1024);
+        let client = client_task::spawn(specs, etx);
+        let mut app = App::new(entries, 0, size, NOW);
+        app.color = false;
+        let mut h = Harness { app, client, rx };
+        let fx = h.app.start();
+        h.apply(fx);
+        h.settle().await;
+        h
+    }
+
+    fn apply(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            if let Effect::Send(c) = e {
+                self.client.commands.try_send(c).unwrap();
+            }
+        }
+    }
+
+    /// Feeds client events until nothing is in flight and the queue stays empty.
+    async fn settle(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut idle_since: Option<Instant> = None;
+        loop {
+            assert!(Instant::now() < deadline, "client did not settle");
+            match tokio::time::timeout(Duration::from_millis(30), self.rx.recv()).await {
+                Ok(Some(ev)) => {
+                    idle_since = None;
+                    let fx = self.app.update(Msg::Client(ev));
+                    self.apply(fx);
+                }
+                _ => {
+                    self.app.in_flight = self
+                        .client
+                        .in_flight
+                        .load(std::sync::atomic::Ordering::SeqCst);
+                    if self.app.in_flight == 0 {
+                        let t = *idle_since.get_or_insert_with(Instant::now);
+                        if t.elapsed() > Duration::from_millis(60) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn press(&mut self, msgs: Vec<Msg>) {
+        for m in msgs {
+            let fx = self.app.update(m);
+            self.apply(fx);
+            self.settle().await;
+        }
+    }
+
+    /// Opens `repo` from the repositories pane.
+    async fn open_repo(&mut self, repo: &str) {
+        let pos = {
+            let r = &self.app.view().repos;
+            r.view
+                .iter()
+                .position(|i| r.names[*i] == repo)
+                .unwrap_or_else(|| panic!("{repo} not listed"))
+        };
+        let mut keys = vec![key('g')];
+        keys.extend((0..pos).map(|_| key('j')));
+        keys.push(code(KeyCode::Enter));
+        self.press(keys).await;
+    }
+
+    /// Selects `tag` in the tags pane.
+    async fn select_tag(&mut self, tag: &str) {
+        let pos = {
+            let t = &self.app.view().tags;
+            t.view
+                .iter()
+                .position(|i| t.names[*i] == tag)
+                .unwrap_or_else(|| panic!("{tag} not listed"))
+        };
+        let mut keys = vec![key('g')];
+        keys.extend((0..pos).map(|_| key('j')));
+        self.press(keys).await;
+        assert_eq!(self.app.view().tags.selected(), Some(tag));
+    }
+
+    fn screen(&self) -> String {
+        let (w, h) = self.app.size;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| regtui::ui::render(&self.app, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+            .collect()
+    }
+
+    /// The screen line that shows `text`.
+    fn line_with(&self, text: &str) -> String {
+        self.screen()
+            .lines()
+            .find(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("{text:?} not on screen:\n{}", self.screen()))
+            .to_string()
+    }
+}
+
+/// Pushes an OCI artifact manifest about `subject` and returns its bytes and digest.
+async fn artifact(p: &Pusher, repo: &str, artifact_type: &str, subject: &str) -> (Vec<u8>, String) {
+    let empty = Blob::new("application/vnd.oci.empty.v1+json", b"{}".to_vec());
+    let layer = Blob::new(
+        artifact_type,
+        format!("{artifact_type} of {subject}").into_bytes(),
+    );
+    p.blob(repo, &empty).await;
+    p.blob(repo, &layer).await;
+    let m = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": artifact_type,
+        "config": empty.descriptor(),
+        "layers": [layer.descriptor()],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject, "size": 1},
+    }))
+    .unwrap();
+    let d = sha256(&m);
+    p.manifest(repo, &d, "application/vnd.oci.image.manifest.v1+json", &m)
+        .await;
+    (m, d)
+}
+
+/// Stores referrers the way oras does without the referrers API: `(artifact type, manifest,
+/// digest)` listed in the fallback index tag `sha256-<hex>` of `subject`.
+async fn fallback_index(p: &Pusher, repo: &str, subject: &str, items: &[(&str, &[u8], &str)]) {
+    let manifests: Vec<_> = items
+        .iter()
+        .map(|(t, m, d)| {
+            json!({
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": d, "size": m.len(), "artifactType": t,
+            })
+        })
+        .collect();
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    }))
+    .unwrap();
+    p.manifest(
+        repo,
+        &referrers::fallback_tag(subject),
+        "application/vnd.oci.image.index.v1+json",
+        &index,
+    )
+    .await;
+}
+
+/// What [`signed_shop`] pushed.
+struct Shop {
+    v1: Image,
+    v2: Image,
+    /// v1's cosign signature (tag `sha256-<hex>.sig`).
+    sig: String,
+    /// v1's and v2's SBOMs (in their fallback indexes).
+    sbom1: String,
+    sbom2: String,
+}
+
+/// `shop/web`: `v1` signed (cosign tag) with an SBOM (fallback index), `v2` with an SBOM in its
+/// fallback index only, `v3` with nothing.
+fn signed_shop(url: &str) -> Shop {
+    let v1 = simple("shop-v1", "2024-06-01T00:00:00Z", &[3000, 500]);
+    let v2 = simple("shop-v2", "2024-05-01T00:00:00Z", &[2000]);
+    let v3 = simple("shop-v3", "2024-04-01T00:00:00Z", &[1000]);
+    let (d1, d2) = (v1.digest.clone(), v2.digest.clone());
+    let url = url.to_string();
+    let (i1, i2, i3) = (v1.clone(), v2.clone(), v3);
+    let (sig, sbom1, sbom2) = block_on(async move {
+        let p = Pusher::new(&url);
+        p.image(REPO, "v1", &i1).await;
+        p.image(REPO, "v2", &i2).await;
+        p.image(REPO, "v3", &i3).await;
+        let (sig_m, sig) = artifact(
+            &p,
+            REPO,
+            "application/vnd.dev.cosign.simplesigning.v1+json",
+            &d1,
+        )
+        .await;
+        p.manifest(
+            REPO,
+            &format!("{}.sig", referrers::fallback_tag(&d1)),
+            "application/vnd.oci.image.manifest.v1+json",
+            &sig_m,
+        )
+        .await;
+        let (m1, sbom1) = artifact(&p, REPO, "application/spdx+json", &d1).await;
+        fallback_index(&p, REPO, &d1, &[("application/spdx+json", &m1, &sbom1)]).await;
+        let (m2, sbom2) = artifact(&p, REPO, "application/vnd.cyclonedx+json", &d2).await;
+        fallback_index(
+            &p,
+            REPO,
+            &d2,
+            &[("application/vnd.cyclonedx+json", &m2, &sbom2)],
+        )
+        .await;
+        (sig, sbom1, sbom2)
+    });
+    Shop {
+        v1,
+        v2,
+        sig,
+        sbom1,
+        sbom2,
+    }
+}
+
+// ---------- 1. badges ----------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_rows_show_signed_sbom_attested_badges_refined_when_opened() {
+    let reg = Registry::start(Options::default());
+    let shop = signed_shop(&reg.url);
+    let mut h = Harness::new(&[("local", &reg.url)], (100, 16)).await;
+    h.open_repo(REPO).await;
+    // From the tag names alone: v1 signed (.sig) with referrers in its fallback index (kind
+    // unknown until opened, but the signature already says something), v2 other referrers.
+    let t = &h.app.view().tags;
+    assert_eq!(t.hidden_artifacts(), 3);
+    assert_eq!(t.badges_of("v1").text(false), "✓");
+    assert_eq!(t.badges_of("v2").text(false), "◇");
+    assert!(t.badges_of("v3").is_empty());
+    assert!(h.line_with("│ v1 ").contains("v1 ✓"));
+    insta::assert_snapshot!("badges_from_tags_100x16", h.screen());
+    // Opening v2 reads its referrers: the fallback index holds a CycloneDX SBOM.
+    h.select_tag("v2").await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert_eq!(h.app.view().tags.badges_of("v2").text(false), "≡");
+    // v1 opened: signature and SPDX SBOM.
+    h.press(vec![code(KeyCode::Esc)]).await;
+    h.select_tag("v1").await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert_eq!(h.app.view().tags.badges_of("v1").text(false), "✓≡");
+    h.press(vec![code(KeyCode::Esc)]).await;
+    insta::assert_snapshot!("badges_refined_100x16", h.screen());
+    // Without Unicode.
+    h.app.ascii = true;
+    let line = h.line_with("│ v1 ");
+    assert!(line.contains("v1 SB"), "{line}");
+    assert!(h.line_with("│ v2 ").contains("v2 B"));
+    let _ = (shop.v1, shop.v2, shop.sig, shop.sbom1, shop.sbom2);
+}
