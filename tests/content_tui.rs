@@ -310,3 +310,49 @@ async fn tag_rows_show_signed_sbom_attested_badges_refined_when_opened() {
     assert!(h.line_with("│ v2 ").contains("v2 B"));
     let _ = (shop.v1, shop.v2, shop.sig, shop.sbom1, shop.sbom2);
 }
+
+// ---------- 2. Enter on a referrer ----------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_on_a_referrer_opens_the_artifact_and_esc_comes_back() {
+    let reg = Registry::start(Options::default());
+    let shop = signed_shop(&reg.url);
+    let mut h = Harness::new(&[("local", &reg.url)], (100, 24)).await;
+    h.open_repo(REPO).await;
+    h.select_tag("v1").await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let m = &h.app.view().manifest;
+    let refs: Vec<String> = m
+        .data
+        .as_ref()
+        .unwrap()
+        .referrers
+        .iter()
+        .map(|r| r.digest.clone())
+        .collect();
+    assert_eq!(refs.len(), 2, "{refs:?}");
+    assert_eq!(m.choices(), 2);
+    // The second referrer: ↓ then Enter opens it in the panes, as an image.
+    let pos = refs.iter().position(|d| *d == shop.sig).unwrap();
+    let mut keys: Vec<Msg> = (0..pos).map(|_| key('j')).collect();
+    keys.push(code(KeyCode::Enter));
+    h.press(keys).await;
+    let m = &h.app.view().manifest;
+    let (_, reference, label) = m.target.clone().unwrap();
+    assert_eq!(reference, shop.sig);
+    assert_eq!(label, "v1 › signature (cosign)");
+    let d = m.data.as_ref().expect("the signature's manifest loaded");
+    assert_eq!(d.digest, shop.sig);
+    assert_eq!(d.layers.len(), 1, "its layer listed in the layers pane");
+    assert!(h.screen().contains("1 layer"), "{}", h.screen());
+    assert!(h.line_with("Manifest ·").contains("signature (cosign)"));
+    // Esc: back to v1 with its referrers.
+    h.press(vec![code(KeyCode::Esc)]).await;
+    let m = &h.app.view().manifest;
+    assert_eq!(m.data.as_ref().unwrap().digest, shop.v1.digest);
+    // The SBOM the same way.
+    h.press(vec![key('k'), code(KeyCode::Enter)]).await;
+    let sel = h.app.view().manifest.target.clone().unwrap().1;
+    assert_eq!(sel, refs[0]);
+    assert!(sel == shop.sbom1);
+}
