@@ -86,6 +86,10 @@ pub enum Cmd {
         /// delete asks a second time on a terminal and is refused elsewhere.
         #[arg(long)]
         break_index: bool,
+        /// With `repo@digest`: delete what refers to the manifest too (signatures, SBOMs,
+        /// attestations, their cosign tags and the fallback index `sha256-<hex>`).
+        #[arg(long)]
+        with_referrers: bool,
     },
     /// Delete stale tags by rules, after a preview of what goes and the bytes freed.
     ///
@@ -431,12 +435,14 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             yes,
             json: as_json,
             break_index,
+            with_referrers,
         }) => {
             let opts = RmOptions {
                 dry_run: *dry_run,
                 yes: *yes,
                 json: *as_json,
                 break_index: *break_index,
+                with_referrers: *with_referrers,
             };
             rm(cli, reference, opts).await
         }
@@ -744,6 +750,9 @@ struct RmReport {
     method: Option<TagDeleteMethod>,
     dry_run: bool,
     note: Option<&'static str>,
+    /// Referrer digests deleted with the manifest (`--with-referrers`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    referrers: Vec<String>,
 }
 
 impl RmReport {
@@ -773,6 +782,13 @@ impl RmReport {
                 self.removed_tags.join(", ")
             }
         );
+        if !self.referrers.is_empty() {
+            s.push_str(&format!(
+                "; with its {} referrer(s): {}",
+                self.referrers.len(),
+                self.referrers.join(", ")
+            ));
+        }
         if !self.indexes.is_empty() {
             s.push_str(&format!(
                 "; WARNING: it is a platform of the tagged index(es) {}, which break without it",
@@ -837,6 +853,7 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
         yes,
         json: as_json,
         break_index,
+        with_referrers,
     } = opts;
     let r = Reference::parse(reference)?;
     if r.tag.is_some() && r.digest.is_some() {
@@ -855,6 +872,15 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             return Err(Error::Unsupported(b.info().why_no_digest_delete()));
         }
         let users = ops::users_of_one(b, repo, d, s.concurrency).await?;
+        let referrers = if with_referrers {
+            crate::registry::referrers::referrers(b, repo, d, None)
+                .await?
+                .into_iter()
+                .map(|r| r.digest)
+                .collect()
+        } else {
+            vec![]
+        };
         RmReport {
             repository: repo.into(),
             action: "delete-manifest",
@@ -865,6 +891,7 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             method: None,
             dry_run,
             note: None,
+            referrers,
         }
     } else {
         let tag = r.target().to_string();
@@ -884,6 +911,7 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             method: None,
             dry_run,
             note: None,
+            referrers: vec![],
         }
     };
     // A tag the service locks is refused before asking, quoting its rule.
@@ -954,11 +982,21 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
                 tags: report.removed_tags.clone(),
                 indexes: index_tags(&report),
             };
-            match ops::delete_manifest_checked(b, repo, &report.digest, &confirmed, s.concurrency)
-                .await
-            {
-                Ok(tags) => {
+            let done = if with_referrers {
+                ops::delete_with_referrers(b, repo, &report.digest, &confirmed, s.concurrency)
+                    .await
+                    .map(|(tags, refs)| (tags, Some(refs)))
+            } else {
+                ops::delete_manifest_checked(b, repo, &report.digest, &confirmed, s.concurrency)
+                    .await
+                    .map(|tags| (tags, None))
+            };
+            match done {
+                Ok((tags, refs)) => {
                     report.removed_tags = tags;
+                    if let Some(refs) = refs {
+                        report.referrers = refs;
+                    }
                     break;
                 }
                 Err(e @ (Error::NewTags { .. } | Error::UsedByIndex { .. }))
@@ -995,6 +1033,7 @@ struct RmOptions {
     yes: bool,
     json: bool,
     break_index: bool,
+    with_referrers: bool,
 }
 
 /// One repository's part of `regtui prune` output.

@@ -74,6 +74,16 @@ pub enum Command {
         tags: Vec<String>,
         indexes: Vec<String>,
     },
+    /// [`Command::DeleteManifest`], then everything that refers to it (signatures, SBOMs,
+    /// attestations, their cosign tags and the fallback index), as the user chose.
+    DeleteManifestWithReferrers {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        digest: String,
+        tags: Vec<String>,
+        indexes: Vec<String>,
+    },
     /// Survey `repo` and work out what removing `marked` does (the cleanup preview).
     PlanPrune {
         req: ReqId,
@@ -116,6 +126,7 @@ impl Command {
             | Command::TagsOnDigest { profile, .. }
             | Command::DeleteTag { profile, .. }
             | Command::DeleteManifest { profile, .. }
+            | Command::DeleteManifestWithReferrers { profile, .. }
             | Command::PlanPrune { profile, .. }
             | Command::RunPrune { profile, .. }
             | Command::Search { profile, .. }
@@ -409,6 +420,7 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
                 Command::RunPrune { .. }
                 | Command::DeleteTag { .. }
                 | Command::DeleteManifest { .. }
+                | Command::DeleteManifestWithReferrers { .. }
                 | Command::Search { .. }
                 | Command::Login { .. } => None,
             };
@@ -577,7 +589,14 @@ async fn run(sh: &Shared, cmd: Command) {
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                ops::users_of_one(b.as_ref(), &repo, &digest, sh.concurrency(&profile)).await
+                let mut users =
+                    ops::users_of_one(b.as_ref(), &repo, &digest, sh.concurrency(&profile)).await?;
+                // What refers to it, offered for deletion with it (a failure hides only that).
+                users.referrers =
+                    crate::registry::referrers::referrers(b.as_ref(), &repo, &digest, None)
+                        .await
+                        .unwrap_or_default();
+                Ok(users)
             }
             .await;
             let _ = ev.send(Event::Siblings { req, result: r }).await;
@@ -611,6 +630,25 @@ async fn run(sh: &Shared, cmd: Command) {
                 let n = sh.concurrency(&profile);
                 let tags =
                     ops::delete_manifest_checked(b.as_ref(), &repo, &digest, &confirmed, n).await?;
+                Ok(Deleted::Manifest { digest, tags })
+            }
+            .await;
+            deleted(ev, req, profile, repo, r).await;
+        }
+        Command::DeleteManifestWithReferrers {
+            req,
+            profile,
+            repo,
+            digest,
+            tags,
+            indexes,
+        } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                let confirmed = ops::Confirmed { tags, indexes };
+                let n = sh.concurrency(&profile);
+                let (tags, _) =
+                    ops::delete_with_referrers(b.as_ref(), &repo, &digest, &confirmed, n).await?;
                 Ok(Deleted::Manifest { digest, tags })
             }
             .await;

@@ -356,3 +356,182 @@ async fn enter_on_a_referrer_opens_the_artifact_and_esc_comes_back() {
     assert_eq!(sel, refs[0]);
     assert!(sel == shop.sbom1);
 }
+
+// ---------- 3. deleting with referrers ----------
+
+fn distribution(url: &str) -> regtui::registry::distribution::Distribution {
+    use regtui::registry::distribution::{Distribution, DistributionOptions};
+    Distribution::new(DistributionOptions::new(
+        regtui::registry::reference::RegistryAddr::parse(url).unwrap(),
+        regtui::registry::auth::Credential::Anonymous,
+    ))
+    .unwrap()
+}
+
+async fn tags_of(url: &str) -> Vec<String> {
+    let b = distribution(url);
+    regtui::registry::ops::all_tags(&b, REPO).await.unwrap()
+}
+
+#[test]
+fn deleting_a_referrer_updates_the_fallback_index_and_rm_with_referrers_takes_them_all() {
+    use regtui::registry::Backend;
+    use regtui::registry::ops::{self, Confirmed};
+    let reg = Registry::start(Options::default());
+    let shop = signed_shop(&reg.url);
+    let url = reg.url.clone();
+    block_on(async move {
+        let p = Pusher::new(&url);
+        let b = distribution(&url);
+        let v3 = b.head_manifest(REPO, "v3").await.unwrap().digest;
+        // Two attestations of v3 in one fallback index.
+        let (ma, a) = artifact(&p, REPO, "application/vnd.in-toto+json", &v3).await;
+        let (mb, bb) = artifact(&p, REPO, "application/vnd.dsse.envelope.v1+json", &v3).await;
+        fallback_index(
+            &p,
+            REPO,
+            &v3,
+            &[
+                ("application/vnd.in-toto+json", &ma, &a),
+                ("application/vnd.dsse.envelope.v1+json", &mb, &bb),
+            ],
+        )
+        .await;
+        let fb = referrers::fallback_tag(&v3);
+        // Deleting one referrer: the index is stored again without it (not refused as an
+        // index "using" it).
+        let tags = ops::delete_manifest_checked(&b, REPO, &a, &Confirmed::default(), 4)
+            .await
+            .unwrap();
+        assert!(tags.is_empty(), "{tags:?}");
+        let b = distribution(&url);
+        let left = referrers::referrers(&b, REPO, &v3, None).await.unwrap();
+        assert_eq!(
+            left.iter().map(|r| r.digest.clone()).collect::<Vec<_>>(),
+            std::slice::from_ref(&bb)
+        );
+        assert!(tags_of(&url).await.contains(&fb));
+        // The last one: the index goes with its tag.
+        let tags = ops::delete_manifest_checked(&b, REPO, &bb, &Confirmed::default(), 4)
+            .await
+            .unwrap();
+        assert_eq!(tags, std::slice::from_ref(&fb));
+        assert!(!tags_of(&url).await.contains(&fb));
+        let b = distribution(&url);
+        assert!(
+            referrers::referrers(&b, REPO, &v3, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // v1 with its signature (cosign tag) and SBOM (fallback index): all of it goes.
+        let v1 = b.head_manifest(REPO, "v1").await.unwrap().digest;
+        let confirmed = Confirmed {
+            tags: vec!["v1".into()],
+            indexes: vec![],
+        };
+        let (tags, refs) = ops::delete_with_referrers(&b, REPO, &v1, &confirmed, 4)
+            .await
+            .unwrap();
+        let fb1 = referrers::fallback_tag(&v1);
+        assert!(
+            tags.contains(&"v1".to_string()) && tags.contains(&fb1),
+            "{tags:?}"
+        );
+        assert!(tags.contains(&format!("{fb1}.sig")), "{tags:?}");
+        assert_eq!(refs.len(), 2);
+        let now = tags_of(&url).await;
+        assert!(
+            !now.iter().any(|t| t == "v1" || t.starts_with(&fb1)),
+            "{now:?}"
+        );
+        let b = distribution(&url);
+        for d in refs {
+            assert!(matches!(
+                b.head_manifest(REPO, &d).await,
+                Err(regtui::registry::Error::NotFound { .. })
+            ));
+        }
+    });
+    // The CLI: rm --with-referrers on v2 (SBOM in its fallback index).
+    let reg_url = reg.url.as_str();
+    let target = format!("{REPO}@{}", shop.v2.digest);
+    let r = support::bin::regtui(
+        &[
+            "--registry",
+            reg_url,
+            "rm",
+            &target,
+            "--yes",
+            "--json",
+            "--with-referrers",
+        ],
+        &[],
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let j = r.json();
+    assert_eq!(j["referrers"][0], shop.sbom2.as_str(), "{j}");
+    let url = reg.url.clone();
+    let now = block_on(async move { tags_of(&url).await });
+    assert!(
+        !now.iter()
+            .any(|t| t == "v2" || t.starts_with(&referrers::fallback_tag(&shop.v2.digest))),
+        "{now:?}"
+    );
+    let _ = (shop.v1, shop.sig, shop.sbom1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delete_dialog_lists_referrers_and_deletes_them_only_when_chosen() {
+    use regtui::app::overlay::{DeleteChoice, Overlay};
+    let reg = Registry::start(Options::default());
+    let shop = signed_shop(&reg.url);
+    let mut h = Harness::new(&[("local", &reg.url)], (100, 30)).await;
+    h.open_repo(REPO).await;
+    h.select_tag("v1").await;
+    h.press(vec![key('d')]).await;
+    let Overlay::ConfirmDelete(c) = &h.app.overlay else {
+        panic!("no dialog")
+    };
+    assert_eq!(c.referrers.len(), 2);
+    assert_eq!(
+        c.choices(),
+        [
+            DeleteChoice::Cancel,
+            DeleteChoice::ThisTag,
+            DeleteChoice::All,
+            DeleteChoice::WithReferrers
+        ]
+    );
+    let screen = h.screen();
+    assert!(screen.contains("referred to by 2 artifacts"), "{screen}");
+    assert!(screen.contains("signature (cosign)") && screen.contains("SBOM (SPDX)"));
+    insta::assert_snapshot!("delete_with_referrers_100x30", screen);
+    // The separate choice: the image, its signature and SBOM, the artifact tags.
+    h.press((0..3).map(|_| code(KeyCode::Right)).collect())
+        .await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert!(!h.app.overlay.is_open());
+    let t = &h.app.view().tags;
+    assert!(!t.names.iter().any(|n| n == "v1"), "{:?}", t.names);
+    assert_eq!(t.hidden_artifacts(), 1, "only v2's fallback tag is left");
+    let url = reg.url.clone();
+    let now = tags_of(&url).await;
+    assert_eq!(now.len(), 3, "{now:?}");
+    // v2 with the plain "delete manifest" choice keeps its SBOM (and its fallback index).
+    h.select_tag("v2").await;
+    h.press(vec![
+        key('d'),
+        code(KeyCode::Right),
+        code(KeyCode::Right),
+        code(KeyCode::Enter),
+    ])
+    .await;
+    let now = tags_of(&url).await;
+    assert!(!now.contains(&"v2".to_string()));
+    assert!(
+        now.contains(&referrers::fallback_tag(&shop.v2.digest)),
+        "{now:?}"
+    );
+    let _ = (shop.sig, shop.sbom1, shop.sbom2, shop.v1);
+}

@@ -268,6 +268,7 @@ impl App {
             notice: None,
             limits,
             running: None,
+            referrers: Vec::new(),
         });
         vec![Effect::Send(Command::TagsOnDigest {
             req,
