@@ -535,3 +535,232 @@ async fn the_delete_dialog_lists_referrers_and_deletes_them_only_when_chosen() {
     );
     let _ = (shop.sig, shop.sbom1, shop.sbom2, shop.v1);
 }
+
+// ---------- 4. files view ----------
+
+/// A tar archive of `(path, content)` files (`None` content: a directory).
+fn tarball(files: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut h = tar::Header::new_gnu();
+        match content {
+            Some(c) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(c.len() as u64);
+                h.set_mode(0o644);
+                h.set_cksum();
+                b.append_data(&mut h, path, *c).unwrap();
+            }
+            None => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                h.set_mode(0o755);
+                h.set_cksum();
+                b.append_data(&mut h, path, std::io::empty()).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+const GZ: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// Pushes `files/app:v1` with these layers to `url`.
+fn push_layers(url: &str, layers: Vec<Vec<u8>>) -> Image {
+    let blobs: Vec<Blob> = layers.into_iter().map(|l| Blob::new(GZ, l)).collect();
+    let img = support::with_layers(simple("files-base", "2024-06-01T00:00:00Z", &[10]), &blobs);
+    let (url, i2) = (url.to_string(), img.clone());
+    block_on(async move {
+        Pusher::new(&url).image("files/app", "v1", &i2).await;
+    });
+    img
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_view_lists_merged_and_per_layer_files_and_filters() {
+    use regtui::app::overlay::{FilesState, Overlay};
+    let reg = Registry::start(Options::default());
+    push_layers(
+        &reg.url,
+        vec![
+            gzip(&tarball(&[
+                ("etc", None),
+                ("etc/a", Some(b"a1")),
+                ("etc/b", Some(b"b1")),
+                ("usr/bin/tool", Some(&[1u8; 5000])),
+            ])),
+            gzip(&tarball(&[
+                ("etc/.wh.a", Some(b"")),
+                ("etc/c", Some(b"c2")),
+            ])),
+        ],
+    );
+    let mut h = Harness::new(&[("local", &reg.url)], (100, 24)).await;
+    h.open_repo("files/app").await;
+    h.press(vec![code(KeyCode::Enter), code(KeyCode::Tab), key('f')])
+        .await;
+    let paths = |h: &Harness| -> Vec<String> {
+        let Overlay::Files(v) = &h.app.overlay else {
+            panic!("no files view")
+        };
+        assert_eq!(v.state, FilesState::Loaded);
+        v.view.iter().map(|i| v.entries[*i].path.clone()).collect()
+    };
+    // Merged: etc/a whited out by the second layer.
+    let merged = paths(&h);
+    assert!(merged.contains(&"etc/c".to_string()), "{merged:?}");
+    assert!(merged.contains(&"usr/bin/tool".to_string()));
+    assert!(!merged.contains(&"etc/a".to_string()), "{merged:?}");
+    assert!(!merged.iter().any(|p| p.contains(".wh.")));
+    insta::assert_snapshot!("files_merged_100x24", h.screen());
+    // `/` filters.
+    h.press(vec![
+        key('/'),
+        key('e'),
+        key('t'),
+        key('c'),
+        code(KeyCode::Enter),
+    ])
+    .await;
+    let filtered = paths(&h);
+    assert!(
+        filtered.iter().all(|p| p.starts_with("etc")),
+        "{filtered:?}"
+    );
+    assert!(h.screen().contains("filter: etc"));
+    // `]`: the first layer alone still has etc/a.
+    h.press(vec![key(']')]).await;
+    let first = paths(&h);
+    assert!(first.contains(&"etc/a".to_string()), "{first:?}");
+    assert!(h.screen().contains("layer 1/2"));
+    // Esc closes.
+    h.press(vec![code(KeyCode::Esc)]).await;
+    assert!(!h.app.overlay.is_open());
+}
+
+/// A TCP proxy to `upstream` that sends answers slowly (16 KiB per 10 ms) and counts the bytes;
+/// `closed` turns true once the client dropped a connection in the middle of an answer.
+struct Slow {
+    port: u16,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn slow_proxy(upstream: u16) -> Slow {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (s2, c2) = (sent.clone(), closed.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                continue;
+            };
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = c_in.read(&mut buf) {
+                    if n == 0 || s_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = s_out.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut s_in, mut c_out) = (server, client);
+            let (sent, closed) = (s2.clone(), c2.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    match s_in.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if c_out.write_all(&buf[..n]).is_err() {
+                                closed.store(true, Ordering::SeqCst);
+                                break;
+                            }
+                            sent.fetch_add(n as u64, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                    }
+                }
+                let _ = c_out.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    Slow { port, sent, closed }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_in_the_files_view_stops_the_blob_transfer() {
+    use std::sync::atomic::Ordering;
+    let reg = Registry::start(Options::default());
+    // 16 MiB that do not compress: about 10 s through the slow proxy.
+    let noise = support::oci::noise("files-big", 16 << 20);
+    let big = gzip(&tarball(&[("big.bin", Some(&noise))]));
+    let big_len = big.len() as u64;
+    push_layers(&reg.url, vec![big]);
+    let upstream: u16 = reg.url.rsplit(':').next().unwrap().parse().unwrap();
+    let slow = slow_proxy(upstream);
+    let url = format!("http://127.0.0.1:{}", slow.port);
+    let mut h = Harness::new(&[("local", &url)], (100, 24)).await;
+    h.open_repo("files/app").await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let fx = h.app.update(key('f'));
+    h.apply(fx);
+    // Wait for the progress bar to move.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(Instant::now() < deadline, "no progress");
+        let ev = tokio::time::timeout(Duration::from_secs(5), h.rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let progress = matches!(ev, Event::FilesProgress { read, .. } if read > 0);
+        let fx = h.app.update(Msg::Client(ev));
+        h.apply(fx);
+        if progress {
+            break;
+        }
+    }
+    assert!(h.screen().contains("Esc cancels"), "{}", h.screen());
+    // Esc: the dialog closes and the client task drops the request.
+    let fx = h.app.update(code(KeyCode::Esc));
+    assert!(
+        matches!(
+            &fx[..],
+            [Effect::Send(regtui::client_task::Command::StopFiles { .. })]
+        ),
+        "{fx:?}"
+    );
+    h.apply(fx);
+    assert!(!h.app.overlay.is_open());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !slow.closed.load(Ordering::SeqCst) {
+        assert!(
+            Instant::now() < deadline,
+            "the blob connection was not dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let at_stop = slow.sent.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        slow.sent.load(Ordering::SeqCst),
+        at_stop,
+        "still transferring"
+    );
+    assert!(at_stop < big_len / 2, "{at_stop} of {big_len} sent");
+    // Nothing in flight any more.
+    h.settle().await;
+    assert_eq!(h.app.in_flight, 0);
+}

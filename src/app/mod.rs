@@ -10,6 +10,7 @@
 mod actions;
 pub mod badges;
 mod cleanup;
+mod content;
 mod events;
 mod input;
 pub mod keymap;
@@ -320,7 +321,10 @@ impl App {
                 self.now = now;
                 vec![]
             }
-            Msg::Client(ev) => self.on_event(ev),
+            Msg::Client(ev) => match self.on_content_event(ev) {
+                Ok(fx) => fx,
+                Err(ev) => self.on_event(ev),
+            },
             Msg::Key(k) => self.on_key(k),
             Msg::Mouse(m, at) => self.on_mouse(m, at),
         }
@@ -372,6 +376,10 @@ impl App {
             Some(Reply::Open(repo)) => {
                 self.overlay = Overlay::None;
                 self.goto_repo(&repo)
+            }
+            Some(Reply::CloseAndSend(c)) => {
+                self.overlay = Overlay::None;
+                vec![Effect::Send(c)]
             }
         };
         if matches!(self.overlay, Overlay::Rules(_)) {
@@ -487,6 +495,9 @@ impl App {
             }
             Action::Delete => self.ask_delete(),
             Action::Copy => self.copy_menu(),
+            Action::Files => self.open_files(),
+            Action::CopyTo => self.open_copy(),
+            Action::AddTag => self.open_add_tag(),
             Action::Mark
             | Action::MarkRange
             | Action::InvertMarks
