@@ -764,3 +764,143 @@ async fn esc_in_the_files_view_stops_the_blob_transfer() {
     h.settle().await;
     assert_eq!(h.app.in_flight, 0);
 }
+
+// ---------- 5 and 6. copy / promote, add a tag, referrers copied ----------
+
+/// The digest skopeo sees for `reference` on `reg` (raw manifest, hashed).
+fn skopeo_digest(reg: &Registry, reference: &str) -> String {
+    support::registry::require("/usr/bin/skopeo", "skopeo");
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/{reference}", reg.host))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sha256(&out.stdout)
+}
+
+/// Types `text` into the dialog field after clearing `clear` characters.
+fn typing(clear: usize, text: &str) -> Vec<Msg> {
+    let mut v: Vec<Msg> = (0..clear).map(|_| code(KeyCode::Backspace)).collect();
+    v.extend(text.chars().map(key));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_dialog_promotes_to_another_registry_with_referrers_and_t_adds_a_tag() {
+    use regtui::app::overlay::{CopyState, Overlay};
+    let src = Registry::start(Options::default());
+    let dst = Registry::start(Options::default());
+    let shop = signed_shop(&src.url);
+    let mut h = Harness::new(&[("src", &src.url), ("dst", &dst.url)], (100, 24)).await;
+    h.open_repo(REPO).await;
+    h.select_tag("v1").await;
+    h.press(vec![key('c')]).await;
+    // Profile → dst; repository promoted/web; tag stable; referrers on.
+    let mut keys = vec![code(KeyCode::Right), code(KeyCode::Tab)];
+    keys.extend(typing(REPO.len(), "promoted/web"));
+    keys.push(code(KeyCode::Tab));
+    keys.extend(typing(2, "stable"));
+    keys.extend([code(KeyCode::Tab), key(' ')]);
+    h.press(keys).await;
+    let Overlay::CopyTo(c) = &h.app.overlay else {
+        panic!("no copy dialog")
+    };
+    assert_eq!(c.preview(), "registry.test/promoted/web:stable");
+    assert!(c.referrers);
+    insta::assert_snapshot!("copy_dialog_100x24", h.screen());
+    // Enter: the copy runs in the client task; progress, then the result.
+    let fx = h.app.update(code(KeyCode::Enter));
+    h.apply(fx);
+    let mut progress = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "copy did not finish");
+        let ev = tokio::time::timeout(Duration::from_secs(10), h.rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let end = matches!(ev, Event::Copied { .. });
+        if matches!(ev, Event::CopyProgress { .. }) {
+            progress += 1;
+            let fx = h.app.update(Msg::Client(ev));
+            h.apply(fx);
+            let Overlay::CopyTo(c) = &h.app.overlay else {
+                panic!()
+            };
+            assert!(
+                matches!(c.state, CopyState::Running { blobs, total, .. } if blobs <= total && total == 3)
+            );
+            assert!(h.screen().contains("blobs"));
+            continue;
+        }
+        let fx = h.app.update(Msg::Client(ev));
+        h.apply(fx);
+        if end {
+            break;
+        }
+    }
+    assert_eq!(
+        progress, 3,
+        "one progress event per blob (config and two layers)"
+    );
+    let Overlay::CopyTo(c) = &h.app.overlay else {
+        panic!()
+    };
+    let CopyState::Done(text) = &c.state else {
+        panic!("{:?}", c.state)
+    };
+    assert!(
+        text.contains("3 blobs") && text.contains("2 referrers"),
+        "{text}"
+    );
+    assert!(h.screen().contains("done: copied"));
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert!(!h.app.overlay.is_open());
+    // The destination: same digest (skopeo agrees), and the signature and SBOM found there the
+    // way tools look for them without the referrers API.
+    assert_eq!(skopeo_digest(&dst, "promoted/web:stable"), shop.v1.digest);
+    let (durl, d1) = (dst.url.clone(), shop.v1.digest.clone());
+    let list = block_on(async move {
+        let b = distribution(&durl);
+        referrers::referrers(&b, "promoted/web", &d1, None)
+            .await
+            .unwrap()
+    });
+    let mut found: Vec<(String, referrers::Source)> =
+        list.iter().map(|r| (r.digest.clone(), r.source)).collect();
+    found.sort();
+    let mut want = vec![
+        (shop.sbom1.clone(), referrers::Source::FallbackTag),
+        (shop.sig.clone(), referrers::Source::CosignTag),
+    ];
+    want.sort();
+    assert_eq!(found, want);
+    // T adds a tag to v2 (the manifest pushed again; the list reloads with it).
+    h.select_tag("v2").await;
+    h.press(vec![key('T')]).await;
+    h.press(typing(0, "prod")).await;
+    insta::assert_snapshot!("add_tag_100x24", h.screen());
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let Overlay::AddTag(a) = &h.app.overlay else {
+        panic!()
+    };
+    assert!(
+        matches!(&a.state, CopyState::Done(t) if t.contains("prod")),
+        "{:?}",
+        a.state
+    );
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert!(h.app.view().tags.names.iter().any(|t| t == "prod"));
+    assert_eq!(skopeo_digest(&src, &format!("{REPO}:prod")), shop.v2.digest);
+    // A bad tag is refused before any request.
+    h.press(vec![key('T')]).await;
+    h.press(typing(0, "-bad")).await;
+    let fx = h.app.update(code(KeyCode::Enter));
+    assert!(fx.is_empty(), "{fx:?}");
+    let _ = shop.sbom2;
+}
