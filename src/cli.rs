@@ -183,6 +183,10 @@ pub enum Cmd {
         /// Only this platform of an index (os/arch[/variant]).
         #[arg(long, value_name = "OS/ARCH")]
         platform: Option<String>,
+        /// Copy what refers to the image too (signatures, SBOMs, attestations; the fallback
+        /// tag index is updated at the destination).
+        #[arg(long)]
+        referrers: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -400,8 +404,16 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             src,
             dst,
             platform,
+            referrers,
             json: as_json,
-        }) => crate::cli_content::copy_cmd(cli, src, dst, platform.as_deref(), *as_json).await,
+        }) => {
+            let opts = crate::cli_content::CopyFlags {
+                platform: platform.as_deref(),
+                referrers: *referrers,
+                json: *as_json,
+            };
+            crate::cli_content::copy_cmd(cli, src, dst, opts).await
+        }
         Some(Cmd::Tag { reference, tags }) => {
             crate::cli_content::tag_cmd(cli, reference, tags).await
         }

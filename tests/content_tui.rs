@@ -904,3 +904,89 @@ async fn copy_dialog_promotes_to_another_registry_with_referrers_and_t_adds_a_ta
     assert!(fx.is_empty(), "{fx:?}");
     let _ = shop.sbom2;
 }
+
+#[test]
+fn cli_copy_with_referrers_to_an_htpasswd_registry_keeps_signature_and_sbom() {
+    use support::bin::{regtui, write_config};
+    let from = Registry::start(Options::default());
+    let to = Registry::start(Options {
+        auth: support::Auth::Htpasswd,
+        ..Default::default()
+    });
+    let shop = signed_shop(&from.url);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[profiles.a]\nregistry = \"{}\"\n[profiles.b]\nregistry = \"{}\"\nusername = \"{}\"\npassword_env = \"PW\"\n",
+            from.url,
+            to.url,
+            support::registry::USER
+        ),
+    );
+    let pw = [("PW", support::registry::PASSWORD)];
+    let copy = |referrers: bool, dst: &str| {
+        let src = format!("{}/{REPO}:v1", from.host);
+        let dst = format!("{}/{dst}", to.host);
+        let mut args = vec!["-c", cfg.as_str(), "copy", &src, &dst, "--json"];
+        if referrers {
+            args.push("--referrers");
+        }
+        regtui(&args, &pw)
+    };
+    // Without --referrers: the image only.
+    let r = copy(false, "plain/web:v1");
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(r.json().get("referrers").is_none());
+    let r = copy(true, "signed/web:v1");
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_eq!(r.json()["referrers"], 2, "{}", r.json());
+    let skopeo_raw = |reference: &str| -> Vec<u8> {
+        let out = std::process::Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false", "--creds"])
+            .arg(format!(
+                "{}:{}",
+                support::registry::USER,
+                support::registry::PASSWORD
+            ))
+            .arg(format!("docker://{}/{reference}", to.host))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    support::registry::require("/usr/bin/skopeo", "skopeo");
+    let fb = referrers::fallback_tag(&shop.v1.digest);
+    assert_eq!(sha256(&skopeo_raw("signed/web:v1")), shop.v1.digest);
+    // cosign's tag under the same name, the same signature manifest.
+    assert_eq!(
+        sha256(&skopeo_raw(&format!("signed/web:{fb}.sig"))),
+        shop.sig
+    );
+    // The fallback index lists the SBOM.
+    let index: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&format!("signed/web:{fb}"))).unwrap();
+    assert_eq!(
+        index["manifests"][0]["digest"],
+        shop.sbom1.as_str(),
+        "{index}"
+    );
+    assert_eq!(
+        index["manifests"][0]["artifactType"],
+        "application/spdx+json"
+    );
+    assert_eq!(
+        sha256(&skopeo_raw(&format!("signed/web@{}", shop.sbom1))),
+        shop.sbom1
+    );
+    // Copied again: the index is not duplicated.
+    let r = copy(true, "signed/web:v1");
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let index: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&format!("signed/web:{fb}"))).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 1, "{index}");
+}
