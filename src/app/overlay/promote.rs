@@ -99,8 +99,9 @@ impl CopyDialog {
     /// referrers, Enter starts (or closes when done), Esc closes.
     pub fn on_key(&mut self, k: Key, ids: &mut ReqIds) -> Option<Reply> {
         match &self.state {
+            // The copy goes on without the dialog; its result comes as a message.
             CopyState::Running { .. } => {
-                return None;
+                return (k.event.code == KeyCode::Esc).then_some(Reply::Close);
             }
             CopyState::Done(_) | CopyState::Failed(_) => {
                 return matches!(k.event.code, KeyCode::Enter | KeyCode::Esc)
