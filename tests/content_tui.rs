@@ -990,3 +990,74 @@ fn cli_copy_with_referrers_to_an_htpasswd_registry_keeps_signature_and_sbom() {
         serde_json::from_slice(&skopeo_raw(&format!("signed/web:{fb}"))).unwrap();
     assert_eq!(index["manifests"].as_array().unwrap().len(), 1, "{index}");
 }
+
+// ---------- hostile and failing ----------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_to_a_registry_that_is_down_ends_failed_in_the_dialog() {
+    use regtui::app::overlay::{CopyState, Overlay};
+    let src = Registry::start(Options::default());
+    signed_shop(&src.url);
+    // Nothing listens there.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let mut h = Harness::new(&[("src", &src.url), ("dead", &dead)], (100, 24)).await;
+    h.open_repo(REPO).await;
+    h.select_tag("v3").await;
+    h.press(vec![key('c'), code(KeyCode::Right), code(KeyCode::Enter)])
+        .await;
+    let Overlay::CopyTo(c) = &h.app.overlay else {
+        panic!("no copy dialog")
+    };
+    let CopyState::Failed(e) = &c.state else {
+        panic!("{:?}", c.state)
+    };
+    assert!(e.starts_with("copy failed"), "{e}");
+    assert!(h.screen().contains("copy failed"));
+    h.press(vec![code(KeyCode::Enter)]).await;
+    assert!(!h.app.overlay.is_open());
+}
+
+#[test]
+fn a_fallback_tag_that_is_not_an_index_is_left_alone_when_a_referrer_goes() {
+    use regtui::registry::Backend;
+    use regtui::registry::ops::{self, Confirmed};
+    let reg = Registry::start(Options::default());
+    let url = reg.url.clone();
+    block_on(async move {
+        let p = Pusher::new(&url);
+        let img = simple("odd-subject", "2024-01-01T00:00:00Z", &[100]);
+        let other = simple("odd-other", "2024-01-01T00:00:00Z", &[100]);
+        p.image(REPO, "v1", &img).await;
+        // Someone pushed an ordinary image under the fallback tag name.
+        p.image(REPO, &referrers::fallback_tag(&img.digest), &other)
+            .await;
+        let (_, sig) = artifact(
+            &p,
+            REPO,
+            "application/vnd.dev.cosign.artifact.sig.v1+json",
+            &img.digest,
+        )
+        .await;
+        let b = distribution(&url);
+        let tags = ops::delete_manifest_checked(&b, REPO, &sig, &Confirmed::default(), 4)
+            .await
+            .unwrap();
+        assert!(tags.is_empty(), "{tags:?}");
+        let b = distribution(&url);
+        let still = b
+            .head_manifest(REPO, &referrers::fallback_tag(&img.digest))
+            .await
+            .unwrap();
+        assert_eq!(still.digest, other.digest, "the odd tag is untouched");
+        // unlist on it directly says there was nothing to do.
+        assert_eq!(
+            ops::unlist_referrers(&b, REPO, &img.digest, &[sig])
+                .await
+                .unwrap(),
+            None
+        );
+    });
+}
