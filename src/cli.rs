@@ -86,6 +86,10 @@ pub enum Cmd {
         /// delete asks a second time on a terminal and is refused elsewhere.
         #[arg(long)]
         break_index: bool,
+        /// With `repo@digest`: delete what refers to the manifest too (signatures, SBOMs,
+        /// attestations, their cosign tags and the fallback index `sha256-<hex>`).
+        #[arg(long)]
+        with_referrers: bool,
     },
     /// Delete stale tags by rules, after a preview of what goes and the bytes freed.
     ///
@@ -179,6 +183,10 @@ pub enum Cmd {
         /// Only this platform of an index (os/arch[/variant]).
         #[arg(long, value_name = "OS/ARCH")]
         platform: Option<String>,
+        /// Copy what refers to the image too (signatures, SBOMs, attestations; the fallback
+        /// tag index is updated at the destination).
+        #[arg(long)]
+        referrers: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -406,8 +414,16 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             src,
             dst,
             platform,
+            referrers,
             json: as_json,
-        }) => crate::cli_content::copy_cmd(cli, src, dst, platform.as_deref(), *as_json).await,
+        }) => {
+            let opts = crate::cli_content::CopyFlags {
+                platform: platform.as_deref(),
+                referrers: *referrers,
+                json: *as_json,
+            };
+            crate::cli_content::copy_cmd(cli, src, dst, opts).await
+        }
         Some(Cmd::Tag { reference, tags }) => {
             crate::cli_content::tag_cmd(cli, reference, tags).await
         }
@@ -441,12 +457,14 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             yes,
             json: as_json,
             break_index,
+            with_referrers,
         }) => {
             let opts = RmOptions {
                 dry_run: *dry_run,
                 yes: *yes,
                 json: *as_json,
                 break_index: *break_index,
+                with_referrers: *with_referrers,
             };
             rm(cli, reference, opts).await
         }
@@ -758,6 +776,9 @@ struct RmReport {
     method: Option<TagDeleteMethod>,
     dry_run: bool,
     note: Option<&'static str>,
+    /// Referrer digests deleted with the manifest (`--with-referrers`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    referrers: Vec<String>,
 }
 
 impl RmReport {
@@ -787,6 +808,13 @@ impl RmReport {
                 self.removed_tags.join(", ")
             }
         );
+        if !self.referrers.is_empty() {
+            s.push_str(&format!(
+                "; with its {} referrer(s): {}",
+                self.referrers.len(),
+                self.referrers.join(", ")
+            ));
+        }
         if !self.indexes.is_empty() {
             s.push_str(&format!(
                 "; WARNING: it is a platform of the tagged index(es) {}, which break without it",
@@ -851,6 +879,7 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
         yes,
         json: as_json,
         break_index,
+        with_referrers,
     } = opts;
     let r = Reference::parse(reference)?;
     if r.tag.is_some() && r.digest.is_some() {
@@ -869,6 +898,15 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             return Err(Error::Unsupported(b.info().why_no_digest_delete()));
         }
         let users = ops::users_of_one(b, repo, d, s.concurrency).await?;
+        let referrers = if with_referrers {
+            crate::registry::referrers::referrers(b, repo, d, None)
+                .await?
+                .into_iter()
+                .map(|r| r.digest)
+                .collect()
+        } else {
+            vec![]
+        };
         RmReport {
             repository: repo.into(),
             action: "delete-manifest",
@@ -879,6 +917,7 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             method: None,
             dry_run,
             note: None,
+            referrers,
         }
     } else {
         let tag = r.target().to_string();
@@ -898,6 +937,7 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             method: None,
             dry_run,
             note: None,
+            referrers: vec![],
         }
     };
     // A tag the service locks is refused before asking, quoting its rule.
@@ -968,11 +1008,21 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
                 tags: report.removed_tags.clone(),
                 indexes: index_tags(&report),
             };
-            match ops::delete_manifest_checked(b, repo, &report.digest, &confirmed, s.concurrency)
-                .await
-            {
-                Ok(tags) => {
+            let done = if with_referrers {
+                ops::delete_with_referrers(b, repo, &report.digest, &confirmed, s.concurrency)
+                    .await
+                    .map(|(tags, refs)| (tags, Some(refs)))
+            } else {
+                ops::delete_manifest_checked(b, repo, &report.digest, &confirmed, s.concurrency)
+                    .await
+                    .map(|tags| (tags, None))
+            };
+            match done {
+                Ok((tags, refs)) => {
                     report.removed_tags = tags;
+                    if let Some(refs) = refs {
+                        report.referrers = refs;
+                    }
                     break;
                 }
                 Err(e @ (Error::NewTags { .. } | Error::UsedByIndex { .. }))
@@ -1009,6 +1059,7 @@ struct RmOptions {
     yes: bool,
     json: bool,
     break_index: bool,
+    with_referrers: bool,
 }
 
 /// One repository's part of `regtui prune` output.

@@ -215,14 +215,22 @@ pub async fn files_cmd(cli: &Cli, a: FilesArgs<'_>) -> Result<i32> {
     Ok(0)
 }
 
-/// `regtui copy SRC DST [--platform P] [--json]`: each reference's host picks its profile.
-pub async fn copy_cmd(
-    cli: &Cli,
-    src: &str,
-    dst: &str,
-    platform: Option<&str>,
-    as_json: bool,
-) -> Result<i32> {
+/// The flags of `regtui copy`.
+pub struct CopyFlags<'a> {
+    pub platform: Option<&'a str>,
+    /// `--referrers`: signatures, SBOMs and attestations too.
+    pub referrers: bool,
+    pub json: bool,
+}
+
+/// `regtui copy SRC DST [--platform P] [--referrers] [--json]`: each reference's host picks its
+/// profile.
+pub async fn copy_cmd(cli: &Cli, src: &str, dst: &str, flags: CopyFlags<'_>) -> Result<i32> {
+    let CopyFlags {
+        platform,
+        referrers,
+        json: as_json,
+    } = flags;
     let (from, to) = (Reference::parse(src)?, Reference::parse(dst)?);
     if to.digest.is_some() {
         return Err(Error::Config(
@@ -244,7 +252,7 @@ pub async fn copy_cmd(
             eprint!("\rblobs {done}/{total}, {} copied ", human(bytes));
         }
     };
-    let report = copy::copy(
+    let (src_end, dst_end) = (
         End {
             backend: s1.backend.as_ref(),
             repo: &from.repository,
@@ -255,10 +263,12 @@ pub async fn copy_cmd(
             repo: &to.repository,
             reference: to.target(),
         },
-        &opts,
-        &progress,
-    )
-    .await?;
+    );
+    let mut report = copy::copy(src_end, dst_end, &opts, &progress).await?;
+    if referrers {
+        // After the subject, so a registry with the referrers API indexes them against it.
+        report.referrers = copy::copy_referrers(src_end, dst_end, &report.digest, &opts).await?;
+    }
     if !quiet {
         eprintln!();
     }
@@ -276,6 +286,9 @@ pub async fn copy_cmd(
             report.blobs_present,
             report.manifests
         ));
+        if referrers {
+            emit(&format!("{} referrer(s) copied\n", report.referrers));
+        }
     }
     Ok(0)
 }

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::registry::auth::{Credential, Secret};
-use crate::registry::model::{Inspection, TagDeleteMethod, TagRow};
+use crate::registry::model::{Desc, Inspection, TagDeleteMethod, TagRow};
 use crate::registry::providers::KindKeys;
 use crate::registry::providers::dockerhub::{self, SearchResult};
 use crate::registry::prune::{self, Outcome, Plan, Protected};
@@ -76,6 +76,49 @@ pub enum Command {
         tags: Vec<String>,
         indexes: Vec<String>,
     },
+    /// [`Command::DeleteManifest`], then everything that refers to it (signatures, SBOMs,
+    /// attestations, their cosign tags and the fallback index), as the user chose.
+    DeleteManifestWithReferrers {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        digest: String,
+        tags: Vec<String>,
+        indexes: Vec<String>,
+    },
+    /// The files of an image's layers: one layer (`layer`), or all merged with whiteouts.
+    /// Streams each blob (never stored); answered with progress and then the entries.
+    ListFiles {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        layers: Vec<Desc>,
+        layer: Option<usize>,
+    },
+    /// Stops the files listing of `profile` (the blob request is dropped).
+    StopFiles {
+        profile: String,
+    },
+    /// Copies `repo:reference` of `profile` to `to_repo:to_tag` of `to_profile` (with
+    /// `referrers`: what refers to it too), with progress.
+    CopyImage {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        reference: String,
+        to_profile: String,
+        to_repo: String,
+        to_tag: String,
+        referrers: bool,
+    },
+    /// Adds `tags` to the manifest `reference` of `repo` (the manifest pushed again, no blobs).
+    AddTags {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        reference: String,
+        tags: Vec<String>,
+    },
     /// Survey `repo` and work out what removing `marked` does (the cleanup preview).
     PlanPrune {
         req: ReqId,
@@ -125,6 +168,11 @@ impl Command {
             | Command::TagsOnDigest { profile, .. }
             | Command::DeleteTag { profile, .. }
             | Command::DeleteManifest { profile, .. }
+            | Command::DeleteManifestWithReferrers { profile, .. }
+            | Command::ListFiles { profile, .. }
+            | Command::StopFiles { profile }
+            | Command::CopyImage { profile, .. }
+            | Command::AddTags { profile, .. }
             | Command::PlanPrune { profile, .. }
             | Command::RunPrune { profile, .. }
             | Command::RepoSizes { profile, .. }
@@ -216,6 +264,36 @@ pub enum Event {
         total: usize,
         outcome: Outcome,
     },
+    /// Bytes of layer blobs read so far of `total` for a files listing.
+    FilesProgress {
+        req: ReqId,
+        read: u64,
+        total: u64,
+    },
+    /// The files listing (merged or one layer).
+    Files {
+        req: ReqId,
+        result: Result<Vec<crate::registry::files::Entry>, Error>,
+    },
+    /// Copy progress: blobs done of total, bytes copied.
+    CopyProgress {
+        req: ReqId,
+        blobs: usize,
+        total: usize,
+        bytes: u64,
+    },
+    /// The copy finished (with the referrers copied when asked).
+    Copied {
+        req: ReqId,
+        result: Box<Result<crate::registry::copy::CopyReport, Error>>,
+    },
+    /// Tags added (the digest they point at).
+    Tagged {
+        req: ReqId,
+        profile: String,
+        repo: String,
+        result: Result<(String, Vec<String>), Error>,
+    },
     /// The whole cleanup finished.
     PruneDone {
         req: ReqId,
@@ -250,6 +328,7 @@ enum Slot {
     Siblings,
     Plan,
     Sizes,
+    Files,
 }
 
 struct Shared {
@@ -427,9 +506,15 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
                 Command::TagsOnDigest { profile, .. } => Some((profile.clone(), Slot::Siblings)),
                 Command::PlanPrune { profile, .. } => Some((profile.clone(), Slot::Plan)),
                 Command::RepoSizes { profile, .. } => Some((profile.clone(), Slot::Sizes)),
+                Command::ListFiles { profile, .. } | Command::StopFiles { profile } => {
+                    Some((profile.clone(), Slot::Files))
+                }
                 Command::RunPrune { .. }
                 | Command::DeleteTag { .. }
                 | Command::DeleteManifest { .. }
+                | Command::DeleteManifestWithReferrers { .. }
+                | Command::CopyImage { .. }
+                | Command::AddTags { .. }
                 | Command::Search { .. }
                 | Command::Login { .. } => None,
             };
@@ -598,7 +683,14 @@ async fn run(sh: &Shared, cmd: Command) {
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                ops::users_of_one(b.as_ref(), &repo, &digest, sh.concurrency(&profile)).await
+                let mut users =
+                    ops::users_of_one(b.as_ref(), &repo, &digest, sh.concurrency(&profile)).await?;
+                // What refers to it, offered for deletion with it (a failure hides only that).
+                users.referrers =
+                    crate::registry::referrers::referrers(b.as_ref(), &repo, &digest, None)
+                        .await
+                        .unwrap_or_default();
+                Ok(users)
             }
             .await;
             let _ = ev.send(Event::Siblings { req, result: r }).await;
@@ -636,6 +728,99 @@ async fn run(sh: &Shared, cmd: Command) {
             }
             .await;
             deleted(ev, req, profile, repo, r).await;
+        }
+        Command::DeleteManifestWithReferrers {
+            req,
+            profile,
+            repo,
+            digest,
+            tags,
+            indexes,
+        } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                let confirmed = ops::Confirmed { tags, indexes };
+                let n = sh.concurrency(&profile);
+                let (tags, _) =
+                    ops::delete_with_referrers(b.as_ref(), &repo, &digest, &confirmed, n).await?;
+                Ok(Deleted::Manifest { digest, tags })
+            }
+            .await;
+            deleted(ev, req, profile, repo, r).await;
+        }
+        Command::ListFiles {
+            req,
+            profile,
+            repo,
+            layers,
+            layer,
+        } => {
+            let result = match sh.backend(&profile).await {
+                Ok(b) => {
+                    crate::client_content::list_files(ev, req, b.as_ref(), &repo, &layers, layer)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            let _ = ev.send(Event::Files { req, result }).await;
+        }
+        Command::StopFiles { .. } => {}
+        Command::CopyImage {
+            req,
+            profile,
+            repo,
+            reference,
+            to_profile,
+            to_repo,
+            to_tag,
+            referrers,
+        } => {
+            let r = async {
+                let from = sh.backend(&profile).await?;
+                let to = sh.backend(&to_profile).await?;
+                let same = from.info().host == to.info().host && !from.info().host.is_empty();
+                let job = crate::client_content::CopyJob {
+                    from: from.as_ref(),
+                    repo: &repo,
+                    reference: &reference,
+                    to: to.as_ref(),
+                    to_repo: &to_repo,
+                    to_tag: &to_tag,
+                    same_registry: same,
+                    referrers,
+                    concurrency: sh.concurrency(&to_profile).min(8),
+                };
+                crate::client_content::copy_image(ev, req, job).await
+            }
+            .await;
+            let _ = ev
+                .send(Event::Copied {
+                    req,
+                    result: Box::new(r),
+                })
+                .await;
+        }
+        Command::AddTags {
+            req,
+            profile,
+            repo,
+            reference,
+            tags,
+        } => {
+            let r = async {
+                let b = sh.backend(&profile).await?;
+                let d = crate::registry::copy::tag(b.as_ref(), &repo, &reference, &tags).await?;
+                Ok((d, tags))
+            }
+            .await;
+            let _ = ev
+                .send(Event::Tagged {
+                    req,
+                    profile,
+                    repo,
+                    result: r,
+                })
+                .await;
         }
         Command::PlanPrune {
             req,

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod cli;
 pub mod cli_content;
+pub mod client_content;
 pub mod client_task;
 pub mod clipboard;
 pub mod config;

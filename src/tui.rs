@@ -46,6 +46,7 @@ pub async fn run(sel: &Selection) -> Result<i32> {
         .unwrap_or((80, 24));
     let mut app = App::new(entries, current, size, crate::registry::model::now_unix());
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    app.ascii = crate::app::badges::wants_ascii(|k| std::env::var(k).ok());
     app.dates = start.config.dates;
     // What the CLI prints on stderr is shown here: config and credential warnings, and why the
     // demo opened when nothing was chosen.

@@ -46,13 +46,19 @@ impl App {
                 let (Some(data), Some((repo, _, label))) = (&m.data, &m.target) else {
                     return vec![];
                 };
-                if !m.lines.is_empty() && data.platforms.len() > 1 {
-                    if let Some(p) = data.platforms.get(m.platforms.selected) {
-                        let target = (
-                            repo.clone(),
-                            p.digest.clone(),
-                            format!("{label} › {}", p.platform),
-                        );
+                if !m.lines.is_empty() && m.choices() > 0 {
+                    // The platforms of an index, then the referrers: each opens as an image does.
+                    let plats = m.platform_choices();
+                    let sel = m.platforms.selected;
+                    let picked = match data.platforms.get(sel).filter(|_| sel < plats) {
+                        Some(p) => Some((p.digest.clone(), p.platform.clone())),
+                        None => data
+                            .referrers
+                            .get(sel - plats)
+                            .map(|r| (r.digest.clone(), r.kind.label())),
+                    };
+                    if let Some((digest, what)) = picked {
+                        let target = (repo.clone(), digest, format!("{label} › {what}"));
                         let v = &mut self.views[i];
                         let parent = Box::new(std::mem::take(&mut v.manifest));
                         return v.open_manifest(
@@ -156,9 +162,9 @@ impl App {
             }
             Pane::Manifest => {
                 let m = &mut v.manifest;
-                let plats = m.data.as_ref().map(|d| d.platforms.len()).unwrap_or(0);
-                if plats > 1 && platforms {
-                    m.platforms.move_by(delta, plats, plats);
+                let choices = m.choices();
+                if choices > 0 && platforms {
+                    m.platforms.move_by(delta, choices, choices);
                 } else {
                     let max = m.lines.len().saturating_sub(1) as isize;
                     m.scroll = (m.scroll as isize)
@@ -262,6 +268,7 @@ impl App {
             notice: None,
             limits,
             running: None,
+            referrers: Vec::new(),
         });
         vec![Effect::Send(Command::TagsOnDigest {
             req,
@@ -307,5 +314,20 @@ impl App {
         }
         self.overlay = Overlay::Copy(CopyMenu { items, selected: 0 });
         vec![]
+    }
+}
+
+impl ManifestPane {
+    /// Rows of an index's platform list that Enter opens (none for a single image).
+    pub fn platform_choices(&self) -> usize {
+        match &self.data {
+            Some(d) if d.platforms.len() > 1 => d.platforms.len(),
+            _ => 0,
+        }
+    }
+
+    /// Rows ↑↓ select and Enter opens: the platforms of an index, then the referrers.
+    pub fn choices(&self) -> usize {
+        self.platform_choices() + self.data.as_ref().map_or(0, |d| d.referrers.len())
     }
 }

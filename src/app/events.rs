@@ -91,6 +91,7 @@ impl App {
                                 tags.retain(|t| *t != c.tag);
                                 c.siblings = tags;
                                 c.indexes = users.indexes;
+                                c.referrers = users.referrers;
                                 c.checked = true;
                             }
                             Err(e) => {

@@ -59,6 +59,12 @@ pub enum Action {
     Profiles,
     /// Log in to the current registry.
     Login,
+    /// The files of the image or a layer (from the layers pane).
+    Files,
+    /// Copy / promote the image to another profile, repository or tag.
+    CopyTo,
+    /// Add a tag to the manifest (pushes the manifest only).
+    AddTag,
     /// Quit.
     Quit,
 }
@@ -172,6 +178,9 @@ pub const BINDINGS: &[Binding] = &[
     b(&[c('m')], Action::Messages, "message history"),
     b(&[c('P')], Action::Profiles, "switch profile"),
     b(&[c('L')], Action::Login, "log in"),
+    b(&[c('f')], Action::Files, "files in the layers"),
+    b(&[c('c')], Action::CopyTo, "copy / promote image"),
+    b(&[c('T')], Action::AddTag, "add a tag"),
     b(&[c('?')], Action::Help, "help"),
     b(&[c('q'), ctrl('c')], Action::Quit, "quit"),
 ];

@@ -8,7 +8,9 @@
 //! - [`messages`], [`keymap`], [`layout`], [`panes`].
 
 mod actions;
+pub mod badges;
 mod cleanup;
+mod content;
 mod events;
 mod input;
 pub mod keymap;
@@ -144,6 +146,8 @@ pub struct App {
     pub dates: Dates,
     /// Draw with colours (off with NO_COLOR).
     pub color: bool,
+    /// Draw marks and badges in ASCII (a terminal without UTF-8, or REGTUI_ASCII=1).
+    pub ascii: bool,
     pub quit: bool,
     ids: ReqIds,
     last_click: Option<Click>,
@@ -167,6 +171,7 @@ impl App {
             messages: Messages::default(),
             dates: Dates::default(),
             color: true,
+            ascii: false,
             quit: false,
             ids: ReqIds::default(),
             last_click: None,
@@ -321,7 +326,10 @@ impl App {
                 self.now = now;
                 vec![]
             }
-            Msg::Client(ev) => self.on_event(ev),
+            Msg::Client(ev) => match self.on_content_event(ev) {
+                Ok(fx) => fx,
+                Err(ev) => self.on_event(ev),
+            },
             Msg::Key(k) => self.on_key(k),
             Msg::Mouse(m, at) => self.on_mouse(m, at),
         }
@@ -373,6 +381,10 @@ impl App {
             Some(Reply::Open(repo)) => {
                 self.overlay = Overlay::None;
                 self.goto_repo(&repo)
+            }
+            Some(Reply::CloseAndSend(c)) => {
+                self.overlay = Overlay::None;
+                vec![Effect::Send(c)]
             }
         };
         if matches!(self.overlay, Overlay::Rules(_)) {
@@ -488,6 +500,9 @@ impl App {
             }
             Action::Delete => self.ask_delete(),
             Action::Copy => self.copy_menu(),
+            Action::Files => self.open_files(),
+            Action::CopyTo => self.open_copy(),
+            Action::AddTag => self.open_add_tag(),
             Action::Mark
             | Action::MarkRange
             | Action::InvertMarks

@@ -244,6 +244,10 @@ pub struct TagsPane {
     pub pinned: bool,
     /// Cells of the longest name, the widest size and platform list (for column widths).
     pub widths: (usize, usize, usize),
+    /// Signed / SBOM / attested badges per digest (see `app::badges`).
+    pub badges: HashMap<String, super::badges::Badges>,
+    /// Badges from the referrers of manifests opened (they win over the tag names).
+    pub known_referrers: HashMap<String, super::badges::Badges>,
     /// Position of each name in `names`.
     index: HashMap<String, usize>,
     /// Sort keys aligned with `names`: the date (Unix nanoseconds, full precision) and size,
@@ -307,6 +311,10 @@ impl TagsPane {
             .max()
             .unwrap_or(0);
         self.names = names;
+        self.rebadge();
+        if !self.badges.is_empty() {
+            self.widths.0 += super::badges::BADGES_WIDTH + 1;
+        }
         self.reindex();
         self.recount();
         self.resort(height);
@@ -340,6 +348,7 @@ impl TagsPane {
         }
         // The old view holds indices into the old names: drop it before anything reads it.
         self.view.clear();
+        self.rebadge();
         self.reindex();
         self.recount();
         self.resort_keeping(keep, height);

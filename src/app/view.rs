@@ -243,6 +243,9 @@ impl ProfileView {
             }
             Event::Inspected { req, result } if self.manifest.req == Some(req) => match *result {
                 Ok(i) => {
+                    if self.manifest.target.as_ref().map(|t| &t.0) == self.tags.repo.as_ref() {
+                        self.tags.refine_badges(&i.digest, &i.referrers);
+                    }
                     self.manifest.lines = serde_json::to_string_pretty(&i.manifest)
                         .unwrap_or_default()
                         .lines()

@@ -28,6 +28,13 @@ pub struct CopyReport {
     pub blobs_mounted: usize,
     pub blobs_present: usize,
     pub bytes_copied: u64,
+    /// Referrers copied with it (`--referrers`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub referrers: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Progress: blobs done of total, bytes copied so far.
@@ -198,4 +205,85 @@ pub async fn tag(b: &dyn Backend, repo: &str, reference: &str, tags: &[String]) 
         }
     }
     Ok(m.digest.clone())
+}
+
+/// Copies what refers to `subject` in `from` (signatures, SBOMs, attestations) to `to`, after the
+/// subject itself: each referrer by digest (its blobs as any image's), cosign's tags under the
+/// same names, and, where the destination has no referrers API, the fallback index tag
+/// `sha256-<hex>` merged with what it already lists. Returns how many referrers were copied.
+pub async fn copy_referrers(
+    from: End<'_>,
+    to: End<'_>,
+    subject: &str,
+    opts: &CopyOptions,
+) -> Result<usize> {
+    use super::referrers::{self, Source};
+    let list = referrers::referrers(from.backend, from.repo, subject, None).await?;
+    let noop = |_: usize, _: usize, _: u64| {};
+    let mut listed = Vec::new();
+    for r in &list {
+        let target = r.tag.as_deref().filter(|_| r.source == Source::CosignTag);
+        let src = End {
+            reference: &r.digest,
+            ..from
+        };
+        let dst = End {
+            reference: target.unwrap_or(&r.digest),
+            ..to
+        };
+        let plain = CopyOptions {
+            platform: None,
+            ..opts.clone()
+        };
+        copy(src, dst, &plain, &noop).await?;
+        if r.source != Source::CosignTag {
+            listed.push(r);
+        }
+    }
+    if listed.is_empty() || to.backend.referrers_api(to.repo, subject).await?.is_some() {
+        return Ok(list.len());
+    }
+    // The fallback index at the destination: what it lists already, plus these.
+    let tag = referrers::fallback_tag(subject);
+    let mut manifests: Vec<serde_json::Value> = match to.backend.get_manifest(to.repo, &tag).await {
+        Ok(m) => serde_json::from_slice::<serde_json::Value>(&m.raw)
+            .ok()
+            .and_then(|v| v.get("manifests").and_then(|x| x.as_array()).cloned())
+            .unwrap_or_default(),
+        Err(Error::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    for r in listed {
+        if manifests
+            .iter()
+            .any(|d| d.get("digest").and_then(|x| x.as_str()) == Some(r.digest.as_str()))
+        {
+            continue;
+        }
+        let mut d = serde_json::json!({
+            "mediaType": r.media_type,
+            "digest": r.digest,
+            "size": r.size,
+        });
+        if !r.artifact_type.is_empty() {
+            d["artifactType"] = serde_json::Value::from(r.artifact_type.clone());
+        }
+        if !r.annotations.is_empty() {
+            d["annotations"] = serde_json::to_value(&r.annotations).unwrap_or_default();
+        }
+        manifests.push(d);
+    }
+    let body = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": super::model::OCI_INDEX,
+        "manifests": manifests,
+    }))
+    .map_err(|e| Error::Invalid {
+        what: tag.clone(),
+        detail: e.to_string(),
+    })?;
+    to.backend
+        .put_manifest_raw(to.repo, &tag, super::model::OCI_INDEX, body)
+        .await?;
+    Ok(list.len())
 }

@@ -291,6 +291,8 @@ pub struct Users {
     pub tags: Vec<String>,
     /// `(tag, index digest)` of every tagged index that lists it as one of its manifests.
     pub indexes: Vec<(String, String)>,
+    /// What refers to it (signatures, SBOMs, attestations), where the caller asked.
+    pub referrers: Vec<super::referrers::Referrer>,
 }
 
 impl Users {
@@ -400,7 +402,13 @@ pub async fn users_of(
                 .tags
                 .push(t.clone());
         }
-        for c in children.iter().filter(|c| digests.contains(*c)) {
+        // The fallback referrers index `sha256-<hex>` lists referrers without using them: a
+        // deleted referrer is taken out of it instead (see [`unlist_referrers`]).
+        let fallback = super::referrers::is_artifact_tag(&t) && !t.contains('.');
+        for c in children
+            .iter()
+            .filter(|c| !fallback && digests.contains(*c))
+        {
             out.entry(c.clone())
                 .or_default()
                 .indexes
@@ -598,8 +606,123 @@ pub async fn delete_manifest_checked(
             indexes: unconfirmed,
         });
     }
+    // A referrer (a signature, an SBOM) names its subject: its fallback index loses it.
+    let subject = b
+        .get_manifest(repo, digest)
+        .await
+        .ok()
+        .and_then(|m| subject_of(&m.raw));
     delete_manifest_verified(b, repo, digest).await?;
-    Ok(users.tags)
+    let mut tags = users.tags;
+    if let Some(s) = subject {
+        if let Some(gone) = unlist_referrers(b, repo, &s, &[digest.to_string()]).await? {
+            tags.extend(gone);
+        }
+    }
+    Ok(tags)
+}
+
+/// The `subject` digest of a manifest (what a referrer refers to), if it names one.
+pub fn subject_of(raw: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(raw).ok()?;
+    let d = v.get("subject")?.get("digest")?.as_str()?;
+    super::digest::validate(d).ok()?;
+    Some(d.to_string())
+}
+
+/// Takes `gone` out of the fallback referrers index of `subject` (the tag `sha256-<hex>` of
+/// registries without the referrers API), as oras does: the index is stored again without them
+/// and the old one deleted, or, when nothing is left in it, deleted with its tag. Returns the
+/// tags removed (the fallback tag when it went), `None` when there is no such index or it did
+/// not list them.
+pub async fn unlist_referrers(
+    b: &dyn Backend,
+    repo: &str,
+    subject: &str,
+    gone: &[String],
+) -> Result<Option<Vec<String>>> {
+    let tag = super::referrers::fallback_tag(subject);
+    let old = match b.get_manifest(repo, &tag).await {
+        Ok(m) if m.media_type == OCI_INDEX => m,
+        Ok(_) | Err(Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&old.raw).map_err(|e| Error::Invalid {
+            what: format!("{repo}:{tag}"),
+            detail: e.to_string(),
+        })?;
+    let Some(list) = v.get_mut("manifests").and_then(|m| m.as_array_mut()) else {
+        return Ok(None);
+    };
+    let before = list.len();
+    list.retain(|d| {
+        d.get("digest")
+            .and_then(|x| x.as_str())
+            .is_none_or(|x| !gone.iter().any(|g| g == x))
+    });
+    if list.len() == before {
+        return Ok(None);
+    }
+    if list.is_empty() {
+        delete_manifest_verified(b, repo, &old.digest).await?;
+        return Ok(Some(vec![tag]));
+    }
+    let body = serde_json::to_vec(&v).map_err(|e| Error::Invalid {
+        what: format!("{repo}:{tag}"),
+        detail: e.to_string(),
+    })?;
+    let new = b.put_manifest_raw(repo, &tag, OCI_INDEX, body).await?;
+    if new != old.digest {
+        // The old index is untagged now: garbage, as oras leaves none (best effort).
+        let _ = b.delete_manifest(repo, &old.digest).await;
+    }
+    Ok(Some(vec![]))
+}
+
+/// Deletes manifest `digest` like [`delete_manifest_checked`], then everything that refers to it
+/// (signatures, SBOMs, attestations: their manifests, cosign's tags, the fallback index).
+/// Returns the tags removed and the referrer digests deleted.
+pub async fn delete_with_referrers(
+    b: &dyn Backend,
+    repo: &str,
+    digest: &str,
+    confirmed: &Confirmed,
+    concurrency: usize,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let refs = super::referrers::referrers(b, repo, digest, None).await?;
+    let mut tags = delete_manifest_checked(b, repo, digest, confirmed, concurrency).await?;
+    let mut gone = Vec::new();
+    let partial = |done: usize, e: Error| Error::Invalid {
+        what: format!("the referrers of {}", super::digest::short(digest)),
+        detail: format!(
+            "the image was deleted and {done} of its {} referrers, then: {e}",
+            refs.len()
+        ),
+    };
+    for r in &refs {
+        match delete_manifest_verified(b, repo, &r.digest).await {
+            Ok(()) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(partial(gone.len(), e)),
+        }
+        gone.push(r.digest.clone());
+        if r.source == super::referrers::Source::CosignTag {
+            tags.extend(r.tag.clone());
+        }
+    }
+    let fallback = super::referrers::fallback_tag(digest);
+    match b.get_manifest(repo, &fallback).await {
+        Ok(m) => {
+            match delete_manifest_verified(b, repo, &m.digest).await {
+                Ok(()) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(partial(gone.len(), e)),
+            }
+            tags.push(fallback);
+        }
+        Err(Error::NotFound { .. }) => {}
+        Err(e) => return Err(partial(gone.len(), e)),
+    }
+    Ok((tags, gone))
 }
 
 /// Deletes manifest `digest` (never retried) and checks that it is gone; a lost answer is

@@ -51,7 +51,9 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
     let extra = 2 * c.limits.len()
         + 2 * usize::from(!c.indexes.is_empty())
         + 2 * usize::from(c.notice.is_some())
-        + 2 * usize::from(c.index_warned);
+        + 2 * usize::from(c.index_warned)
+        + c.referrers.len().min(6)
+        + 2 * usize::from(!c.referrers.is_empty());
     let r = centered(area, 78, 11 + extra as u16);
     let inner = frame(f, r, "Delete", t);
     let mut lines = vec![
@@ -87,6 +89,30 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
             Span::styled("platform of the tagged index(es): ", t.dim()),
             Span::styled(clean(&c.index_names().join(", ")).into_owned(), t.warn()),
         ]));
+    }
+    if !c.referrers.is_empty() {
+        // Listed so the separate choice "…and its referrers" says what goes with it.
+        lines.push(Line::styled(
+            format!(
+                "referred to by {} (kept unless you choose \"…and its referrers\"):",
+                crate::fmt::plural(c.referrers.len(), "artifact")
+            ),
+            t.dim(),
+        ));
+        for r in c.referrers.iter().take(5) {
+            lines.push(Line::raw(format!(
+                "  {} {} {}",
+                clean(&r.kind.label()),
+                crate::registry::digest::short(&r.digest),
+                crate::fmt::human_size(r.size)
+            )));
+        }
+        if c.referrers.len() > 5 {
+            lines.push(Line::styled(
+                format!("  and {} more", c.referrers.len() - 5),
+                t.dim(),
+            ));
+        }
     }
     if let Some(n) = &c.notice {
         lines.push(Line::styled(clean(n).into_owned(), t.error()));

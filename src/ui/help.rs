@@ -10,9 +10,10 @@ use crate::app::keymap::{BINDINGS, keys_label};
 use crate::app::overlay::Help;
 
 /// Lines under the key table: the mouse, and what the marks in the tags pane mean.
-const FOOTER: [&str; 2] = [
+const FOOTER: [&str; 3] = [
     " mouse: click selects, double click opens, the wheel scrolls",
     " tags: ● marked  ⊘ protected or locked  ⇆ shares its digest",
+    " ✓ signed  ≡ SBOM  ◆ attested  ◇ other",
 ];
 
 /// Draws the key table in a centred box: one column when it fits, else two; scrolls with ↑↓

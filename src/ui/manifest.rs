@@ -141,7 +141,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                 "size",
                 format!("{} ({} bytes)", human_size(d.size), d.size),
             ));
-            for r in &d.referrers {
+            let plats = m.platform_choices();
+            for (i, r) in d.referrers.iter().enumerate() {
+                // Selectable like the platforms of an index (Enter opens the artifact).
+                let style = if plats + i == m.platforms.selected {
+                    t.selected(focused)
+                } else {
+                    t.ok()
+                };
                 lines.push(Line::from(vec![
                     Span::styled(format!("{:<7}", "refers"), t.dim()),
                     Span::styled(
@@ -154,7 +161,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                             ),
                             w.saturating_sub(7),
                         ),
-                        t.ok(),
+                        style,
                     ),
                 ]));
             }

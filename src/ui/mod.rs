@@ -2,9 +2,11 @@
 
 pub mod cleanup;
 pub mod dialogs;
+pub mod files;
 pub mod help;
 pub mod layers;
 pub mod manifest;
+pub mod promote;
 pub mod repos;
 pub mod status;
 pub mod tags;
@@ -46,6 +48,9 @@ pub fn render(app: &App, f: &mut Frame) {
         Overlay::Prune(d) => cleanup::prune(d, f, area, t),
         Overlay::Notice(n) => dialogs::notice(app, n, f, area, t),
         Overlay::Search(s) => dialogs::search(s, f, area, t),
+        Overlay::Files(v) => files::render(v, f, area, t),
+        Overlay::CopyTo(c) => promote::copy(c, f, area, t),
+        Overlay::AddTag(a) => promote::add_tag(a, f, area, t),
     }
 }
 

@@ -124,17 +124,30 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                 loaded.is_some_and(|r| p.per_digest.get(&r.digest).copied().unwrap_or(0) > 1);
             let shared_mark = Span::styled(if shared { "⇆" } else { " " }, t.warn());
             let mut first = vec![mark];
+            // Signed / SBOM / attested after the name, taking room from it.
+            let badges = p.badges_of(name).text(app.ascii);
+            let badge_w = if badges.is_empty() {
+                0
+            } else {
+                crate::fmt::width(&badges) + 1
+            };
             if cols.digest == 0 {
                 first.push(Span::raw(ellipsize(
                     &clean(name),
-                    cols.name.saturating_sub(2),
+                    cols.name.saturating_sub(2 + badge_w),
                 )));
-                first.push(shared_mark.clone());
             } else {
                 first.push(Span::raw(ellipsize(
                     &clean(name),
-                    cols.name.saturating_sub(1),
+                    cols.name.saturating_sub(1 + badge_w),
                 )));
+            }
+            if badge_w > 0 && cols.name > badge_w + 4 {
+                first.push(Span::raw(" "));
+                first.push(Span::styled(badges, t.ok()));
+            }
+            if cols.digest == 0 {
+                first.push(shared_mark.clone());
             }
             let mut cells = vec![Cell::from(Line::from(first))];
             match p.rows.get(name) {

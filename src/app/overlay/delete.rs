@@ -15,6 +15,8 @@ pub enum DeleteChoice {
     ThisTag,
     /// Delete the manifest and every tag on it.
     All,
+    /// Delete the manifest, its tags and everything that refers to it.
+    WithReferrers,
 }
 
 /// The delete confirmation for one tag.
@@ -45,6 +47,8 @@ pub struct ConfirmDelete {
     pub index_warned: bool,
     /// Why the dialog asks again (the registry changed since the first confirmation).
     pub notice: Option<String>,
+    /// What refers to the manifest (from the full check), offered for deletion with it.
+    pub referrers: Vec<crate::registry::referrers::Referrer>,
 }
 
 impl ConfirmDelete {
@@ -64,6 +68,9 @@ impl ConfirmDelete {
         }
         if self.can_delete_digest {
             v.push(DeleteChoice::All);
+            if !self.referrers.is_empty() {
+                v.push(DeleteChoice::WithReferrers);
+            }
         }
         v
     }
@@ -77,6 +84,10 @@ impl ConfirmDelete {
             DeleteChoice::All => {
                 format!("Delete manifest and all {} tags", self.siblings.len() + 1)
             }
+            DeleteChoice::WithReferrers => format!(
+                "…and its {}",
+                crate::fmt::plural(self.referrers.len(), "referrer")
+            ),
         }
     }
 
@@ -136,7 +147,7 @@ impl ConfirmDelete {
                     digest: self.digest.clone(),
                 }))
             }
-            DeleteChoice::All => {
+            DeleteChoice::All | DeleteChoice::WithReferrers => {
                 if !self.checked {
                     return Some(Reply::Say(
                         "still checking which tags share this digest…".into(),
@@ -151,13 +162,27 @@ impl ConfirmDelete {
                 self.running = Some(req);
                 let mut tags = vec![self.tag.clone()];
                 tags.extend(self.siblings.iter().cloned());
-                Some(Reply::Send(Command::DeleteManifest {
-                    req,
-                    profile: self.profile.clone(),
-                    repo: self.repo.clone(),
-                    digest: self.digest.clone(),
-                    tags,
-                    indexes: self.indexes.iter().map(|(t, _)| t.clone()).collect(),
+                let (profile, repo, digest) =
+                    (self.profile.clone(), self.repo.clone(), self.digest.clone());
+                let indexes = self.indexes.iter().map(|(t, _)| t.clone()).collect();
+                Some(Reply::Send(if self.choice == DeleteChoice::WithReferrers {
+                    Command::DeleteManifestWithReferrers {
+                        req,
+                        profile,
+                        repo,
+                        digest,
+                        tags,
+                        indexes,
+                    }
+                } else {
+                    Command::DeleteManifest {
+                        req,
+                        profile,
+                        repo,
+                        digest,
+                        tags,
+                        indexes,
+                    }
                 }))
             }
         }
@@ -186,6 +211,7 @@ mod tests {
             indexes: vec![],
             index_warned: false,
             notice: None,
+            referrers: vec![],
         }
     }
 

@@ -6,20 +6,24 @@
 
 mod copy;
 mod delete;
+mod files;
 mod help;
 mod login;
 mod notice;
 mod profiles;
+mod promote;
 mod prune;
 mod rules;
 mod search;
 
 pub use copy::CopyMenu;
 pub use delete::{ConfirmDelete, DeleteChoice};
+pub use files::{FilesState, FilesView, mode_string};
 pub use help::Help;
 pub use login::{Login, LoginField};
 pub use notice::Notice;
 pub use profiles::ProfilePicker;
+pub use promote::{AddTag, CopyDialog, CopyField, CopyState};
 pub use prune::{PruneDialog, PruneStage};
 pub use rules::RuleDialog;
 pub use search::SearchDialog;
@@ -48,6 +52,8 @@ pub enum Reply {
     Say(String),
     /// Close the dialog and open this repository's tags.
     Open(String),
+    /// Close the dialog and send a command (stop what it started).
+    CloseAndSend(Command),
 }
 
 /// A key as a dialog sees it: the event (for text fields) and its action in the key map.
@@ -73,6 +79,12 @@ pub enum Overlay {
     Notice(Notice),
     /// Docker Hub search results.
     Search(Box<SearchDialog>),
+    /// The files of an image or a layer.
+    Files(Box<FilesView>),
+    /// Copy / promote an image to another profile or repository.
+    CopyTo(Box<CopyDialog>),
+    /// Add a tag to the manifest shown.
+    AddTag(Box<AddTag>),
 }
 
 impl Overlay {
@@ -89,6 +101,9 @@ impl Overlay {
             Overlay::Prune(p) => p.on_key(k, ids),
             Overlay::Notice(n) => n.on_key(k),
             Overlay::Search(s) => s.on_key(k),
+            Overlay::Files(f) => f.on_key(k, ids),
+            Overlay::CopyTo(c) => c.on_key(k, ids),
+            Overlay::AddTag(a) => a.on_key(k, ids),
         }
     }
 
