@@ -702,3 +702,99 @@ fn a_distribution_profile_on_harbor_is_autodetected_by_its_ping() {
     assert!(r.stderr().contains("immutable"), "{}", r.stderr());
     assert_eq!(sc.tags("library/app"), ["latest", "stable", "v1"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_opens_a_1000_tag_gitlab_repository_with_the_rows_in_view_first() {
+    use crossterm::event::KeyCode;
+    use regtui::app::{App, Effect, Msg, ProfileEntry};
+    use regtui::client_task::{self, Command, Event, ProfileSource, ProfileSpec};
+
+    let sc = gitlab::scenario();
+    // A slow instance: 1,000 details take seconds, the first screen's a fraction of that.
+    sc.state.detail_delay_ms.store(40, Ordering::SeqCst);
+    let toml = sc.profile_toml(
+        "gl",
+        &format!("project = \"acme/big\"\npassword = \"{}\"", gitlab::TOKEN),
+    );
+    let mut cfg = regtui::config::parse(&toml, std::path::Path::new("/test/config.toml")).unwrap();
+    let spec = ProfileSpec {
+        name: "gl".into(),
+        registry: "gl".into(),
+        source: ProfileSource::Registry {
+            profile: Box::new(cfg.profiles.remove("gl").unwrap()),
+            base_dir: ".".into(),
+        },
+        concurrency: regtui::config::DEFAULT_CONCURRENCY,
+    };
+    let (etx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let client = client_task::spawn(vec![spec], etx);
+    let mut app = App::new(vec![ProfileEntry::new("gl", "gl")], 0, (120, 30), 0);
+    app.color = false;
+    let details = |seen: &[String]| -> Vec<String> {
+        seen.iter()
+            .filter(|s| s.starts_with("GET /api/v4/projects/12/registry/repositories/4/tags/"))
+            .cloned()
+            .collect()
+    };
+    let mut asked: Option<Vec<String>> = None;
+    let mut fxs = app.start();
+    let mut opened = false;
+    let at_first_row = loop {
+        for e in fxs.drain(..) {
+            if let Effect::Send(c) = e {
+                if let Command::TagDetails { tags, .. } = &c {
+                    asked = Some(tags.clone());
+                }
+                client.commands.send(c).await.unwrap();
+            }
+        }
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+            .await
+            .expect("an event")
+            .unwrap();
+        let first_row = matches!(&ev, Event::Detail { result: Ok(_), .. });
+        let repos = matches!(&ev, Event::Repos { done: true, .. });
+        fxs = app.update(Msg::Client(ev));
+        if first_row {
+            break details(&sc.fx.seen()).len();
+        }
+        if repos && !opened {
+            opened = true;
+            fxs.extend(app.update(tui_key(KeyCode::Enter)));
+        }
+    };
+    let asked = asked.expect("the details of the tags were asked for");
+    assert_eq!(asked.len(), 1000);
+    assert!(
+        at_first_row < 1000,
+        "{at_first_row} tag details fetched before the first row showed"
+    );
+    // The first requests are for rows in view.
+    let seen = details(&sc.fx.seen());
+    let in_view: Vec<String> = asked[..16]
+        .iter()
+        .map(|t| format!("GET /api/v4/projects/12/registry/repositories/4/tags/{t}"))
+        .collect();
+    for s in &seen[..16] {
+        assert!(in_view.contains(s), "{s} before the rows in view");
+    }
+    let shown = screen(&app);
+    assert!(shown.contains(&asked[0]), "{shown}");
+    // The rest keep coming, each once.
+    let mut rows = 1;
+    while rows < 1000 {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+            .await
+            .expect("more details")
+            .unwrap()
+        {
+            Event::Detail { result, .. } => {
+                assert!(result.is_ok(), "{result:?}");
+                rows += 1;
+            }
+            _ => continue,
+        }
+    }
+    assert_eq!(details(&sc.fx.seen()).len(), 1000);
+    eprintln!("first row after {at_first_row} of 1000 tag details");
+}

@@ -163,7 +163,11 @@ pub fn start(projects: Vec<Project>, registry_port: u16) -> (Fixture, Arc<State>
     let st = state.clone();
     let base: Arc<Mutex<String>> = Default::default();
     let b2 = base.clone();
-    let fx = serve(move |req| handle(req, &st, &b2.lock().unwrap(), registry_port));
+    let fx = serve(move |req| {
+        // The base is cloned first: holding its lock would answer one request at a time.
+        let base = b2.lock().unwrap().clone();
+        handle(req, &st, &base, registry_port)
+    });
     *base.lock().unwrap() = fx.url.clone();
     (fx, state)
 }
