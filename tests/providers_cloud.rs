@@ -646,3 +646,54 @@ fn acr_refused_entra_id_exchange_says_so_without_the_token() {
         "nothing listed: {seen:?}"
     );
 }
+
+#[test]
+fn gar_with_a_project_lists_repositories_through_the_rest_api_page_by_page() {
+    let e = gar_env("project = \"acme\"");
+    {
+        let mut st = e.sc.state.lock().unwrap();
+        st.rest_page_max = 1;
+        st.other_formats.push("acme/jars".into());
+    }
+    let repos: Vec<String> =
+        serde_json::from_value(run(&e, gar::ACCESS_TOKEN, &["repos", "--json"]).json()).unwrap();
+    assert_eq!(
+        repos,
+        [
+            "acme/docker/app",
+            "acme/docker/tools/cli",
+            "acme/locked/app"
+        ],
+        "Docker repositories only, nested image names whole"
+    );
+    let seen = e.sc.fx.seen();
+    assert!(!seen.iter().any(|s| s.contains("_catalog")), "{seen:?}");
+    let base = "GET /v1/projects/acme/locations/europe/repositories";
+    // Three repositories (docker, jars, locked) one a page.
+    assert_eq!(
+        count(&seen, &format!("{base}?pageSize=1000")),
+        3,
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|s| s == &format!("{base}?pageSize=1000&pageToken=tok-2")),
+        "{seen:?}"
+    );
+    // docker holds three images (app's two digests, cli's one) one a page; jars none asked.
+    assert_eq!(
+        count(&seen, &format!("{base}/docker/dockerImages")),
+        3,
+        "{seen:?}"
+    );
+    assert_eq!(count(&seen, &format!("{base}/jars/")), 0, "{seen:?}");
+    assert_eq!(
+        count(&seen, &format!("{base}/locked/dockerImages")),
+        1,
+        "{seen:?}"
+    );
+    // A refused token says what the REST API needs, never the token.
+    let r = run(&e, "ya29.wrong", &["repos", "--json"]);
+    assert_ne!(r.code(), 0);
+    assert!(!r.stderr().contains("ya29.wrong"), "{}", r.stderr());
+}
