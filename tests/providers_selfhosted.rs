@@ -798,3 +798,176 @@ async fn tui_opens_a_1000_tag_gitlab_repository_with_the_rows_in_view_first() {
     assert_eq!(details(&sc.fx.seen()).len(), 1000);
     eprintln!("first row after {at_first_row} of 1000 tag details");
 }
+
+/// A client task and an app on one fixture profile (`toml` holds `[profiles.<name>]`), pumped
+/// until `done` holds.
+async fn pump_until(
+    app: &mut regtui::app::App,
+    client: &regtui::client_task::Client,
+    rx: &mut tokio::sync::mpsc::Receiver<regtui::client_task::Event>,
+    mut fxs: Vec<regtui::app::Effect>,
+    done: impl Fn(&regtui::app::App) -> bool,
+) {
+    use regtui::app::{Effect, Msg};
+    loop {
+        for e in fxs.drain(..) {
+            if let Effect::Send(c) = e {
+                client.commands.send(c).await.unwrap();
+            }
+        }
+        if done(app) {
+            return;
+        }
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+            .await
+            .expect("an event")
+            .unwrap();
+        fxs = app.update(Msg::Client(ev));
+    }
+}
+
+fn spec_of(toml: &str, name: &str) -> regtui::client_task::ProfileSpec {
+    use regtui::client_task::{ProfileSource, ProfileSpec};
+    let mut cfg = regtui::config::parse(toml, std::path::Path::new("/test/config.toml")).unwrap();
+    ProfileSpec {
+        name: name.into(),
+        registry: name.into(),
+        source: ProfileSource::Registry {
+            profile: Box::new(cfg.profiles.remove(name).unwrap()),
+            base_dir: ".".into(),
+        },
+        concurrency: 8,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_rules_mark_tags_unpulled_for_a_while_on_harbor() {
+    use crossterm::event::KeyCode;
+    use regtui::app::overlay::Overlay;
+    use regtui::app::{App, ProfileEntry};
+
+    let sc = harbor::scenario();
+    let toml = sc.profile_toml(
+        "hb",
+        &format!(
+            "project = \"library\"\nusername = \"{}\"\npassword = \"{}\"",
+            harbor::USER,
+            harbor::PASSWORD
+        ),
+    );
+    let (etx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let client = regtui::client_task::spawn(vec![spec_of(&toml, "hb")], etx);
+    // 2024-07-15: v1 was pulled 44 days before, v2 and latest never; stable is immutable.
+    let mut app = App::new(
+        vec![ProfileEntry::new("hb", "hb")],
+        0,
+        (120, 30),
+        1_721_001_600,
+    );
+    app.color = false;
+    let fxs = app.start();
+    pump_until(&mut app, &client, &mut rx, fxs, |a| {
+        a.view().repos.names.len() == 3
+    })
+    .await;
+    let fxs = app.update(tui_key(KeyCode::Enter));
+    pump_until(&mut app, &client, &mut rx, fxs, |a| {
+        let t = &a.view().tags;
+        t.repo.as_deref() == Some("library/app")
+            && ["latest", "stable", "v1", "v2"]
+                .iter()
+                .all(|n| t.row(n).is_some())
+    })
+    .await;
+    assert!(app.view().info.as_ref().is_some_and(|i| i.pull_dates));
+    app.update(tui_key(KeyCode::Char('R')));
+    for _ in 0..4 {
+        app.update(tui_key(KeyCode::Tab));
+    }
+    for c in "60d".chars() {
+        app.update(tui_key(KeyCode::Char(c)));
+    }
+    let Overlay::Rules(d) = &app.overlay else {
+        panic!("no rules dialog")
+    };
+    assert_eq!(d.field, 4, "the fifth field, unpulled for");
+    assert_eq!(d.would_mark, 2, "{d:?}");
+    let s = screen(&app);
+    assert!(s.contains("unpulled for"), "{s}");
+    assert!(s.contains("would mark 2 tags"), "{s}");
+    app.update(tui_key(KeyCode::Enter));
+    app.update(tui_key(KeyCode::Enter));
+    assert!(matches!(app.overlay, Overlay::None), "{:?}", app.overlay);
+    let mut marked: Vec<&String> = app.view().tags.marked.iter().collect();
+    marked.sort();
+    assert_eq!(
+        marked,
+        ["latest", "v2"],
+        "never pulled; the immutable one stays"
+    );
+    // A longer while: v1 was pulled within it, so nothing more.
+    app.update(tui_key(KeyCode::Char('R')));
+    for _ in 0..4 {
+        app.update(tui_key(KeyCode::Tab));
+    }
+    for c in "30d".chars() {
+        app.update(tui_key(KeyCode::Char(c)));
+    }
+    let Overlay::Rules(d) = &app.overlay else {
+        panic!("no rules dialog")
+    };
+    assert_eq!(d.would_mark, 3, "v1 was pulled 44 days ago: {d:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_rules_do_not_offer_unpulled_for_where_pulls_are_not_recorded() {
+    use crossterm::event::KeyCode;
+    use regtui::app::overlay::Overlay;
+    use regtui::app::{App, ProfileEntry};
+
+    // GitLab records no pulls.
+    let sc = gitlab::scenario();
+    let toml = sc.profile_toml(
+        "gl",
+        &format!("project = \"acme/app\"\npassword = \"{}\"", gitlab::TOKEN),
+    );
+    let (etx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let client = regtui::client_task::spawn(vec![spec_of(&toml, "gl")], etx);
+    let mut app = App::new(
+        vec![ProfileEntry::new("gl", "gl")],
+        0,
+        (120, 30),
+        1_721_001_600,
+    );
+    app.color = false;
+    let fxs = app.start();
+    pump_until(&mut app, &client, &mut rx, fxs, |a| {
+        a.view().repos.names.len() == 2
+    })
+    .await;
+    let fxs = app.update(tui_key(KeyCode::Enter));
+    pump_until(&mut app, &client, &mut rx, fxs, |a| {
+        a.view().tags.row("v1").is_some()
+    })
+    .await;
+    assert!(app.view().info.as_ref().is_some_and(|i| !i.pull_dates));
+    app.update(tui_key(KeyCode::Char('R')));
+    let s = screen(&app);
+    assert!(s.contains("not recorded by this registry"), "{s}");
+    for _ in 0..4 {
+        app.update(tui_key(KeyCode::Tab));
+    }
+    let Overlay::Rules(d) = &app.overlay else {
+        panic!("no rules dialog")
+    };
+    assert_eq!(d.field, d.apply_index(), "four fields, then Apply");
+    assert_eq!(d.apply_index(), 4);
+    // Typing on Apply enters nothing.
+    for c in "30d".chars() {
+        app.update(tui_key(KeyCode::Char(c)));
+    }
+    let Overlay::Rules(d) = &app.overlay else {
+        panic!("no rules dialog")
+    };
+    assert!(d.values().iter().all(String::is_empty), "{d:?}");
+}
