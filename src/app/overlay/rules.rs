@@ -133,6 +133,12 @@ impl RuleDialog {
     }
 }
 
+impl Default for RuleDialog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,11 +163,5 @@ mod tests {
         assert_eq!(no.apply_index(), 4);
         typed(&mut no, 4, "30d");
         assert!(no.rules().unwrap_err().contains("does not record pulls"));
-    }
-}
-
-impl Default for RuleDialog {
-    fn default() -> Self {
-        Self::new()
     }
 }
