@@ -971,3 +971,71 @@ async fn tui_rules_do_not_offer_unpulled_for_where_pulls_are_not_recorded() {
     };
     assert!(d.values().iter().all(String::is_empty), "{d:?}");
 }
+
+#[test]
+fn harbor_accessories_are_listed_as_referrers() {
+    let h = harbor_profile("");
+    let sig = format!("sha256:{}", "c5".repeat(32));
+    let notation = format!("sha256:{}", "a7".repeat(32));
+    let sbom = format!("sha256:{}", "5b".repeat(32));
+    {
+        let mut projects = h.sc.state.projects.lock().unwrap();
+        let lib = projects.iter_mut().find(|p| p.name == "library").unwrap();
+        let app = lib
+            .repos
+            .iter_mut()
+            .find(|(n, _)| n == "library/app")
+            .unwrap();
+        let v1 = app
+            .1
+            .iter_mut()
+            .find(|a| a.digest == h.sc.a.digest)
+            .unwrap();
+        v1.accessories = vec![
+            (sig.clone(), "signature.cosign".into(), 1234),
+            (notation.clone(), "signature.notation".into(), 2345),
+            (sbom.clone(), "sbom.harbor".into(), 3456),
+            // Hostile: not a digest; dropped.
+            ("sha256:nope".into(), "signature.cosign".into(), 1),
+        ];
+    }
+    let r = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["referrers", "library/app:v1", "--json"],
+    )
+    .json();
+    let list = r.as_array().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(list.len(), 3, "{r}");
+    let by = |d: &str| list.iter().find(|x| x["digest"] == d).unwrap().clone();
+    assert_eq!(by(&sig)["source"], "harbor-accessory");
+    assert_eq!(by(&sig)["kind"], "signature");
+    assert_eq!(by(&sig)["tool"], "cosign");
+    assert_eq!(by(&sig)["size"], 1234);
+    assert_eq!(by(&notation)["tool"], "notation");
+    assert_eq!(by(&sbom)["kind"], "sbom");
+    let seen = h.sc.fx.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.contains("/repositories/app/artifacts/sha256%3A")
+                && s.ends_with("?with_accessory=true")),
+        "{seen:?}"
+    );
+    // inspect carries them too (the manifest pane shows the same list).
+    let i = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["inspect", "library/app:v1", "--json"],
+    )
+    .json();
+    let refs = i["referrers"].as_array().unwrap_or_else(|| panic!("{i}"));
+    assert_eq!(refs.len(), 3, "{i}");
+    // An artifact without accessories has none.
+    let none = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["referrers", "library/app:v2", "--json"],
+    )
+    .json();
+    assert_eq!(none, serde_json::json!([]));
+}

@@ -170,6 +170,13 @@ impl Backend for Annotated {
     fn details_per_tag(&self) -> bool {
         self.inner.details_per_tag()
     }
+    fn provider_referrers<'a>(
+        &'a self,
+        repo: &'a str,
+        digest: &'a str,
+    ) -> BoxFut<'a, Vec<super::referrers::Referrer>> {
+        self.inner.provider_referrers(repo, digest)
+    }
     fn tag_detail<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
         self.inner.tag_detail(repo, tag)
     }

@@ -166,6 +166,15 @@ pub trait Backend: Send + Sync {
     fn pushed_at(&self, _repo: &str, _tag: &str) -> Option<String> {
         None
     }
+    /// Referrers the provider's own API records for `digest` (Harbor's accessories: cosign and
+    /// notation signatures, SBOMs), besides the OCI referrers API and tags.
+    fn provider_referrers<'a>(
+        &'a self,
+        _repo: &'a str,
+        _digest: &'a str,
+    ) -> BoxFut<'a, Vec<referrers::Referrer>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
     /// True when the provider's API gives details one tag at a time (GitLab): they are then
     /// fetched per tag with [`Backend::tag_detail`], rows in view first, never all up front.
     fn details_per_tag(&self) -> bool {

@@ -307,6 +307,14 @@ pub trait ProviderApi: Send + Sync {
     fn details_per_tag(&self) -> bool {
         false
     }
+    /// Referrers the API records for `digest` (Harbor's accessories).
+    fn referrers<'a>(
+        &'a self,
+        _repo: &'a str,
+        _digest: &'a str,
+    ) -> BoxFut<'a, Vec<super::referrers::Referrer>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
     /// One tag's row from the API (only called when [`ProviderApi::details_per_tag`]).
     fn tag_detail<'a>(&'a self, _repo: &'a str, _tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
         Box::pin(async { Ok(None) })
@@ -491,6 +499,14 @@ impl<A: ProviderApi> Backend for Provider<A> {
 
     fn details_per_tag(&self) -> bool {
         self.api.details_per_tag()
+    }
+
+    fn provider_referrers<'a>(
+        &'a self,
+        repo: &'a str,
+        digest: &'a str,
+    ) -> BoxFut<'a, Vec<super::referrers::Referrer>> {
+        self.api.referrers(repo, digest)
     }
 
     fn tag_detail<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
