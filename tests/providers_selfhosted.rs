@@ -1039,3 +1039,69 @@ fn harbor_accessories_are_listed_as_referrers() {
     .json();
     assert_eq!(none, serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn tui_slash_in_the_repositories_pane_searches_docker_hub() {
+    use crossterm::event::KeyCode;
+    use regtui::app::overlay::Overlay;
+    use regtui::app::{App, Effect, Msg, ProfileEntry};
+    use regtui::client_task::{Command, Event};
+    use regtui::registry::BackendInfo;
+
+    let fx = search_index();
+    let toml = format!(
+        "[profiles.hub]\nkind = \"dockerhub\"\nnamespace = \"acme\"\nindex_url = \"{}\"\n",
+        fx.url
+    );
+    let (etx, mut rx) = tokio::sync::mpsc::channel(64);
+    let client = regtui::client_task::spawn(vec![spec_of(&toml, "hub")], etx);
+    let app_on = |kind: &'static str| {
+        let mut app = App::new(vec![ProfileEntry::new("hub", "hub")], 0, (100, 30), 0);
+        app.color = false;
+        let _ = app.start();
+        app.update(Msg::Client(Event::Connected {
+            profile: "hub".into(),
+            info: Box::new(BackendInfo {
+                kind,
+                ..Default::default()
+            }),
+        }));
+        app
+    };
+    let mut app = app_on("dockerhub");
+    app.update(tui_key(KeyCode::Char('/')));
+    assert!(screen(&app).contains("Enter searches Docker Hub"));
+    for c in "nginx".chars() {
+        assert!(app.update(tui_key(KeyCode::Char(c))).is_empty());
+    }
+    let fxs = app.update(tui_key(KeyCode::Enter));
+    let Some(Effect::Send(cmd @ Command::Search { .. })) = fxs.into_iter().next() else {
+        panic!("no search sent")
+    };
+    assert!(matches!(&cmd, Command::Search { term, .. } if term == "nginx"));
+    assert!(matches!(app.overlay, Overlay::Search(_)));
+    assert!(app.view().repos.filter.is_empty(), "the filter gave way");
+    client.commands.send(cmd).await.unwrap();
+    let found = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("search answered")
+            .unwrap()
+        {
+            ev @ Event::Found { .. } => break ev,
+            _ => continue,
+        }
+    };
+    app.update(Msg::Client(found));
+    assert!(screen(&app).contains("bitnami/nginx"), "{}", screen(&app));
+
+    // Elsewhere `/` only filters.
+    let mut plain = app_on("distribution");
+    plain.update(tui_key(KeyCode::Char('/')));
+    for c in "nginx".chars() {
+        plain.update(tui_key(KeyCode::Char(c)));
+    }
+    assert!(plain.update(tui_key(KeyCode::Enter)).is_empty());
+    assert!(matches!(plain.overlay, Overlay::None));
+    assert_eq!(plain.view().repos.filter, "nginx");
+}
