@@ -594,3 +594,106 @@ fn an_artifact_registry_host_is_detected_for_an_ad_hoc_registry() {
     let plain = regtui(&["--registry", "127.0.0.1:1", "tags", "x"], &[]);
     assert!(!plain.stderr().contains("detected"), "{}", plain.stderr());
 }
+
+#[test]
+fn acr_exchanges_an_entra_id_token_for_a_refresh_token() {
+    // `az account get-access-token` prints an Entra ID token; any username goes with it.
+    let e = acr_env("someone@example.com");
+    let token = acr::good_entra_token();
+    let rows = run(&e, &token, &["tags", "team/app", "--long", "--json"]).json();
+    assert_eq!(tags_of(&rows), ["latest", "stable", "v1", "v2"]);
+    let seen = e.sc.fx.seen();
+    let exchange = seen
+        .iter()
+        .position(|s| s == "POST /oauth2/exchange")
+        .unwrap_or_else(|| panic!("no exchange: {seen:?}"));
+    // Then the refresh-token grant with what the exchange gave.
+    let grant = seen
+        .iter()
+        .position(|s| s == "POST /oauth2/token")
+        .unwrap_or_else(|| panic!("no refresh-token grant: {seen:?}"));
+    assert!(exchange < grant, "{seen:?}");
+    assert!(
+        !seen.iter().any(|s| s.starts_with("GET /oauth2/token")),
+        "the Entra token is never sent as a Basic password: {seen:?}"
+    );
+    assert_eq!(e.sc.state.lock().unwrap().exchanges, 1);
+}
+
+#[test]
+fn acr_refused_entra_id_exchange_says_so_without_the_token() {
+    let e = acr_env("someone@example.com");
+    // Another tenant's token: the registry refuses the exchange.
+    let other = "0000aaaa-1111-2222-3333-444455556666";
+    let token = acr::entra_token(
+        &format!("https://login.microsoftonline.com/{other}/v2.0"),
+        other,
+    );
+    let r = run(&e, &token, &["tags", "team/app", "--long", "--json"]);
+    assert_ne!(r.code(), 0);
+    let err = r.stderr();
+    eprintln!("{err}");
+    assert!(err.contains("Entra ID"), "{err}");
+    assert!(err.contains("401"), "{err}");
+    assert!(!err.contains(&token), "never the token: {err}");
+    assert!(!r.stdout().contains(&token));
+    assert_eq!(e.sc.state.lock().unwrap().exchanges, 0);
+    let seen = e.sc.fx.seen();
+    assert!(
+        !seen
+            .iter()
+            .any(|s| s.contains("/acr/v1/") || s.contains("/oauth2/token")),
+        "nothing listed: {seen:?}"
+    );
+}
+
+#[test]
+fn gar_with_a_project_lists_repositories_through_the_rest_api_page_by_page() {
+    let e = gar_env("project = \"acme\"");
+    {
+        let mut st = e.sc.state.lock().unwrap();
+        st.rest_page_max = 1;
+        st.other_formats.push("acme/jars".into());
+    }
+    let repos: Vec<String> =
+        serde_json::from_value(run(&e, gar::ACCESS_TOKEN, &["repos", "--json"]).json()).unwrap();
+    assert_eq!(
+        repos,
+        [
+            "acme/docker/app",
+            "acme/docker/tools/cli",
+            "acme/locked/app"
+        ],
+        "Docker repositories only, nested image names whole"
+    );
+    let seen = e.sc.fx.seen();
+    assert!(!seen.iter().any(|s| s.contains("_catalog")), "{seen:?}");
+    let base = "GET /v1/projects/acme/locations/europe/repositories";
+    // Three repositories (docker, jars, locked) one a page.
+    assert_eq!(
+        count(&seen, &format!("{base}?pageSize=1000")),
+        3,
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|s| s == &format!("{base}?pageSize=1000&pageToken=tok-2")),
+        "{seen:?}"
+    );
+    // docker holds three images (app's two digests, cli's one) one a page; jars none asked.
+    assert_eq!(
+        count(&seen, &format!("{base}/docker/dockerImages")),
+        3,
+        "{seen:?}"
+    );
+    assert_eq!(count(&seen, &format!("{base}/jars/")), 0, "{seen:?}");
+    assert_eq!(
+        count(&seen, &format!("{base}/locked/dockerImages")),
+        1,
+        "{seen:?}"
+    );
+    // A refused token says what the REST API needs, never the token.
+    let r = run(&e, "ya29.wrong", &["repos", "--json"]);
+    assert_ne!(r.code(), 0);
+    assert!(!r.stderr().contains("ya29.wrong"), "{}", r.stderr());
+}

@@ -702,3 +702,406 @@ fn a_distribution_profile_on_harbor_is_autodetected_by_its_ping() {
     assert!(r.stderr().contains("immutable"), "{}", r.stderr());
     assert_eq!(sc.tags("library/app"), ["latest", "stable", "v1"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_opens_a_1000_tag_gitlab_repository_with_the_rows_in_view_first() {
+    use crossterm::event::KeyCode;
+    use regtui::app::{App, Effect, Msg, ProfileEntry};
+    use regtui::client_task::{self, Command, Event, ProfileSource, ProfileSpec};
+
+    let sc = gitlab::scenario();
+    // A slow instance: 1,000 details take seconds, the first screen's a fraction of that.
+    sc.state.detail_delay_ms.store(40, Ordering::SeqCst);
+    let toml = sc.profile_toml(
+        "gl",
+        &format!("project = \"acme/big\"\npassword = \"{}\"", gitlab::TOKEN),
+    );
+    let mut cfg = regtui::config::parse(&toml, std::path::Path::new("/test/config.toml")).unwrap();
+    let spec = ProfileSpec {
+        name: "gl".into(),
+        registry: "gl".into(),
+        source: ProfileSource::Registry {
+            profile: Box::new(cfg.profiles.remove("gl").unwrap()),
+            base_dir: ".".into(),
+        },
+        concurrency: regtui::config::DEFAULT_CONCURRENCY,
+    };
+    let (etx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let client = client_task::spawn(vec![spec], etx);
+    let mut app = App::new(vec![ProfileEntry::new("gl", "gl")], 0, (120, 30), 0);
+    app.color = false;
+    let details = |seen: &[String]| -> Vec<String> {
+        seen.iter()
+            .filter(|s| s.starts_with("GET /api/v4/projects/12/registry/repositories/4/tags/"))
+            .cloned()
+            .collect()
+    };
+    let mut asked: Option<Vec<String>> = None;
+    let mut fxs = app.start();
+    let mut opened = false;
+    let at_first_row = loop {
+        for e in fxs.drain(..) {
+            if let Effect::Send(c) = e {
+                if let Command::TagDetails { tags, .. } = &c {
+                    asked = Some(tags.clone());
+                }
+                client.commands.send(c).await.unwrap();
+            }
+        }
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+            .await
+            .expect("an event")
+            .unwrap();
+        let first_row = matches!(&ev, Event::Detail { result: Ok(_), .. });
+        let repos = matches!(&ev, Event::Repos { done: true, .. });
+        fxs = app.update(Msg::Client(ev));
+        if first_row {
+            break details(&sc.fx.seen()).len();
+        }
+        if repos && !opened {
+            opened = true;
+            fxs.extend(app.update(tui_key(KeyCode::Enter)));
+        }
+    };
+    let asked = asked.expect("the details of the tags were asked for");
+    assert_eq!(asked.len(), 1000);
+    assert!(
+        at_first_row < 1000,
+        "{at_first_row} tag details fetched before the first row showed"
+    );
+    // The first requests are for rows in view.
+    let seen = details(&sc.fx.seen());
+    let in_view: Vec<String> = asked[..16]
+        .iter()
+        .map(|t| format!("GET /api/v4/projects/12/registry/repositories/4/tags/{t}"))
+        .collect();
+    for s in &seen[..16] {
+        assert!(in_view.contains(s), "{s} before the rows in view");
+    }
+    let shown = screen(&app);
+    assert!(shown.contains(&asked[0]), "{shown}");
+    // The rest keep coming, each once.
+    let mut rows = 1;
+    while rows < 1000 {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+            .await
+            .expect("more details")
+            .unwrap()
+        {
+            Event::Detail { result, .. } => {
+                assert!(result.is_ok(), "{result:?}");
+                rows += 1;
+            }
+            _ => continue,
+        }
+    }
+    assert_eq!(details(&sc.fx.seen()).len(), 1000);
+    eprintln!("first row after {at_first_row} of 1000 tag details");
+}
+
+/// A client task and an app on one fixture profile (`toml` holds `[profiles.<name>]`), pumped
+/// until `done` holds.
+async fn pump_until(
+    app: &mut regtui::app::App,
+    client: &regtui::client_task::Client,
+    rx: &mut tokio::sync::mpsc::Receiver<regtui::client_task::Event>,
+    mut fxs: Vec<regtui::app::Effect>,
+    done: impl Fn(&regtui::app::App) -> bool,
+) {
+    use regtui::app::{Effect, Msg};
+    loop {
+        for e in fxs.drain(..) {
+            if let Effect::Send(c) = e {
+                client.commands.send(c).await.unwrap();
+            }
+        }
+        if done(app) {
+            return;
+        }
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+            .await
+            .expect("an event")
+            .unwrap();
+        fxs = app.update(Msg::Client(ev));
+    }
+}
+
+fn spec_of(toml: &str, name: &str) -> regtui::client_task::ProfileSpec {
+    use regtui::client_task::{ProfileSource, ProfileSpec};
+    let mut cfg = regtui::config::parse(toml, std::path::Path::new("/test/config.toml")).unwrap();
+    ProfileSpec {
+        name: name.into(),
+        registry: name.into(),
+        source: ProfileSource::Registry {
+            profile: Box::new(cfg.profiles.remove(name).unwrap()),
+            base_dir: ".".into(),
+        },
+        concurrency: 8,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_rules_mark_tags_unpulled_for_a_while_on_harbor() {
+    use crossterm::event::KeyCode;
+    use regtui::app::overlay::Overlay;
+    use regtui::app::{App, ProfileEntry};
+
+    let sc = harbor::scenario();
+    let toml = sc.profile_toml(
+        "hb",
+        &format!(
+            "project = \"library\"\nusername = \"{}\"\npassword = \"{}\"",
+            harbor::USER,
+            harbor::PASSWORD
+        ),
+    );
+    let (etx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let client = regtui::client_task::spawn(vec![spec_of(&toml, "hb")], etx);
+    // 2024-07-15: v1 was pulled 44 days before, v2 and latest never; stable is immutable.
+    let mut app = App::new(
+        vec![ProfileEntry::new("hb", "hb")],
+        0,
+        (120, 30),
+        1_721_001_600,
+    );
+    app.color = false;
+    let fxs = app.start();
+    pump_until(&mut app, &client, &mut rx, fxs, |a| {
+        a.view().repos.names.len() == 3
+    })
+    .await;
+    let fxs = app.update(tui_key(KeyCode::Enter));
+    pump_until(&mut app, &client, &mut rx, fxs, |a| {
+        let t = &a.view().tags;
+        t.repo.as_deref() == Some("library/app")
+            && ["latest", "stable", "v1", "v2"]
+                .iter()
+                .all(|n| t.row(n).is_some())
+    })
+    .await;
+    assert!(app.view().info.as_ref().is_some_and(|i| i.pull_dates));
+    app.update(tui_key(KeyCode::Char('R')));
+    for _ in 0..4 {
+        app.update(tui_key(KeyCode::Tab));
+    }
+    for c in "60d".chars() {
+        app.update(tui_key(KeyCode::Char(c)));
+    }
+    let Overlay::Rules(d) = &app.overlay else {
+        panic!("no rules dialog")
+    };
+    assert_eq!(d.field, 4, "the fifth field, unpulled for");
+    assert_eq!(d.would_mark, 2, "{d:?}");
+    let s = screen(&app);
+    assert!(s.contains("unpulled for"), "{s}");
+    assert!(s.contains("would mark 2 tags"), "{s}");
+    app.update(tui_key(KeyCode::Enter));
+    app.update(tui_key(KeyCode::Enter));
+    assert!(matches!(app.overlay, Overlay::None), "{:?}", app.overlay);
+    let mut marked: Vec<&String> = app.view().tags.marked.iter().collect();
+    marked.sort();
+    assert_eq!(
+        marked,
+        ["latest", "v2"],
+        "never pulled; the immutable one stays"
+    );
+    // A longer while: v1 was pulled within it, so nothing more.
+    app.update(tui_key(KeyCode::Char('R')));
+    for _ in 0..4 {
+        app.update(tui_key(KeyCode::Tab));
+    }
+    for c in "30d".chars() {
+        app.update(tui_key(KeyCode::Char(c)));
+    }
+    let Overlay::Rules(d) = &app.overlay else {
+        panic!("no rules dialog")
+    };
+    assert_eq!(d.would_mark, 3, "v1 was pulled 44 days ago: {d:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_rules_do_not_offer_unpulled_for_where_pulls_are_not_recorded() {
+    use crossterm::event::KeyCode;
+    use regtui::app::overlay::Overlay;
+    use regtui::app::{App, ProfileEntry};
+
+    // GitLab records no pulls.
+    let sc = gitlab::scenario();
+    let toml = sc.profile_toml(
+        "gl",
+        &format!("project = \"acme/app\"\npassword = \"{}\"", gitlab::TOKEN),
+    );
+    let (etx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let client = regtui::client_task::spawn(vec![spec_of(&toml, "gl")], etx);
+    let mut app = App::new(
+        vec![ProfileEntry::new("gl", "gl")],
+        0,
+        (120, 30),
+        1_721_001_600,
+    );
+    app.color = false;
+    let fxs = app.start();
+    pump_until(&mut app, &client, &mut rx, fxs, |a| {
+        a.view().repos.names.len() == 2
+    })
+    .await;
+    let fxs = app.update(tui_key(KeyCode::Enter));
+    pump_until(&mut app, &client, &mut rx, fxs, |a| {
+        a.view().tags.row("v1").is_some()
+    })
+    .await;
+    assert!(app.view().info.as_ref().is_some_and(|i| !i.pull_dates));
+    app.update(tui_key(KeyCode::Char('R')));
+    let s = screen(&app);
+    assert!(s.contains("not recorded by this registry"), "{s}");
+    for _ in 0..4 {
+        app.update(tui_key(KeyCode::Tab));
+    }
+    let Overlay::Rules(d) = &app.overlay else {
+        panic!("no rules dialog")
+    };
+    assert_eq!(d.field, d.apply_index(), "four fields, then Apply");
+    assert_eq!(d.apply_index(), 4);
+    // Typing on Apply enters nothing.
+    for c in "30d".chars() {
+        app.update(tui_key(KeyCode::Char(c)));
+    }
+    let Overlay::Rules(d) = &app.overlay else {
+        panic!("no rules dialog")
+    };
+    assert!(d.values().iter().all(String::is_empty), "{d:?}");
+}
+
+#[test]
+fn harbor_accessories_are_listed_as_referrers() {
+    let h = harbor_profile("");
+    let sig = format!("sha256:{}", "c5".repeat(32));
+    let notation = format!("sha256:{}", "a7".repeat(32));
+    let sbom = format!("sha256:{}", "5b".repeat(32));
+    {
+        let mut projects = h.sc.state.projects.lock().unwrap();
+        let lib = projects.iter_mut().find(|p| p.name == "library").unwrap();
+        let app = lib
+            .repos
+            .iter_mut()
+            .find(|(n, _)| n == "library/app")
+            .unwrap();
+        let v1 = app
+            .1
+            .iter_mut()
+            .find(|a| a.digest == h.sc.a.digest)
+            .unwrap();
+        v1.accessories = vec![
+            (sig.clone(), "signature.cosign".into(), 1234),
+            (notation.clone(), "signature.notation".into(), 2345),
+            (sbom.clone(), "sbom.harbor".into(), 3456),
+            // Hostile: not a digest; dropped.
+            ("sha256:nope".into(), "signature.cosign".into(), 1),
+        ];
+    }
+    let r = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["referrers", "library/app:v1", "--json"],
+    )
+    .json();
+    let list = r.as_array().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(list.len(), 3, "{r}");
+    let by = |d: &str| list.iter().find(|x| x["digest"] == d).unwrap().clone();
+    assert_eq!(by(&sig)["source"], "harbor-accessory");
+    assert_eq!(by(&sig)["kind"], "signature");
+    assert_eq!(by(&sig)["tool"], "cosign");
+    assert_eq!(by(&sig)["size"], 1234);
+    assert_eq!(by(&notation)["tool"], "notation");
+    assert_eq!(by(&sbom)["kind"], "sbom");
+    let seen = h.sc.fx.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.contains("/repositories/app/artifacts/sha256%3A")
+                && s.ends_with("?with_accessory=true")),
+        "{seen:?}"
+    );
+    // inspect carries them too (the manifest pane shows the same list).
+    let i = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["inspect", "library/app:v1", "--json"],
+    )
+    .json();
+    let refs = i["referrers"].as_array().unwrap_or_else(|| panic!("{i}"));
+    assert_eq!(refs.len(), 3, "{i}");
+    // An artifact without accessories has none.
+    let none = hb_run(
+        &h,
+        harbor::PASSWORD,
+        &["referrers", "library/app:v2", "--json"],
+    )
+    .json();
+    assert_eq!(none, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn tui_slash_in_the_repositories_pane_searches_docker_hub() {
+    use crossterm::event::KeyCode;
+    use regtui::app::overlay::Overlay;
+    use regtui::app::{App, Effect, Msg, ProfileEntry};
+    use regtui::client_task::{Command, Event};
+    use regtui::registry::BackendInfo;
+
+    let fx = search_index();
+    let toml = format!(
+        "[profiles.hub]\nkind = \"dockerhub\"\nnamespace = \"acme\"\nindex_url = \"{}\"\n",
+        fx.url
+    );
+    let (etx, mut rx) = tokio::sync::mpsc::channel(64);
+    let client = regtui::client_task::spawn(vec![spec_of(&toml, "hub")], etx);
+    let app_on = |kind: &'static str| {
+        let mut app = App::new(vec![ProfileEntry::new("hub", "hub")], 0, (100, 30), 0);
+        app.color = false;
+        let _ = app.start();
+        app.update(Msg::Client(Event::Connected {
+            profile: "hub".into(),
+            info: Box::new(BackendInfo {
+                kind,
+                ..Default::default()
+            }),
+        }));
+        app
+    };
+    let mut app = app_on("dockerhub");
+    app.update(tui_key(KeyCode::Char('/')));
+    assert!(screen(&app).contains("Enter searches Docker Hub"));
+    for c in "nginx".chars() {
+        assert!(app.update(tui_key(KeyCode::Char(c))).is_empty());
+    }
+    let fxs = app.update(tui_key(KeyCode::Enter));
+    let Some(Effect::Send(cmd @ Command::Search { .. })) = fxs.into_iter().next() else {
+        panic!("no search sent")
+    };
+    assert!(matches!(&cmd, Command::Search { term, .. } if term == "nginx"));
+    assert!(matches!(app.overlay, Overlay::Search(_)));
+    assert!(app.view().repos.filter.is_empty(), "the filter gave way");
+    client.commands.send(cmd).await.unwrap();
+    let found = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("search answered")
+            .unwrap()
+        {
+            ev @ Event::Found { .. } => break ev,
+            _ => continue,
+        }
+    };
+    app.update(Msg::Client(found));
+    assert!(screen(&app).contains("bitnami/nginx"), "{}", screen(&app));
+
+    // Elsewhere `/` only filters.
+    let mut plain = app_on("distribution");
+    plain.update(tui_key(KeyCode::Char('/')));
+    for c in "nginx".chars() {
+        plain.update(tui_key(KeyCode::Char(c)));
+    }
+    assert!(plain.update(tui_key(KeyCode::Enter)).is_empty());
+    assert!(matches!(plain.overlay, Overlay::None));
+    assert_eq!(plain.view().repos.filter, "nginx");
+}

@@ -57,7 +57,8 @@ impl App {
                 t.anchor = None;
             }
             Action::Rules => {
-                let mut d = RuleDialog::new();
+                let pull_dates = self.view().info.as_ref().is_some_and(|i| i.pull_dates);
+                let mut d = RuleDialog::with_pull_dates(pull_dates);
                 d.error = Some("fill in at least one rule".into());
                 self.overlay = Overlay::Rules(Box::new(d));
                 return vec![];
@@ -123,7 +124,8 @@ impl App {
                 }
                 Ok(r) => {
                     d.error = None;
-                    d.would_mark = r.select(&dates, &protected, now).len();
+                    d.would_mark =
+                        select(&r, &self.views[self.current].tags, &dates, &protected, now).len();
                 }
                 Err(e) => {
                     d.error = Some(e);
@@ -149,7 +151,7 @@ impl App {
         let now = self.now;
         let protected = self.protected().clone();
         let t = &mut self.view_mut().tags;
-        let marks = rules.select(&t.dates(), &protected, now);
+        let marks = select(&rules, t, &t.dates(), &protected, now);
         t.marked = marks.into_iter().collect();
         let mut msg = self.marked_summary();
         if pending > 0 {
@@ -243,4 +245,27 @@ impl App {
             _ => vec![],
         }
     }
+}
+
+/// What `rules` mark among the loaded tags: by date as [`Rules::select`], and with
+/// "unpulled for", only tags not pulled since `now - unpulled_for` (never pulled counts; a tag
+/// whose details are still loading is not marked).
+fn select(
+    rules: &Rules,
+    tags: &super::panes::TagsPane,
+    dates: &[(String, Option<i64>)],
+    protected: &Protected,
+    now: i64,
+) -> Vec<String> {
+    let mut out = rules.select(dates, protected, now);
+    if let Some(age) = rules.unpulled_for {
+        out.retain(|t| match tags.row(t).map(|r| &r.pulled) {
+            Some(Some(None)) => true,
+            Some(Some(Some(at))) => {
+                crate::registry::model::unix_seconds(at).is_some_and(|d| d <= now - age)
+            }
+            _ => false,
+        });
+    }
+    out
 }

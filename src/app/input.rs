@@ -64,7 +64,16 @@ impl App {
             KeyCode::Enter => {
                 let line = std::mem::take(text);
                 self.input = Input::None;
-                if is_filter {
+                // Docker Hub has no catalog: Enter in the repositories filter searches the Hub.
+                if is_filter && self.filter_searches_hub() {
+                    let term = line.trim().to_string();
+                    if term.is_empty() {
+                        return vec![];
+                    }
+                    let mut fx = self.set_filter(String::new());
+                    fx.extend(self.start_search(term));
+                    fx
+                } else if is_filter {
                     vec![]
                 } else {
                     self.run_command(&line)
@@ -92,6 +101,30 @@ impl App {
             }
             _ => vec![],
         }
+    }
+
+    /// Whether Enter in the `/` filter searches Docker Hub: the repositories pane of a Docker
+    /// Hub profile (Hub has no catalog to filter).
+    pub fn filter_searches_hub(&self) -> bool {
+        self.focus() == Pane::Repos
+            && self
+                .view()
+                .info
+                .as_ref()
+                .is_some_and(|i| i.kind == "dockerhub")
+    }
+
+    /// Opens the search dialog and asks Docker Hub's index for `term`.
+    fn start_search(&mut self, term: String) -> Vec<Effect> {
+        let req = self.ids.next();
+        let profile = self.profiles[self.current].name.clone();
+        self.overlay = Overlay::Search(Box::new(SearchDialog {
+            term: term.clone(),
+            req: Some(req),
+            results: None,
+            selected: 0,
+        }));
+        vec![Effect::Send(Command::Search { req, profile, term })]
     }
 
     /// Applies a filter to the focused list; the tags it shows get their details first.
@@ -222,15 +255,7 @@ impl App {
                     .unwrap_or_default()
                     .trim()
                     .to_string();
-                let req = self.ids.next();
-                let profile = self.profiles[self.current].name.clone();
-                self.overlay = Overlay::Search(Box::new(SearchDialog {
-                    term: term.clone(),
-                    req: Some(req),
-                    results: None,
-                    selected: 0,
-                }));
-                vec![Effect::Send(Command::Search { req, profile, term })]
+                self.start_search(term)
             }
             (Some("search"), None) => {
                 self.say("usage: :search TERM (Docker Hub, as docker search)");

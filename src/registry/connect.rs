@@ -167,6 +167,19 @@ impl Backend for Annotated {
     fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
         self.inner.pushed_at(repo, tag)
     }
+    fn details_per_tag(&self) -> bool {
+        self.inner.details_per_tag()
+    }
+    fn provider_referrers<'a>(
+        &'a self,
+        repo: &'a str,
+        digest: &'a str,
+    ) -> BoxFut<'a, Vec<super::referrers::Referrer>> {
+        self.inner.provider_referrers(repo, digest)
+    }
+    fn tag_detail<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
+        self.inner.tag_detail(repo, tag)
+    }
     fn blob_stream<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, super::ByteStream> {
         self.inner.blob_stream(repo, digest)
     }

@@ -167,6 +167,25 @@ pub trait Backend: Send + Sync {
     fn pushed_at(&self, _repo: &str, _tag: &str) -> Option<String> {
         None
     }
+    /// Referrers the provider's own API records for `digest` (Harbor's accessories: cosign and
+    /// notation signatures, SBOMs), besides the OCI referrers API and tags.
+    fn provider_referrers<'a>(
+        &'a self,
+        _repo: &'a str,
+        _digest: &'a str,
+    ) -> BoxFut<'a, Vec<referrers::Referrer>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    /// True when the provider's API gives details one tag at a time (GitLab): they are then
+    /// fetched per tag with [`Backend::tag_detail`], rows in view first, never all up front.
+    fn details_per_tag(&self) -> bool {
+        false
+    }
+    /// One tag's details from the provider's own API (with [`Backend::details_per_tag`]);
+    /// `None` means "ask v2".
+    fn tag_detail<'a>(&'a self, _repo: &'a str, _tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
+        Box::pin(async { Ok(None) })
+    }
     /// Streams a blob (a layer) without holding it: the caller verifies its digest.
     fn blob_stream<'a>(&'a self, _repo: &'a str, digest: &'a str) -> BoxFut<'a, ByteStream> {
         Box::pin(async move {

@@ -223,8 +223,11 @@ pub async fn tag_rows_in_view(
     mut on_row: impl FnMut(&str, Result<TagRow>),
 ) {
     let mut rest: Vec<String> = tags.to_vec();
+    let per_tag = b.details_per_tag();
     // A failed bulk listing falls back to v2, which may still work (or say why it does not).
-    if let Ok(Some(rows)) = b.bulk_rows(repo).await {
+    if per_tag {
+        // Details one request per tag (GitLab): below, in the order given (rows in view first).
+    } else if let Ok(Some(rows)) = b.bulk_rows(repo).await {
         let by_tag: std::collections::HashMap<&str, &TagRow> =
             rows.iter().map(|r| (r.tag.as_str(), r)).collect();
         rest.clear();
@@ -245,7 +248,15 @@ pub async fn tag_rows_in_view(
             } else {
                 Priority::Background
             };
-            let r = with_priority(p, tag_row(b, repo, &t)).await;
+            let one = async {
+                if per_tag {
+                    if let Some(row) = b.tag_detail(repo, &t).await? {
+                        return Ok(row);
+                    }
+                }
+                tag_row(b, repo, &t).await
+            };
+            let r = with_priority(p, one).await;
             (t, r)
         })
         .buffer_unordered(concurrency.max(1));
@@ -535,8 +546,21 @@ pub async fn refuse_locked(
     tag: Option<&str>,
     digest: &str,
 ) -> Result<()> {
-    let Some(rows) = b.bulk_rows(repo).await? else {
-        return Ok(());
+    let rows = match (b.details_per_tag(), tag) {
+        // One tag of a per-tag provider: its own detail says whether it is locked.
+        (true, Some(t)) => b.tag_detail(repo, t).await?.into_iter().collect(),
+        // A manifest of a per-tag provider: the details of the tags on it.
+        (true, None) => {
+            let mut rows = Vec::new();
+            for t in tags_on_digest(b, repo, digest, 8).await? {
+                rows.extend(b.tag_detail(repo, &t).await?);
+            }
+            rows
+        }
+        _ => match b.bulk_rows(repo).await? {
+            Some(rows) => rows,
+            None => return Ok(()),
+        },
     };
     let locked = rows.iter().find(|r| {
         r.locked.is_some()

@@ -1,6 +1,8 @@
 //! What refers to a manifest (signatures, SBOMs, attestations), from all three places tools keep
 //! it: the OCI 1.1 referrers API, the fallback tag `sha256-<hex>` (an index of referrer
 //! descriptors), and cosign's legacy tags `sha256-<hex>.sig` / `.att` / `.sbom`; one list.
+//! Providers add what their own API records ([`Backend::provider_referrers`]: Harbor's
+//! accessories).
 
 use std::collections::BTreeMap;
 
@@ -19,6 +21,8 @@ pub enum Source {
     FallbackTag,
     /// cosign's `sha256-<hex>.sig` / `.att` / `.sbom` tags.
     CosignTag,
+    /// Harbor's `accessories` of an artifact (its own record of signatures and SBOMs).
+    HarborAccessory,
 }
 
 /// What a referrer is, for people.
@@ -243,6 +247,13 @@ pub async fn referrers(
             kind,
             tag: Some(tag),
         });
+    }
+    // What the provider's API records (Harbor accessories); a failure hides only those.
+    match b.provider_referrers(repo, digest).await {
+        Ok(more) => out.extend(more.into_iter().take(MAX_REFERRERS)),
+        Err(e) => {
+            tracing::info!(target: "regtui::referrers", "provider referrers of {digest}: {e}")
+        }
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|r| seen.insert(r.digest.clone()));

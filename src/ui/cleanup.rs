@@ -13,24 +13,19 @@ use crate::registry::digest::short;
 use crate::registry::prune::{Outcome, Plan};
 use crate::sanitize::clean;
 
-/// The rules form: four fields, how many tags they would mark, Apply.
+/// The rules form: four fields (five where the registry records pulls), how many tags they
+/// would mark, Apply.
 pub fn rules(d: &RuleDialog, f: &mut Frame, area: Rect, t: Theme) {
-    let r = centered(area, 72, 10);
+    let n = d.field_count();
+    let r = centered(area, 72, 6 + n as u16);
     let inner = frame(f, r, "Mark by rules", t);
+    let mut constraints = vec![Constraint::Length(1); n + 3];
+    constraints.push(Constraint::Min(0));
     let rows = Layout::default()
         .direction(Direction::Vertical)
-        .constraints([
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Min(0),
-        ])
+        .constraints(constraints)
         .split(inner);
-    for (i, label) in RuleDialog::LABELS.iter().enumerate() {
+    for (i, label) in RuleDialog::LABELS.iter().take(n).enumerate() {
         let cols = Layout::default()
             .direction(Direction::Horizontal)
             .constraints([Constraint::Length(28), Constraint::Min(1)])
@@ -51,6 +46,21 @@ pub fn rules(d: &RuleDialog, f: &mut Frame, area: Rect, t: Theme) {
             f.render_widget(Paragraph::new(shown), cols[1]);
         }
     }
+    if !d.pull_dates {
+        // Said, not offered: the registry keeps no pull dates to choose by.
+        let cols = Layout::default()
+            .direction(Direction::Horizontal)
+            .constraints([Constraint::Length(28), Constraint::Min(1)])
+            .split(rows[n]);
+        f.render_widget(
+            Paragraph::new(Line::styled("unpulled for", t.dim())),
+            cols[0],
+        );
+        f.render_widget(
+            Paragraph::new(Line::styled("not recorded by this registry", t.dim())),
+            cols[1],
+        );
+    }
     let msg = match &d.error {
         Some(e) => Line::styled(clean(e).into_owned(), t.error()),
         None => Line::styled(
@@ -61,16 +71,16 @@ pub fn rules(d: &RuleDialog, f: &mut Frame, area: Rect, t: Theme) {
             t.ok(),
         ),
     };
-    f.render_widget(Paragraph::new(msg), rows[5]);
+    f.render_widget(Paragraph::new(msg), rows[n + 1]);
     f.render_widget(
         Paragraph::new(Line::from(vec![
-            button("Apply", d.field == 4, t),
+            button("Apply", d.field == d.apply_index(), t),
             Span::styled(
                 "  Tab moves · Enter applies on Apply · Esc cancels",
                 t.dim(),
             ),
         ])),
-        rows[6],
+        rows[n + 2],
     );
     f.render_widget(
         Paragraph::new(Line::styled(
@@ -78,7 +88,7 @@ pub fn rules(d: &RuleDialog, f: &mut Frame, area: Rect, t: Theme) {
             t.dim(),
         ))
         .wrap(Wrap { trim: true }),
-        rows[7],
+        rows[n + 3],
     );
 }
 

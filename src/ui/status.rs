@@ -55,7 +55,14 @@ pub fn status(app: &App, f: &mut Frame, area: Rect, t: Theme) {
             Span::styled("/", t.accent()),
             Span::raw(clean(s).into_owned()),
             Span::raw("▏"),
-            Span::styled("  Enter keeps · Esc clears", t.dim()),
+            Span::styled(
+                if app.filter_searches_hub() {
+                    "  Enter searches Docker Hub · Esc clears"
+                } else {
+                    "  Enter keeps · Esc clears"
+                },
+                t.dim(),
+            ),
         ]),
         Input::Command(s) => Line::from(vec![
             Span::styled(":", t.accent()),

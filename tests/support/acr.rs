@@ -4,6 +4,11 @@
 //!   (challenge `Bearer realm="https://<host>/oauth2/token",service="<host>"`; `GET
 //!   /oauth2/token` with Basic, or `POST` with `grant_type=refresh_token`; reply
 //!   `{"access_token"}`; username `00000000-0000-0000-0000-000000000000` for refresh tokens);
+//! - the same AAD-OAuth.md and
+//!   https://learn.microsoft.com/en-us/rest/api/containerregistry/refresh-tokens/get-from-exchange
+//!   (`POST /oauth2/exchange`, form `grant_type=access_token`, `service`, `tenant`,
+//!   `access_token` (a Microsoft Entra ID access token) → `{"refresh_token"}`; refused: 401 with
+//!   the ACR `errors` body);
 //! - https://learn.microsoft.com/en-us/rest/api/containerregistry/manifests/get-list and
 //!   …/tag/get-list, …/tag/delete, …/repository/get-properties (`/acr/v1/<repo>`,
 //!   `/_manifests`, `/_tags`: `n` default 100 and at most 1000, `last`, `Link: <…>;
@@ -33,6 +38,31 @@ pub const PASSWORD: &str = "acr-admin-password";
 /// A refresh token, for the zero-GUID username.
 pub const REFRESH_TOKEN: &str = "acr-refresh-token";
 pub const ZERO_GUID: &str = "00000000-0000-0000-0000-000000000000";
+/// The Entra ID tenant whose access tokens the registry accepts.
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+/// An Entra ID access token (a JWT as `az account get-access-token` prints, unsigned here)
+/// issued by `iss` for `tenant`.
+pub fn entra_token(iss: &str, tenant: &str) -> String {
+    use base64::Engine as _;
+    let enc = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap())
+    };
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        enc(json!({"alg": "RS256", "typ": "JWT"})),
+        enc(
+            json!({"aud": "https://management.azure.com/", "iss": iss, "tid": tenant,
+                   "oid": "1b2c3d4e", "exp": 4_102_444_800u64})
+        )
+    )
+}
+
+/// The Entra ID token the fixture's tenant accepts.
+pub fn good_entra_token() -> String {
+    entra_token(&format!("https://sts.windows.net/{TENANT}/"), TENANT)
+}
+
 /// The real defaults: 100 entries when `n` is absent, 1000 at most.
 pub const DEFAULT_N: usize = 100;
 pub const MAX_N: usize = 1000;
@@ -64,6 +94,8 @@ pub struct State {
     pub max_n: usize,
     /// Digests locked since the listing (the delete is refused, the listing does not say).
     pub locked_later: Vec<String>,
+    /// `/oauth2/exchange` requests answered with a refresh token.
+    pub exchanges: usize,
 }
 
 impl Default for State {
@@ -76,6 +108,7 @@ impl Default for State {
             throttle: 0,
             max_n: MAX_N,
             locked_later: Vec::new(),
+            exchanges: 0,
         }
     }
 }
@@ -187,6 +220,32 @@ pub fn start(state: State, registry_port: u16) -> (Fixture, Shared) {
                 ),
             )
         };
+        if path == "/oauth2/exchange" {
+            let body = String::from_utf8_lossy(&req.body).to_string();
+            let form: HashMap<String, String> = body
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), super::fixture::percent_decode(v)))
+                .collect();
+            let get = |k: &str| form.get(k).map(String::as_str);
+            let ok = req.method == "POST"
+                && get("grant_type") == Some("access_token")
+                && get("service") == Some(host.as_str())
+                && get("tenant").is_none_or(|t| t == TENANT)
+                && get("access_token") == Some(good_entra_token().as_str());
+            if !ok {
+                return Some(errors(
+                    401,
+                    "UNAUTHORIZED",
+                    "invalid AAD access token or the identity has no access to this registry",
+                ));
+            }
+            st.exchanges += 1;
+            return Some(Response::json(
+                200,
+                &json!({"refresh_token": REFRESH_TOKEN}),
+            ));
+        }
         if path == "/oauth2/token" {
             if !credentials_ok(req) {
                 return Some(errors(

@@ -9,7 +9,12 @@
 //!   `DELETE /v2/<name>/manifests/<tag>`; a digest that still has tags is refused with
 //!   `GOOGLE_MANIFEST_DANGLING_TAG`);
 //! - https://cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories
-//!   (`dockerConfig.immutableTags`) and
+//!   (`dockerConfig.immutableTags`; `repositories.list`: `repositories[]` with `name`
+//!   `projects/P/locations/L/repositories/R` and `format`, `pageSize`, `pageToken`,
+//!   `nextPageToken`),
+//!   https://cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories.dockerImages/list
+//!   (`dockerImages[]`: `name`, `uri` `L-docker.pkg.dev/P/R/IMAGE@sha256:…`, `tags`,
+//!   `imageSizeBytes`, `uploadTime`, `mediaType`; paged the same way) and
 //!   https://cloud.google.com/artifact-registry/docs/docker/immutable-tags (such tags are
 //!   neither moved nor deleted).
 //!
@@ -57,6 +62,10 @@ pub struct State {
     pub issued: usize,
     /// tags/list requests still to answer with 429.
     pub throttle: usize,
+    /// Largest REST page (`pageSize` is clamped to it; 0 = 1000).
+    pub rest_page_max: usize,
+    /// `project/repository` of non-Docker repositories (Maven) the REST API also lists.
+    pub other_formats: Vec<String>,
 }
 
 pub type Shared = Arc<Mutex<State>>;
@@ -122,6 +131,35 @@ fn tags_list(repo: &str, entries: &[Entry]) -> serde_json::Value {
            "tags": entries.iter().map(|e| e.tag.clone()).collect::<Vec<_>>()})
 }
 
+/// One REST page of `items` under `key`: `pageSize` (clamped to `max`), an opaque
+/// `pageToken`, and `nextPageToken` when more follow.
+fn rest_page(req: &Request, key: &str, items: Vec<serde_json::Value>, max: usize) -> Response {
+    let size = req
+        .query("pageSize")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(max)
+        .clamp(1, max);
+    let start = match req.query("pageToken") {
+        Some(t) => match t.strip_prefix("tok-").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => n,
+            None => {
+                return Response::json(
+                    400,
+                    &json!({"error": {"code": 400, "message": "invalid page token",
+                                      "status": "INVALID_ARGUMENT"}}),
+                );
+            }
+        },
+        None => 0,
+    };
+    let page: Vec<_> = items.iter().skip(start).take(size).cloned().collect();
+    let mut body = json!({ key: page });
+    if start + size < items.len() {
+        body["nextPageToken"] = json!(format!("tok-{}", start + size));
+    }
+    Response::json(200, &body)
+}
+
 /// Starts the fixture; v2 requests go on to the registry on `registry_port`.
 pub fn start(state: State, registry_port: u16) -> (Fixture, Shared) {
     let st: Shared = Arc::new(Mutex::new(state));
@@ -156,10 +194,70 @@ pub fn start(state: State, registry_port: u16) -> (Fixture, Shared) {
                     &json!({"error": {"code": 401, "status": "UNAUTHENTICATED"}}),
                 ));
             }
-            // P/locations/L/repositories/R
-            let parts: Vec<&str> = rest.split('/').collect();
-            if parts.len() != 5 {
-                return Some(Response::json(404, &json!({"error": {"code": 404}})));
+            let parts: Vec<String> = rest
+                .split('/')
+                .map(super::fixture::percent_decode)
+                .collect();
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let max = if st.rest_page_max == 0 {
+                1000
+            } else {
+                st.rest_page_max
+            };
+            match parts.as_slice() {
+                // P/locations/L/repositories
+                [p, "locations", l, "repositories"] => {
+                    let mut items: Vec<(String, &str)> = st
+                        .repos
+                        .keys()
+                        .filter_map(|k| {
+                            let mut s = k.splitn(3, '/');
+                            (s.next()? == *p)
+                                .then(|| (s.next().unwrap_or("").to_string(), "DOCKER"))
+                        })
+                        .chain(st.other_formats.iter().filter_map(|k| {
+                            let (kp, r) = k.split_once('/')?;
+                            (kp == *p).then(|| (r.to_string(), "MAVEN"))
+                        }))
+                        .collect();
+                    items.sort();
+                    items.dedup();
+                    let items: Vec<serde_json::Value> = items
+                        .into_iter()
+                        .map(|(r, f)| {
+                            json!({"name": format!("projects/{p}/locations/{l}/repositories/{r}"),
+                                   "format": f, "mode": "STANDARD_REPOSITORY"})
+                        })
+                        .collect();
+                    return Some(rest_page(req, "repositories", items, max));
+                }
+                // P/locations/L/repositories/R/dockerImages
+                [p, "locations", l, "repositories", r, "dockerImages"] => {
+                    let prefix = format!("{p}/{r}/");
+                    let mut items = Vec::new();
+                    for (image, entries) in st.repos.iter().filter(|(k, _)| k.starts_with(&prefix))
+                    {
+                        let mut by_digest: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+                        for e in entries {
+                            by_digest.entry(e.digest.as_str()).or_default().push(e);
+                        }
+                        let short = &image[prefix.len()..];
+                        for (digest, es) in by_digest {
+                            items.push(json!({
+                                "name": format!("projects/{p}/locations/{l}/repositories/{r}/dockerImages/{}@{digest}",
+                                    short.replace('/', "%2F")),
+                                "uri": format!("{l}-docker.pkg.dev/{image}@{digest}"),
+                                "tags": es.iter().map(|e| e.tag.clone()).collect::<Vec<_>>(),
+                                "imageSizeBytes": es[0].size.to_string(),
+                                "uploadTime": "2024-01-02T10:00:00.000Z",
+                                "mediaType": es[0].media_type,
+                            }));
+                        }
+                    }
+                    return Some(rest_page(req, "dockerImages", items, max));
+                }
+                [_, "locations", _, "repositories", _] => {}
+                _ => return Some(Response::json(404, &json!({"error": {"code": 404}}))),
             }
             let key = format!("{}/{}", parts[0], parts[4]);
             let immutable = st.immutable.contains(&key);

@@ -73,6 +73,8 @@ pub struct State {
     pub rate_limit_once: AtomicBool,
     /// JWTs handed out by `/jwt/auth`.
     pub tokens_issued: AtomicUsize,
+    /// Milliseconds each tag detail (`GET …/tags/:name`) takes to answer (a slow instance).
+    pub detail_delay_ms: std::sync::atomic::AtomicU64,
     tokens: Mutex<Vec<(String, usize)>>,
 }
 
@@ -128,7 +130,11 @@ pub fn start(repos: Vec<Repo>, registry_port: u16) -> (Fixture, Arc<State>) {
     let st = state.clone();
     let base: Arc<Mutex<String>> = Default::default();
     let b2 = base.clone();
-    let fx = serve(move |req| handle(req, &st, &b2.lock().unwrap(), registry_port));
+    let fx = serve(move |req| {
+        // The base is cloned first: holding its lock would answer one request at a time.
+        let base = b2.lock().unwrap().clone();
+        handle(req, &st, &base, registry_port)
+    });
     *base.lock().unwrap() = fx.url.clone();
     (fx, state)
 }
@@ -143,6 +149,10 @@ fn repo_json(r: &Repo) -> serde_json::Value {
 
 fn handle(req: &Request, st: &State, base: &str, registry_port: u16) -> Response {
     let path = req.path().to_string();
+    let delay = st.detail_delay_ms.load(Ordering::SeqCst);
+    if delay > 0 && req.method == "GET" && path.starts_with("/api/v4/") && path.contains("/tags/") {
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+    }
     if path == "/jwt/auth" {
         let ok = req
             .header("authorization")

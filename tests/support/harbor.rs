@@ -11,7 +11,11 @@
 //!   (immutable tags cannot be deleted: 412 PRECONDITION);
 //! - <https://goharbor.io/docs/2.11.0/build-customize-contribute/configure-swagger/> (repository
 //!   names in paths: the project dropped, `/` encoded twice as `%252F`);
-//! - the registry token service at `/service/token`, `service="harbor-registry"`.
+//! - the registry token service at `/service/token`, `service="harbor-registry"`;
+//! - <https://goharbor.io/docs/2.11.0/working-with-projects/working-with-images/sign-images/>
+//!   and the swagger's `Accessory` (`with_accessory=true` on an artifact: `accessories[]` with
+//!   `digest`, `type` `signature.cosign` / `signature.notation` / `sbom.harbor`, `size`,
+//!   `subject_artifact_digest`).
 //!
 //! Refused Basic credentials run as anonymous (Harbor's behaviour): public projects still list,
 //! `/users/current/permissions` answers 401.
@@ -55,6 +59,8 @@ pub struct Artifact {
     /// (os, architecture)
     pub platform: Option<(String, String)>,
     pub created: String,
+    /// `(digest, type, size)` of its accessories (signatures, SBOMs).
+    pub accessories: Vec<(String, String, u64)>,
 }
 
 /// A project: name, public, repositories (full name → artifacts).
@@ -97,7 +103,18 @@ fn logged_in(req: &Request) -> bool {
         .is_ok_and(|d| d == format!("{USER}:{PASSWORD}").as_bytes())
 }
 
-fn artifact_json(a: &Artifact) -> serde_json::Value {
+fn artifact_json(a: &Artifact, with_accessory: bool) -> serde_json::Value {
+    let accessories = with_accessory.then(|| {
+        a.accessories
+            .iter()
+            .enumerate()
+            .map(|(i, (d, t, s))| {
+                json!({"id": i + 1, "artifact_id": 100 + i, "subject_artifact_digest": a.digest,
+                       "subject_artifact_type": "IMAGE", "digest": d, "type": t, "size": s,
+                       "icon": "sha256:0", "creation_time": "2024-06-01T00:00:00.000Z"})
+            })
+            .collect::<Vec<_>>()
+    });
     json!({
         "digest": a.digest,
         "manifest_media_type": a.media_type,
@@ -114,7 +131,7 @@ fn artifact_json(a: &Artifact) -> serde_json::Value {
             "os": os, "architecture": arch, "created": a.created,
         })),
         "references": null,
-        "accessories": null,
+        "accessories": accessories,
     })
 }
 
@@ -163,7 +180,11 @@ pub fn start(projects: Vec<Project>, registry_port: u16) -> (Fixture, Arc<State>
     let st = state.clone();
     let base: Arc<Mutex<String>> = Default::default();
     let b2 = base.clone();
-    let fx = serve(move |req| handle(req, &st, &b2.lock().unwrap(), registry_port));
+    let fx = serve(move |req| {
+        // The base is cloned first: holding its lock would answer one request at a time.
+        let base = b2.lock().unwrap().clone();
+        handle(req, &st, &base, registry_port)
+    });
     *base.lock().unwrap() = fx.url.clone();
     (fx, state)
 }
@@ -266,7 +287,11 @@ fn handle(req: &Request, st: &State, base: &str, registry_port: u16) -> Response
                 return errors(429, "TOO_MANY_REQUESTS", "too many requests")
                     .with("retry-after", "1");
             }
-            paged(req, artifacts.iter().map(artifact_json).collect())
+            let with = req.query("with_accessory").as_deref() == Some("true");
+            paged(
+                req,
+                artifacts.iter().map(|a| artifact_json(a, with)).collect(),
+            )
         }
         ("GET", [reference]) => {
             let r = decode(reference);
@@ -274,7 +299,10 @@ fn handle(req: &Request, st: &State, base: &str, registry_port: u16) -> Response
                 .iter()
                 .find(|a| a.digest == r || a.tags.iter().any(|t| t.name == r))
             {
-                Some(a) => Response::json(200, &artifact_json(a)),
+                Some(a) => Response::json(
+                    200,
+                    &artifact_json(a, req.query("with_accessory").as_deref() == Some("true")),
+                ),
                 None => errors(404, "NOT_FOUND", &format!("artifact {full}:{r} not found")),
             }
         }
@@ -370,6 +398,7 @@ fn artifact(i: &Image, tags: &[(&str, bool)], pushed: &str, pulled: &str) -> Art
             .collect(),
         platform: Some(("linux".into(), "amd64".into())),
         created: i.created.clone(),
+        accessories: Vec::new(),
     }
 }
 

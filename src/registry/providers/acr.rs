@@ -5,7 +5,12 @@
 //! Tokens come from the registry's `/oauth2/token` (realm of its challenge): with Basic for the
 //! admin user, service principals and scoped tokens, or with the refresh-token grant when the
 //! username is `00000000-0000-0000-0000-000000000000` (what `az acr login --expose-token`
-//! prints). Each token is renewed before its `expires_in`, and once more when refused.
+//! prints). Each token is renewed before its `expires_in`, and once more when refused. A
+//! password that is a Microsoft Entra ID (AAD) access token (a JWT issued by
+//! `https://sts.windows.net/…` or `https://login.microsoftonline.com/…`, e.g. from
+//! `az account get-access-token`) is first exchanged at `/oauth2/exchange`
+//! (`grant_type=access_token`, `service`, `tenant`, `access_token`) for a refresh token, per
+//! <https://github.com/Azure/acr/blob/main/docs/AAD-OAuth.md>.
 //!
 //! Listing: `/acr/v1/<repo>/_manifests` (digest, `imageSize`, times, platform, tags) and
 //! `/acr/v1/<repo>/_tags` (each tag's own time and lock), both paged with `n` (max 1000) and
@@ -19,7 +24,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{MakeV2, Provider, ProviderApi, RenewingV2, Resolve};
-use crate::registry::auth::Credential;
+use crate::registry::auth::{Credential, Secret};
 use crate::registry::connect::{ConnectOptions, Notes};
 use crate::registry::distribution::Distribution;
 use crate::registry::model::{PlatformEntry, TagDeleteMethod, TagRow, platform_string};
@@ -71,6 +76,13 @@ pub fn connect(
     let host = addr.host.clone();
     let o = opts.clone();
     let make: Arc<MakeV2> = Arc::new(move |c| {
+        let c = match entra_token(&c) {
+            Some((token, tenant)) => {
+                let tls = o.v2_options(addr.clone(), Credential::Anonymous)?;
+                exchange_blocking(&addr, &token, tenant, tls.insecure, tls.ca_pem)?
+            }
+            None => c,
+        };
         let mut v2 = o.v2_options(addr.clone(), refresh_grant(c))?;
         // Tags go through /acr/v1; v2 refuses them (400) and no placeholder is pushed.
         v2.untag_fallback = false;
@@ -87,6 +99,133 @@ pub fn connect(
         std::time::Duration::from_secs(150 * 60),
     )?;
     Ok(Arc::new(Provider::new(Acr { v2, host, who })))
+}
+
+/// The password as a Microsoft Entra ID access token, with its tenant (`tid`), when it is one:
+/// a JWT whose `iss` is Entra's (`sts.windows.net` or `login.microsoftonline.com`).
+fn entra_token(c: &Credential) -> Option<(Secret, Option<String>)> {
+    use base64::Engine as _;
+    let Credential::Basic { password, .. } = c else {
+        return None;
+    };
+    let mut parts = password.expose().split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+    let iss = claims.get("iss")?.as_str()?;
+    let entra = [
+        "https://sts.windows.net/",
+        "https://login.microsoftonline.com/",
+    ]
+    .iter()
+    .any(|p| iss.starts_with(p));
+    entra.then(|| {
+        let tenant = claims
+            .get("tid")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty() && t.len() <= 64)
+            .map(str::to_string);
+        (password.clone(), tenant)
+    })
+}
+
+/// `/oauth2/exchange`'s answer.
+#[derive(Deserialize)]
+struct Exchanged {
+    refresh_token: String,
+}
+
+/// Exchanges an Entra ID access token for an ACR refresh token (a refresh-token credential).
+/// Blocking: runs on a thread of its own, as building the v2 client is synchronous.
+fn exchange_blocking(
+    addr: &crate::registry::reference::RegistryAddr,
+    token: &Secret,
+    tenant: Option<String>,
+    insecure: bool,
+    ca: Option<Vec<u8>>,
+) -> Result<Credential> {
+    let url = format!("{}/oauth2/exchange", addr.base_url());
+    let host = addr.host.clone();
+    let token = token.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot start the token exchange: {e}")))?;
+        rt.block_on(exchange(&url, &host, &token, tenant, insecure, ca))
+    })
+    .join()
+    .map_err(|_| Error::Config("the token exchange failed".into()))?
+}
+
+async fn exchange(
+    url: &str,
+    service: &str,
+    token: &Secret,
+    tenant: Option<String>,
+    insecure: bool,
+    ca: Option<Vec<u8>>,
+) -> Result<Credential> {
+    use super::encode_segment as enc;
+    let http = super::harbor::api_client(insecure, ca.as_deref())?;
+    let mut body = format!(
+        "grant_type=access_token&service={}&access_token={}",
+        enc(service),
+        enc(token.expose())
+    );
+    if let Some(t) = &tenant {
+        body.push_str(&format!("&tenant={}", enc(t)));
+    }
+    let service_name = format!("Azure Container Registry ({service})");
+    let resp = http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| Error::from_transport(service, &e))?;
+    let status = resp.status();
+    let raw = crate::registry::http::read_limited(resp, 64 * 1024, "token exchange", &service_name)
+        .await
+        .unwrap_or_default();
+    if !status.is_success() {
+        // ACR's own message, never the token.
+        let message = serde_json::from_slice::<serde_json::Value>(&raw)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/errors/0/message")
+                    .or_else(|| v.get("error_description"))
+                    .or_else(|| v.get("message"))
+                    .and_then(|m| m.as_str())
+                    .map(|m| m.chars().take(300).collect::<String>())
+            })
+            .unwrap_or_else(|| "refused".into());
+        return Err(Error::Provider {
+            service: service_name,
+            status: Some(status.as_u16()),
+            message: format!("exchanging the Entra ID access token: {message}"),
+            hint: "the registry refused the Entra ID token at /oauth2/exchange: it must be \
+                   current, of the registry's tenant, and its identity needs a role on the \
+                   registry (AcrPull to browse, AcrDelete to delete)"
+                .into(),
+        });
+    }
+    let got: Exchanged = serde_json::from_slice(&raw).map_err(|e| Error::Invalid {
+        what: "ACR /oauth2/exchange answer".into(),
+        detail: e.to_string(),
+    })?;
+    if got.refresh_token.is_empty() {
+        return Err(Error::Invalid {
+            what: "ACR /oauth2/exchange answer".into(),
+            detail: "no refresh_token".into(),
+        });
+    }
+    Ok(Credential::IdentityToken {
+        username: REFRESH_TOKEN_USER.into(),
+        token: Secret::new(got.refresh_token),
+    })
 }
 
 /// The zero GUID says the password is a refresh token: the refresh_token grant.
@@ -402,6 +541,35 @@ impl ProviderApi for Acr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_entra_issued_jwt_is_exchanged() {
+        use base64::Engine as _;
+        let jwt = |claims: &str| {
+            let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            format!("{}.{}.sig", e.encode("{}"), e.encode(claims))
+        };
+        let basic = |p: String| Credential::Basic {
+            username: "u".into(),
+            password: Secret::new(p),
+        };
+        let (_, tenant) = entra_token(&basic(jwt(
+            r#"{"iss":"https://sts.windows.net/t-1/","tid":"t-1"}"#,
+        )))
+        .unwrap();
+        assert_eq!(tenant.as_deref(), Some("t-1"));
+        assert!(
+            entra_token(&basic(jwt(
+                r#"{"iss":"https://login.microsoftonline.com/t/v2.0"}"#
+            )))
+            .is_some_and(|(_, t)| t.is_none())
+        );
+        // An ACR refresh token is a JWT too, issued by the registry: kept as it is.
+        assert!(entra_token(&basic(jwt(r#"{"iss":"Azure Container Registry"}"#))).is_none());
+        assert!(entra_token(&basic("plain-password".into())).is_none());
+        assert!(entra_token(&basic("a.!!!.c".into())).is_none());
+        assert!(entra_token(&Credential::Anonymous).is_none());
+    }
 
     #[test]
     fn locks_come_from_the_tag_its_manifest_or_the_repository() {

@@ -118,6 +118,19 @@ impl Backend for Detect {
     fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
         self.now().pushed_at(repo, tag)
     }
+    fn details_per_tag(&self) -> bool {
+        self.now().details_per_tag()
+    }
+    fn provider_referrers<'a>(
+        &'a self,
+        repo: &'a str,
+        digest: &'a str,
+    ) -> BoxFut<'a, Vec<crate::registry::referrers::Referrer>> {
+        Box::pin(async move { self.now().provider_referrers(repo, digest).await })
+    }
+    fn tag_detail<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
+        Box::pin(async move { self.now().tag_detail(repo, tag).await })
+    }
     fn blob_stream<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ByteStream> {
         Box::pin(async move { self.now().blob_stream(repo, digest).await })
     }

@@ -7,6 +7,10 @@
 //! first (the confirmation listed them). A repository set to immutable tags (REST
 //! `dockerConfig.immutableTags`, read when the credential is an OAuth access token) locks every
 //! tag. Sizes are the service's `imageSizeBytes`, what the console shows.
+//!
+//! Repositories: with `project` set (and a location and an OAuth access token), from the REST
+//! API — the project's `DOCKER` repositories in the location, then each one's `dockerImages`,
+//! both paged with `pageToken` — else from v2's `_catalog` (filtered to the project).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -197,11 +201,159 @@ fn rows_of(list: TagsList, lock: Option<&str>) -> Vec<TagRow> {
     rows
 }
 
+/// REST `repositories.list` page.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RepositoriesPage {
+    #[serde(default)]
+    repositories: Vec<RestRepository>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RestRepository {
+    /// `projects/P/locations/L/repositories/R`.
+    name: String,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// REST `dockerImages.list` page.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DockerImagesPage {
+    #[serde(default)]
+    docker_images: Vec<DockerImage>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DockerImage {
+    /// `LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE@sha256:…`.
+    uri: String,
+}
+
+/// Most pages of one REST listing followed.
+const MAX_REST_PAGES: usize = 10_000;
+
+/// `P/R/IMAGE` of a docker image's `uri` (`host/P/R/IMAGE@sha256:…`), when it is in `P/R`.
+fn image_path(uri: &str, project_repo: &str) -> Option<String> {
+    let path = uri.split('@').next()?.split(':').next()?;
+    let (_, path) = path.split_once('/')?;
+    (path.starts_with(&format!("{project_repo}/"))
+        && crate::registry::reference::validate_repository(path).is_ok())
+    .then(|| path.to_string())
+}
+
 impl Gar {
+    /// The REST API with the OAuth access token, when the credential is one.
+    fn rest(&self) -> Option<Rest> {
+        Some(Rest {
+            http: Rest::client().ok()?,
+            service: "Artifact Registry API",
+            base: self.api_url.clone(),
+            token: Some(self.oauth.clone()?),
+            headers: vec![("accept", "application/json")],
+            auth_hint: "the access token needs artifactregistry.repositories.list and \
+                        artifactregistry.dockerimages.list on the project",
+            token_header: super::TokenHeader::Bearer,
+        })
+    }
+
+    /// Every page of a REST listing at `first` (a path), following `nextPageToken`.
+    async fn rest_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        api: &Rest,
+        first: &str,
+        what: &str,
+        token_of: impl Fn(&T) -> Option<String>,
+        mut each: impl FnMut(T),
+    ) -> Result<()> {
+        let mut budget = super::PageBudget::new(what);
+        let mut url = api.url(first)?;
+        for _ in 0..MAX_REST_PAGES {
+            let (page, _): (T, _) = api.get_page(&url, what, &mut budget).await?;
+            let next = token_of(&page).filter(|t| !t.is_empty());
+            each(page);
+            match next {
+                Some(t) => {
+                    url = api.url(&format!("{first}&pageToken={}", super::encode_segment(&t)))?
+                }
+                None => return Ok(()),
+            }
+        }
+        Err(Error::Invalid {
+            what: what.into(),
+            detail: format!("more than {MAX_REST_PAGES} pages"),
+        })
+    }
+
+    /// The images of the project's Docker repositories in the location, from the REST API.
+    async fn rest_repos(
+        &self,
+        api: &Rest,
+        project: &str,
+        location: &str,
+        sink: PageSink<'_>,
+    ) -> Result<()> {
+        let base = format!(
+            "/v1/projects/{}/locations/{}/repositories",
+            super::encode_segment(project),
+            super::encode_segment(location)
+        );
+        let mut repositories = Vec::new();
+        self.rest_pages(
+            api,
+            &format!("{base}?pageSize=1000"),
+            "repositories",
+            |p: &RepositoriesPage| p.next_page_token.clone(),
+            |p| {
+                repositories.extend(
+                    p.repositories
+                        .into_iter()
+                        .filter(|r| r.format.as_deref().is_none_or(|f| f == "DOCKER")),
+                )
+            },
+        )
+        .await?;
+        for r in repositories {
+            let Some(id) = r.name.rsplit('/').next().filter(|id| !id.is_empty()) else {
+                continue;
+            };
+            let project_repo = format!("{project}/{id}");
+            let mut names = std::collections::BTreeSet::new();
+            self.rest_pages(
+                api,
+                &format!(
+                    "{base}/{}/dockerImages?pageSize=1000",
+                    super::encode_segment(id)
+                ),
+                &format!("images of {project_repo}"),
+                |p: &DockerImagesPage| p.next_page_token.clone(),
+                |p| {
+                    names.extend(
+                        p.docker_images
+                            .iter()
+                            .filter_map(|i| image_path(&i.uri, &project_repo)),
+                    )
+                },
+            )
+            .await?;
+            let mut names: Vec<String> = names.into_iter().collect();
+            names.sort_by(|a, b| natural_cmp(a, b));
+            if !names.is_empty() {
+                sink(names);
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the repository holding `repo` (`project/repository/image…`) has immutable
     /// tags, per the REST API; `false` when that cannot be asked.
     async fn immutable_tags(&self, repo: &str) -> bool {
-        let (Some(token), Some(location)) = (&self.oauth, &self.location) else {
+        let (Some(_), Some(location)) = (&self.oauth, &self.location) else {
             return false;
         };
         let mut parts = repo.splitn(3, '/');
@@ -212,17 +364,8 @@ impl Gar {
         if let Some(v) = self.immutable.lock().unwrap().get(&key) {
             return *v;
         }
-        let api = Rest {
-            http: match Rest::client() {
-                Ok(c) => c,
-                Err(_) => return false,
-            },
-            service: "Artifact Registry API",
-            base: self.api_url.clone(),
-            token: Some(token.clone()),
-            headers: vec![("accept", "application/json")],
-            auth_hint: "the access token needs artifactregistry.repositories.get",
-            token_header: super::TokenHeader::Bearer,
+        let Some(api) = self.rest() else {
+            return false;
         };
         let url = format!(
             "{}/v1/projects/{}/locations/{}/repositories/{}",
@@ -293,6 +436,12 @@ impl ProviderApi for Gar {
 
     fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
         Box::pin(async move {
+            // The project's repositories from the REST API, as the issue asks, when it can be.
+            if let (Some(project), Some(location), Some(api)) =
+                (&self.project, &self.location, self.rest())
+            {
+                return self.rest_repos(&api, project, location, sink).await;
+            }
             let prefix = self.project.as_ref().map(|p| format!("{p}/"));
             let mut only = |page: Vec<String>| {
                 sink(match &prefix {

@@ -3,8 +3,10 @@
 //! (`/api/v4`, `PRIVATE-TOKEN`); manifests, configs and digest deletes via v2, whose JWT comes
 //! from `<gitlab>/jwt/auth` (any username, the token as password).
 //!
-//! GitLab's tag list has names only: the details take one request per tag, sent concurrently.
-//! An index reports `total_size` 0, so its size is computed from v2 instead.
+//! GitLab's tag list has names only: the details take one request per tag
+//! ([`ProviderApi::tag_detail`]), fetched lazily by the tags pane (rows in view first) at the
+//! adaptive concurrency, and all of them for `tags --long`. An index reports `total_size` 0, so
+//! its size is computed from v2 instead.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -59,8 +61,8 @@ impl Keys {
 
 /// GitLab's largest page.
 const PER_PAGE: usize = 100;
-/// Tag detail requests in flight at once.
-const DETAILS_IN_FLIGHT: usize = 16;
+/// Tag detail requests queued at once; the limiter decides how many are in flight.
+const DETAILS_IN_FLIGHT: usize = crate::registry::http::ADAPTIVE_MAX;
 
 /// Where the repositories come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +131,7 @@ pub fn connect(
     };
     let host = addr.host.clone();
     let v2 = opts.v2_options(addr, credential)?;
+    let limiter = crate::registry::http::Limiter::new(v2.concurrency);
     let api = Rest {
         http: super::harbor::api_client(v2.insecure, v2.ca_pem.as_deref())?,
         service: "GitLab API",
@@ -159,6 +162,8 @@ pub fn connect(
         who,
         ids: Default::default(),
         listed: Default::default(),
+        rule_cache: Default::default(),
+        limiter,
     })))
 }
 
@@ -204,7 +209,15 @@ pub struct Gitlab {
     /// The names [`ProviderApi::tag_names`] just listed, taken once by the details that follow
     /// (the tags pane lists names, then asks for their details).
     listed: Mutex<HashMap<String, (std::time::Instant, Vec<String>)>>,
+    /// Repository → its project's tag protection rules, read once for the per-tag details.
+    rule_cache: tokio::sync::Mutex<HashMap<String, (std::time::Instant, Arc<Rules>)>>,
+    /// The API's in-flight limit for the per-tag details (adaptive unless the profile fixes
+    /// `concurrency`), by the task's priority: rows in view first.
+    limiter: crate::registry::http::Limiter,
 }
+
+/// Tag protection rules: pattern and what it means for a delete.
+type Rules = Vec<(regex_lite::Regex, String)>;
 
 /// How long listed names are reused for the details that follow.
 const LISTED: std::time::Duration = std::time::Duration::from_secs(30);
@@ -412,6 +425,19 @@ impl Gitlab {
             .collect()
     }
 
+    /// [`Gitlab::rules`], read once per [`LISTED`] for the tag-by-tag details.
+    async fn cached_rules(&self, repo: &str) -> Arc<Rules> {
+        let mut cache = self.rule_cache.lock().await;
+        if let Some((at, r)) = cache.get(repo) {
+            if at.elapsed() < LISTED {
+                return r.clone();
+            }
+        }
+        let r = Arc::new(self.rules(repo).await);
+        cache.insert(repo.to_string(), (std::time::Instant::now(), r.clone()));
+        r
+    }
+
     /// One tag's row from its detail request; an index (size 0) is sized from v2.
     async fn row(&self, repo: &str, base: &str, name: String) -> Result<TagRow> {
         let url = self
@@ -419,11 +445,16 @@ impl Gitlab {
             .url(&format!("{base}/tags/{}", encode_segment(&name)))?;
         let what = format!("{repo}:{name}");
         let mut budget = PageBudget::new(&what);
-        let (d, _): (TagDetail, _) = self
-            .api
-            .get_page(&url, &what, &mut budget)
-            .await
-            .map_err(no_access)?;
+        let permit = self.limiter.acquire().await;
+        let got = self.api.get_page(&url, &what, &mut budget).await;
+        permit.finish(match &got {
+            Err(Error::Provider {
+                status: Some(429 | 503),
+                ..
+            }) => crate::registry::http::Signal::Overload,
+            _ => crate::registry::http::Signal::Ok,
+        });
+        let (d, _): (TagDetail, _) = got.map_err(no_access)?;
         let mut row = TagRow {
             tag: d.name,
             digest: d.digest.unwrap_or_default(),
@@ -555,6 +586,23 @@ impl ProviderApi for Gitlab {
 
     fn has_sizes(&self) -> bool {
         true
+    }
+
+    fn details_per_tag(&self) -> bool {
+        true
+    }
+
+    fn tag_detail<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
+        Box::pin(async move {
+            let base = self.base_of(repo).await?;
+            let rules = self.cached_rules(repo).await;
+            let mut row = self.row(repo, &base, tag.to_string()).await?;
+            row.locked = rules
+                .iter()
+                .find(|(re, _)| re.is_match(&row.tag))
+                .map(|(_, why)| why.clone());
+            Ok(Some(row))
+        })
     }
 
     fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {

@@ -146,6 +146,63 @@ struct Artifact {
     extra_attrs: Option<ExtraAttrs>,
     #[serde(default)]
     references: Option<Vec<Reference>>,
+    #[serde(default)]
+    accessories: Option<Vec<Accessory>>,
+}
+
+/// An accessory of an artifact (`with_accessory=true`): a signature or SBOM Harbor links to it.
+#[derive(Deserialize)]
+struct Accessory {
+    digest: String,
+    /// `signature.cosign`, `signature.notation`, `sbom.harbor`, …
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    size: u64,
+}
+
+/// Most accessories read for one artifact.
+const MAX_ACCESSORIES: usize = 1000;
+
+/// An accessory as a referrer (source `harbor-accessory`).
+fn accessory_referrer(a: Accessory) -> Option<crate::registry::referrers::Referrer> {
+    use crate::registry::referrers::{Kind, Referrer, Source, classify};
+    crate::registry::digest::validate(&a.digest).ok()?;
+    let t = a.kind.to_ascii_lowercase();
+    let (family, tool) = t.split_once('.').unwrap_or((t.as_str(), ""));
+    let tool: String = tool
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(32)
+        .collect();
+    let kind = match family {
+        "signature" => Kind::Signature {
+            tool: if tool.is_empty() {
+                "unknown".into()
+            } else {
+                tool
+            },
+        },
+        "sbom" => Kind::Sbom {
+            format: if tool.is_empty() {
+                "unknown".into()
+            } else {
+                tool
+            },
+        },
+        "attestation" => Kind::Attestation { predicate: None },
+        _ => classify(&t, &Default::default()),
+    };
+    Some(Referrer {
+        digest: a.digest,
+        artifact_type: a.kind.chars().take(128).collect(),
+        media_type: String::new(),
+        size: a.size,
+        annotations: Default::default(),
+        source: Source::HarborAccessory,
+        kind,
+        tag: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -425,6 +482,30 @@ impl ProviderApi for Harbor {
             let mut out: Vec<TagRow> = artifacts.into_iter().flat_map(rows).collect();
             out.sort_by(|a, b| natural_cmp(&a.tag, &b.tag));
             Ok(out)
+        })
+    }
+
+    fn referrers<'a>(
+        &'a self,
+        repo: &'a str,
+        digest: &'a str,
+    ) -> BoxFut<'a, Vec<crate::registry::referrers::Referrer>> {
+        Box::pin(async move {
+            crate::registry::digest::validate(digest)?;
+            let (p, r) = api_path(repo)?;
+            let url = self.api.url(&format!(
+                "/api/v2.0/projects/{p}/repositories/{r}/artifacts/{}?with_accessory=true",
+                encode_segment(digest)
+            ))?;
+            let what = format!("accessories of {repo}@{digest}");
+            let mut budget = PageBudget::new(&what);
+            let (a, _): (Artifact, _) = self.api.get_page(&url, &what, &mut budget).await?;
+            Ok(a.accessories
+                .unwrap_or_default()
+                .into_iter()
+                .take(MAX_ACCESSORIES)
+                .filter_map(accessory_referrer)
+                .collect())
         })
     }
 

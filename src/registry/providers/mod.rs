@@ -302,6 +302,23 @@ pub trait ProviderApi: Send + Sync {
     }
     /// True when [`ProviderApi::tags`] gives sizes, so v2 need not be asked tag by tag.
     fn has_sizes(&self) -> bool;
+    /// True when the details come one request per tag ([`ProviderApi::tag_detail`]): the tags
+    /// pane then fetches them lazily, rows in view first, instead of calling `tags`.
+    fn details_per_tag(&self) -> bool {
+        false
+    }
+    /// Referrers the API records for `digest` (Harbor's accessories).
+    fn referrers<'a>(
+        &'a self,
+        _repo: &'a str,
+        _digest: &'a str,
+    ) -> BoxFut<'a, Vec<super::referrers::Referrer>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    /// One tag's row from the API (only called when [`ProviderApi::details_per_tag`]).
+    fn tag_detail<'a>(&'a self, _repo: &'a str, _tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
+        Box::pin(async { Ok(None) })
+    }
     /// Deletes a manifest with its tags (only called when `capabilities().delete_digest`).
     fn delete_manifest<'a>(&'a self, _repo: &'a str, _digest: &'a str) -> BoxFut<'a, ()> {
         Box::pin(async move { Err(Error::Unsupported(self.why_no_digest_delete())) })
@@ -462,7 +479,8 @@ impl<A: ProviderApi> Backend for Provider<A> {
 
     fn bulk_rows<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Option<Vec<TagRow>>> {
         Box::pin(async move {
-            if !self.api.has_sizes() {
+            // A per-tag provider's `tags` costs a request per tag: not a bulk listing.
+            if !self.api.has_sizes() || self.api.details_per_tag() {
                 return Ok(None);
             }
             let cached = self
@@ -477,6 +495,25 @@ impl<A: ProviderApi> Backend for Provider<A> {
                 None => Ok(Some(self.rows(repo).await?)),
             }
         })
+    }
+
+    fn details_per_tag(&self) -> bool {
+        self.api.details_per_tag()
+    }
+
+    fn provider_referrers<'a>(
+        &'a self,
+        repo: &'a str,
+        digest: &'a str,
+    ) -> BoxFut<'a, Vec<super::referrers::Referrer>> {
+        self.api.referrers(repo, digest)
+    }
+
+    fn tag_detail<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
+        if !self.api.details_per_tag() {
+            return Box::pin(async { Ok(None) });
+        }
+        self.api.tag_detail(repo, tag)
     }
 
     fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
