@@ -329,8 +329,13 @@ impl Store {
             let (mt, body) = (&bytes[..i], &bytes[i + 1..]);
             digest::verify(d, body).ok()?;
             let mt = std::str::from_utf8(mt).ok()?;
-            parse::manifest(body.to_vec(), d.to_string(), Some(mt).filter(|m| !m.is_empty()), d)
-                .ok()
+            parse::manifest(
+                body.to_vec(),
+                d.to_string(),
+                Some(mt).filter(|m| !m.is_empty()),
+                d,
+            )
+            .ok()
         });
         if ok.is_none() {
             tracing::info!(target: "regtui::cache", "dropping corrupt cache entry {}", path.display());
@@ -532,8 +537,8 @@ impl Store {
         let tmp = self.root.join("tmp");
         let mut freed = 0;
         files.retain(|(p, size, m)| {
-            let stale = p.starts_with(&tmp)
-                && m.elapsed().map(|a| a > TOUCH_AFTER).unwrap_or(false);
+            let stale =
+                p.starts_with(&tmp) && m.elapsed().map(|a| a > TOUCH_AFTER).unwrap_or(false);
             if stale && std::fs::remove_file(p).is_ok() {
                 freed += size;
             }
