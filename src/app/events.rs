@@ -27,6 +27,8 @@ impl App {
             | Event::Tags { req, .. }
             | Event::Detail { req, .. }
             | Event::Inspected { req, .. }
+            | Event::CachedTags { req, .. }
+            | Event::CachedRepos { req, .. }
             | Event::Failed { req, .. } => Some(*req),
             _ => None,
         };

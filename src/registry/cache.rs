@@ -608,8 +608,14 @@ pub struct Cached {
     inner: Arc<dyn Backend>,
     store: Arc<Store>,
     offline: bool,
-    /// The last tag list per repository, loaded from the store once.
-    lists: Mutex<HashMap<String, Option<Arc<TagList>>>>,
+    /// The last tag list per repository (and each tag's row in it), loaded from the store once.
+    lists: Mutex<HashMap<String, Option<Arc<Known>>>>,
+}
+
+/// A stored tag list with an index by tag.
+pub struct Known {
+    pub list: TagList,
+    by_tag: HashMap<String, usize>,
 }
 
 impl Cached {
@@ -633,11 +639,19 @@ impl Cached {
     }
 
     /// The tag list of `repo` as last stored (loaded once per process).
-    pub fn list(&self, repo: &str) -> Option<Arc<TagList>> {
+    pub fn list(&self, repo: &str) -> Option<Arc<Known>> {
         if let Some(l) = self.lists.lock().unwrap().get(repo) {
             return l.clone();
         }
-        let l = self.store.tags(&self.key(), repo).map(Arc::new);
+        let l = self.store.tags(&self.key(), repo).map(|list| {
+            let by_tag = list
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.tag.clone(), i))
+                .collect();
+            Arc::new(Known { list, by_tag })
+        });
         self.lists
             .lock()
             .unwrap()
@@ -646,7 +660,8 @@ impl Cached {
     }
 
     fn row(&self, repo: &str, tag: &str) -> Option<TagRow> {
-        self.list(repo)?.rows.iter().find(|r| r.tag == tag).cloned()
+        let k = self.list(repo)?;
+        k.by_tag.get(tag).map(|i| k.list.rows[*i].clone())
     }
 
     fn known_digest(&self, repo: &str, tag: &str) -> Option<String> {
@@ -761,7 +776,7 @@ impl Backend for Cached {
             let l = self
                 .list(repo)
                 .ok_or_else(|| offline_error(&format!("the tags of {repo}")))?;
-            sink(l.rows.iter().map(|r| r.tag.clone()).collect());
+            sink(l.list.rows.iter().map(|r| r.tag.clone()).collect());
             Ok(())
         })
     }
@@ -830,7 +845,7 @@ impl Backend for Cached {
         if !self.offline {
             return self.inner.bulk_rows(repo);
         }
-        Box::pin(async move { Ok(self.list(repo).map(|l| l.rows.clone())) })
+        Box::pin(async move { Ok(self.list(repo).map(|l| l.list.rows.clone())) })
     }
     fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
         if self.offline {
