@@ -527,6 +527,22 @@ impl TagsPane {
         }
     }
 
+    /// Loads many rows at once (a repository's cached rows): one sort, not one insertion each.
+    pub fn set_rows(&mut self, rows: Vec<TagRow>, height: usize) {
+        for r in rows {
+            let Some(&i) = self.index.get(&r.tag) else {
+                continue;
+            };
+            self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
+            self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platforms(&r))));
+            let row = RowState::Loaded(r);
+            self.keys[i] = Self::key_of(&row);
+            self.rows.insert(self.names[i].clone(), row);
+        }
+        self.recount();
+        self.resort(height);
+    }
+
     /// Recomputes the digest counts.
     pub fn recount(&mut self) {
         self.per_digest.clear();

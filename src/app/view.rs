@@ -182,10 +182,7 @@ impl ProfileView {
                 // Stale-while-revalidate: the rows as last seen, marked, until the registry answers.
                 let names = rows.iter().map(|r| r.tag.clone()).collect();
                 self.tags.set_names(names, ht);
-                for r in rows {
-                    let tag = r.tag.clone();
-                    self.tags.set_row(&tag, RowState::Loaded(r), ht);
-                }
+                self.tags.set_rows(rows, ht);
                 self.tags.stale = self.tags.rows.keys().cloned().collect();
                 self.tags.cache = Some(CacheMark {
                     seen,
