@@ -36,6 +36,10 @@ pub struct Cli {
     /// Log every request, token fetch and TLS decision to stderr (commands only, not the TUI).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Answer from the persistent cache only, never the network (`tags`, `inspect`, `repos`);
+    /// says how old the data is.
+    #[arg(long, global = true)]
+    pub offline: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -209,6 +213,24 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The persistent cache: `stats` (where, how big, what it holds) or `clear`.
+    Cache {
+        #[command(subcommand)]
+        action: CacheCmd,
+    },
+}
+
+/// What `regtui cache` does.
+#[derive(Debug, Subcommand)]
+pub enum CacheCmd {
+    /// Where the cache is, its size and bound, and what it holds.
+    Stats {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete everything in the cache.
+    Clear,
 }
 
 /// `config.toml.example`, built in so an installed binary can print it.
@@ -298,6 +320,7 @@ impl Cli {
             profile: self.profile.clone(),
             registry: self.registry.clone(),
             demo: self.demo,
+            offline: self.offline,
         }
     }
 
@@ -427,9 +450,11 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
         Some(Cmd::Tag { reference, tags }) => {
             crate::cli_content::tag_cmd(cli, reference, tags).await
         }
+        Some(Cmd::Cache { action }) => cache_cmd(cli, action),
         Some(Cmd::Repos { json: as_json }) => {
             let s = cli.session(None)?;
             let repos = ops::all_repos(s.backend.as_ref()).await?;
+            remember_repos(&s, &repos);
             if *as_json {
                 emit(&json(&repos));
             } else {
@@ -582,6 +607,7 @@ async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
     crate::registry::reference::validate_repository(repo)?;
     let b = s.backend.as_ref();
     let names = ops::all_tags(b, repo).await?;
+    offline_note(&s, repo, None);
     if !long {
         if as_json {
             emit(&json(&names));
@@ -611,6 +637,10 @@ async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
     })
     .await;
     let rows: Vec<TagRow> = rows.into_iter().flatten().collect();
+    if let Some(st) = s.store.as_ref().filter(|_| !s.offline) {
+        let key = crate::registry::cache::registry_key(&b.info());
+        st.put_tags(&key, repo, crate::registry::cache::now(), &rows);
+    }
     if as_json {
         emit(&json(&protected_rows(&rows, &s.protected, &s.profile)));
     } else {
@@ -666,6 +696,80 @@ async fn tags(cli: &Cli, repo: &str, long: bool, as_json: bool) -> Result<i32> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
+/// With `--offline`: says on stderr how old the cached answer is.
+fn offline_note(s: &Session, repo: &str, reference: Option<&str>) {
+    let Some(st) = s.store.as_ref().filter(|_| s.offline) else {
+        return;
+    };
+    if reference.is_some_and(digest::is_digest) {
+        eprintln!("offline: from the cache (content by digest does not change)");
+        return;
+    }
+    let key = crate::registry::cache::registry_key(&s.backend.info());
+    if let Some(l) = st.tags(&key, repo) {
+        let now = crate::registry::cache::now();
+        eprintln!(
+            "offline: tags of {} as seen {} ({}), from the cache",
+            clean(repo),
+            crate::fmt::relative_time(l.seen, now),
+            crate::fmt::utc_minute(l.seen)
+        );
+    }
+}
+
+/// Keeps the repository list for `--offline` and the TUI's offline view.
+fn remember_repos(s: &Session, repos: &[String]) {
+    if let Some(st) = s.store.as_ref().filter(|_| !s.offline) {
+        let key = crate::registry::cache::registry_key(&s.backend.info());
+        st.put_repos(&key, crate::registry::cache::now(), repos);
+    }
+}
+
+/// `regtui cache stats|clear`.
+fn cache_cmd(cli: &Cli, action: &CacheCmd) -> Result<i32> {
+    let mib = config::load(cli.config.as_deref())
+        .map(|c| c.cache_max_mib)
+        .unwrap_or(crate::registry::cache::DEFAULT_MAX_MIB);
+    let dir = crate::registry::cache::Store::default_dir()
+        .ok_or_else(|| Error::Config("no cache directory (no home directory)".into()))?;
+    let st = crate::registry::cache::Store::new(dir, mib.saturating_mul(1024 * 1024));
+    match action {
+        CacheCmd::Stats { json: as_json } => {
+            let stats = st.stats();
+            if *as_json {
+                emit(&json(&stats));
+            } else {
+                emit(&format!(
+                    "cache      {}\nsize       {} of {}{}\nmanifests  {}\nconfigs    {}\ntag lists  {}\nrepo lists {}\n",
+                    clean(&stats.dir),
+                    human(stats.bytes),
+                    human(stats.max_bytes),
+                    if mib == 0 {
+                        " (off: cache_max_mib = 0)"
+                    } else {
+                        ""
+                    },
+                    stats.manifests,
+                    stats.configs,
+                    stats.tag_lists,
+                    stats.repo_lists
+                ));
+            }
+        }
+        CacheCmd::Clear => {
+            let freed = st
+                .clear()
+                .map_err(|e| Error::Config(format!("cannot clear {}: {e}", st.dir().display())))?;
+            emit(&format!(
+                "cleared {} ({})\n",
+                clean(&st.dir().display().to_string()),
+                human(freed)
+            ));
+        }
+    }
+    Ok(0)
+}
+
 async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
     let r = Reference::parse(reference)?;
     let s = cli.session(r.registry.as_deref())?;
@@ -676,7 +780,8 @@ async fn inspect(cli: &Cli, reference: &str, as_json: bool) -> Result<i32> {
         &r.to_string(),
     )
     .await?;
-    if let Some(n) = s.backend.status_note() {
+    offline_note(&s, &r.repository, Some(r.target()));
+    if let Some(n) = s.backend.status_note().filter(|_| !s.offline) {
         eprintln!("note: {n}");
     }
     // Signatures, SBOMs and attestations of this manifest; their absence is no failure.

@@ -14,6 +14,7 @@ use tokio::task::AbortHandle;
 
 use crate::registry::auth::{Credential, Secret};
 use crate::registry::model::{Desc, Inspection, TagDeleteMethod, TagRow};
+use crate::registry::cache::{self, Cached, Store};
 use crate::registry::providers::KindKeys;
 use crate::registry::providers::dockerhub::{self, SearchResult};
 use crate::registry::prune::{self, Outcome, Plan, Protected};
@@ -294,6 +295,20 @@ pub enum Event {
         repo: String,
         result: Result<(String, Vec<String>), Error>,
     },
+    /// The repository's rows as last seen (from the persistent cache), sent before the
+    /// registry's own list; `seen` is when (Unix seconds).
+    CachedTags {
+        req: ReqId,
+        seen: i64,
+        rows: Vec<TagRow>,
+    },
+    /// The registry could not be reached: the repository list as last seen instead, and why.
+    CachedRepos {
+        req: ReqId,
+        seen: i64,
+        names: Vec<String>,
+        error: Error,
+    },
     /// The whole cleanup finished.
     PruneDone {
         req: ReqId,
@@ -340,6 +355,18 @@ struct Shared {
     sent: Mutex<HashMap<String, BackendInfo>>,
     /// The status note last sent per profile.
     notes: Mutex<HashMap<String, Option<String>>>,
+    /// The persistent cache registry profiles read through (none: no cache).
+    store: Option<Arc<Store>>,
+    /// Per (profile, repository): the registry's last tag list and the rows detailed since,
+    /// written to the store when a details run ends.
+    seen: Mutex<HashMap<(String, String), Seen>>,
+}
+
+/// A repository's tags as the registry listed them and the rows detailed so far.
+#[derive(Default)]
+struct Seen {
+    names: Vec<String>,
+    rows: HashMap<String, TagRow>,
 }
 
 impl Shared {
@@ -348,6 +375,10 @@ impl Shared {
             return Ok(b.clone());
         }
         let b = self.connect(profile, None).await?;
+        let b = match self.store_for(profile) {
+            Some(st) => Arc::new(Cached::new(b, st, false)) as Arc<dyn Backend>,
+            None => b,
+        };
         let b = self
             .backends
             .lock()
@@ -445,6 +476,35 @@ impl Shared {
         }
     }
 
+    /// The store, for a registry profile (the demo and layouts are local already).
+    fn store_for(&self, profile: &str) -> Option<Arc<Store>> {
+        let spec = self.specs.get(profile)?;
+        matches!(spec.source, ProfileSource::Registry { .. })
+            .then(|| self.store.clone())
+            .flatten()
+    }
+
+    /// Writes what was seen of `repo` to the store (off the async threads).
+    async fn remember_tags(&self, profile: &str, repo: &str, b: &dyn Backend) {
+        let Some(st) = self.store_for(profile) else {
+            return;
+        };
+        let rows: Vec<TagRow> = {
+            let seen = self.seen.lock().unwrap();
+            let Some(s) = seen.get(&(profile.to_string(), repo.to_string())) else {
+                return;
+            };
+            s.names
+                .iter()
+                .filter_map(|n| s.rows.get(n).cloned())
+                .collect()
+        };
+        let key = cache::registry_key(&b.info());
+        let repo = repo.to_string();
+        let _ = tokio::task::spawn_blocking(move || st.put_tags(&key, &repo, cache::now(), &rows))
+            .await;
+    }
+
     fn concurrency(&self, profile: &str) -> usize {
         self.specs.get(profile).map(|s| s.concurrency).unwrap_or(16)
     }
@@ -466,8 +526,18 @@ pub struct Client {
     pub in_flight: Arc<AtomicUsize>,
 }
 
-/// Starts the client task. Events go to `events`.
+/// Starts the client task without the persistent cache. Events go to `events`.
 pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
+    spawn_with_store(specs, events, None)
+}
+
+/// Starts the client task; registry profiles read through `store` (stale-while-revalidate:
+/// a repository's cached rows are sent at once, then checked against the registry).
+pub fn spawn_with_store(
+    specs: Vec<ProfileSpec>,
+    events: mpsc::Sender<Event>,
+    store: Option<Arc<Store>>,
+) -> Client {
     let (tx, mut rx) = mpsc::channel::<Command>(256);
     let shared = Arc::new(Shared {
         specs: specs.into_iter().map(|s| (s.name.clone(), s)).collect(),
@@ -476,6 +546,8 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
         in_flight: Arc::new(AtomicUsize::new(0)),
         sent: Mutex::new(HashMap::new()),
         notes: Mutex::new(HashMap::new()),
+        store,
+        seen: Mutex::new(HashMap::new()),
     });
     let in_flight = shared.in_flight.clone();
     // While requests run, status notes (a registry's rate-limit pause) reach the app each second.
@@ -550,6 +622,22 @@ pub fn spawn(specs: Vec<ProfileSpec>, events: mpsc::Sender<Event>) -> Client {
     }
 }
 
+/// The registry could not be reached at all (as opposed to answering with an error).
+fn unreachable(e: &Error) -> bool {
+    matches!(e, Error::ConnectionRefused { .. }) || e.is_transient()
+}
+
+/// The repository list of `profile` as last seen, from the store.
+async fn cached_repos(sh: &Shared, profile: &str) -> Option<(i64, Vec<String>)> {
+    let st = sh.store_for(profile)?;
+    let b = sh.backends.lock().unwrap().get(profile).cloned()?;
+    let key = cache::registry_key(&b.info());
+    tokio::task::spawn_blocking(move || st.repos(&key))
+        .await
+        .ok()
+        .flatten()
+}
+
 async fn run(sh: &Shared, cmd: Command) {
     let ev = &sh.events;
     match cmd {
@@ -566,8 +654,13 @@ async fn run(sh: &Shared, cmd: Command) {
                     drop(tx);
                     r
                 };
+                let keep = sh.store_for(&profile).is_some();
+                let mut all: Vec<String> = Vec::new();
                 let forward = async {
                     while let Some(page) = rx.recv().await {
+                        if keep {
+                            all.extend(page.iter().cloned());
+                        }
                         let _ = ev
                             .send(Event::Repos {
                                 req,
@@ -578,9 +671,32 @@ async fn run(sh: &Shared, cmd: Command) {
                     }
                 };
                 let (r, ()) = tokio::join!(fut, forward);
+                if let (Ok(()), Some(st)) = (&r, sh.store_for(&profile)) {
+                    let key = cache::registry_key(&b.info());
+                    let _ =
+                        tokio::task::spawn_blocking(move || st.put_repos(&key, cache::now(), &all))
+                            .await;
+                }
                 r
             }
             .await;
+            let r = match r {
+                Err(error) if unreachable(&error) => match cached_repos(sh, &profile).await {
+                    Some((seen, names)) => {
+                        let _ = ev
+                            .send(Event::CachedRepos {
+                                req,
+                                seen,
+                                names,
+                                error,
+                            })
+                            .await;
+                        return;
+                    }
+                    None => Err(error),
+                },
+                r => r,
+            };
             let _ = match r {
                 Ok(()) => {
                     ev.send(Event::Repos {
@@ -596,8 +712,31 @@ async fn run(sh: &Shared, cmd: Command) {
         Command::ListTags { req, profile, repo } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
+                // Stale-while-revalidate: the rows as last seen first, then the registry's list.
+                if let Some(st) = sh.store_for(&profile) {
+                    let key = cache::registry_key(&b.info());
+                    let r2 = repo.clone();
+                    if let Ok(Some(l)) =
+                        tokio::task::spawn_blocking(move || st.tags(&key, &r2)).await
+                    {
+                        let _ = ev
+                            .send(Event::CachedTags {
+                                req,
+                                seen: l.seen,
+                                rows: l.rows,
+                            })
+                            .await;
+                    }
+                }
                 let mut all = Vec::new();
                 b.list_tags(&repo, &mut |page| all.extend(page)).await?;
+                if sh.store_for(&profile).is_some() {
+                    let mut seen = sh.seen.lock().unwrap();
+                    let s = seen.entry((profile.clone(), repo.clone())).or_default();
+                    s.names = all.clone();
+                    let names: std::collections::HashSet<&String> = all.iter().collect();
+                    s.rows.retain(|k, _| names.contains(k));
+                }
                 Ok::<_, Error>(all)
             }
             .await;
@@ -642,13 +781,21 @@ async fn run(sh: &Shared, cmd: Command) {
                 .await;
                 drop(tx);
             };
+            let keep = sh.store_for(&profile).is_some();
             let forward = async {
                 while let Some((tag, result)) = rx.recv().await {
+                    if let (true, Ok(row)) = (keep, &result) {
+                        let mut seen = sh.seen.lock().unwrap();
+                        if let Some(s) = seen.get_mut(&(profile.clone(), repo.clone())) {
+                            s.rows.insert(tag.clone(), row.clone());
+                        }
+                    }
                     let result = result.map(Box::new);
                     let _ = ev.send(Event::Detail { req, tag, result }).await;
                 }
             };
             tokio::join!(work, forward);
+            sh.remember_tags(&profile, &repo, b.as_ref()).await;
         }
         Command::Inspect {
             req,

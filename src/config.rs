@@ -105,6 +105,8 @@ struct File {
     mouse: Option<bool>,
     #[serde(default)]
     dates: crate::fmt::Dates,
+    /// Bound of the persistent cache in MiB.
+    cache_max_mib: Option<u64>,
     #[serde(default)]
     profiles: BTreeMap<String, toml::Spanned<toml::Table>>,
 }
@@ -145,6 +147,8 @@ pub struct Config {
     pub mouse: bool,
     /// How the terminal UI shows dates at first (`t` switches).
     pub dates: crate::fmt::Dates,
+    /// Bound of the persistent cache in MiB (`cache_max_mib`; 0 turns the cache off).
+    pub cache_max_mib: u64,
     pub profiles: BTreeMap<String, Profile>,
     /// Things to tell the user (e.g. a plain-text password in a world-readable file).
     pub warnings: Vec<String>,
@@ -166,6 +170,7 @@ impl Config {
             clipboard: Default::default(),
             mouse: true,
             dates: Default::default(),
+            cache_max_mib: crate::registry::cache::DEFAULT_MAX_MIB,
             profiles: BTreeMap::new(),
             warnings: Vec::new(),
             base_dir: PathBuf::from("."),
@@ -369,6 +374,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
         clipboard: file.clipboard,
         mouse: file.mouse.unwrap_or(true),
         dates: file.dates,
+        cache_max_mib: file
+            .cache_max_mib
+            .unwrap_or(crate::registry::cache::DEFAULT_MAX_MIB),
         profiles,
         warnings,
         base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),

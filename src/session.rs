@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::config::{self, Config, Profile};
 use crate::registry::auth::Credential;
+use crate::registry::cache::{Cached, Store};
 use crate::registry::layout::{Files, Layout};
 use crate::registry::prune::Protected;
 use crate::registry::{Backend, Error, Result};
@@ -34,6 +35,8 @@ pub struct Selection {
     pub profile: Option<String>,
     pub registry: Option<String>,
     pub demo: bool,
+    /// `--offline`: answer from the persistent cache only.
+    pub offline: bool,
 }
 
 /// How a profile's backend is made.
@@ -130,10 +133,47 @@ pub struct Session {
     pub protected: Protected,
     /// What the user must be told: config file and credential warnings.
     pub warnings: Vec<String>,
+    /// The persistent cache the backend reads through (none for the demo or when it is off).
+    pub store: Option<Arc<Store>>,
+    /// Answers come from the cache only (`--offline`).
+    pub offline: bool,
 }
 
-fn connect(name: &str, p: &Profile, base: &Path, mut warnings: Vec<String>) -> Result<Session> {
-    let backend = p.kind.connect(&p.connect_options(base), None)?;
+/// The persistent cache for `max_mib` (none when 0 or `$REGTUI_NO_CACHE` is set).
+pub fn store(max_mib: u64) -> Option<Arc<Store>> {
+    (max_mib > 0)
+        .then(|| Store::open_default(max_mib))
+        .flatten()
+}
+
+/// `backend` reading through `store` (from it alone when `offline`).
+pub fn cached(
+    backend: Arc<dyn Backend>,
+    store: &Option<Arc<Store>>,
+    offline: bool,
+) -> Result<Arc<dyn Backend>> {
+    match store {
+        Some(st) => Ok(Arc::new(Cached::new(backend, st.clone(), offline))),
+        None if offline => Err(Error::Config(
+            "--offline answers from the cache, which is off (cache_max_mib = 0 or $REGTUI_NO_CACHE)"
+                .into(),
+        )),
+        None => Ok(backend),
+    }
+}
+
+fn connect(
+    name: &str,
+    p: &Profile,
+    base: &Path,
+    mut warnings: Vec<String>,
+    (st, offline): (Option<Arc<Store>>, bool),
+) -> Result<Session> {
+    let backend = cached(
+        p.kind.connect(&p.connect_options(base), None)?,
+        &st,
+        offline,
+    )?;
     warnings.extend(backend.info().warning);
     Ok(Session {
         profile: name.to_string(),
@@ -141,6 +181,8 @@ fn connect(name: &str, p: &Profile, base: &Path, mut warnings: Vec<String>) -> R
         concurrency: p.concurrency(),
         protected: Protected(p.protected_tags.clone()),
         warnings,
+        store: st,
+        offline,
     })
 }
 
@@ -173,6 +215,8 @@ pub fn open(sel: &Selection, reference_host: Option<&str>) -> Result<Session> {
             concurrency: config::DEFAULT_CONCURRENCY,
             protected: Protected::default(),
             warnings: Vec::new(),
+            store: None,
+            offline: false,
         });
     }
     if let Some(r) = &sel.registry {
@@ -187,10 +231,21 @@ pub fn open(sel: &Selection, reference_host: Option<&str>) -> Result<Session> {
                 )));
             }
         }
-        return connect("(ad hoc)", &p, Path::new("."), Vec::new());
+        // The cache bound of the config file, when there is a readable one.
+        let mib = config::load(sel.config.as_deref())
+            .map(|c| c.cache_max_mib)
+            .unwrap_or(crate::registry::cache::DEFAULT_MAX_MIB);
+        return connect(
+            "(ad hoc)",
+            &p,
+            Path::new("."),
+            Vec::new(),
+            (store(mib), sel.offline),
+        );
     }
     let cfg = config::load(sel.config.as_deref())?;
     let warnings = cfg.warnings.clone();
+    let cache = (store(cfg.cache_max_mib), sel.offline);
     if let (Some(host), Some(name)) = (reference_host, &sel.profile) {
         let p = cfg
             .profiles
@@ -205,7 +260,7 @@ pub fn open(sel: &Selection, reference_host: Option<&str>) -> Result<Session> {
                 clean(&p.shown())
             )));
         }
-        return connect(name, p, &cfg.base_dir, warnings);
+        return connect(name, p, &cfg.base_dir, warnings, cache);
     }
     let chosen = cfg.pick(sel.profile.as_deref());
     if let Some(host) = reference_host {
@@ -214,12 +269,18 @@ pub fn open(sel: &Selection, reference_host: Option<&str>) -> Result<Session> {
             .as_ref()
             .filter(|n| cfg.profiles.get(*n).is_some_and(matches))
         {
-            return connect(name, &cfg.profiles[name], &cfg.base_dir, warnings);
+            return connect(name, &cfg.profiles[name], &cfg.base_dir, warnings, cache);
         }
         if let Some((name, p)) = cfg.profiles.iter().find(|(_, p)| matches(p)) {
-            return connect(name, p, &cfg.base_dir, warnings);
+            return connect(name, p, &cfg.base_dir, warnings, cache);
         }
-        return connect("(ad hoc)", &Profile::ad_hoc(host)?, &cfg.base_dir, warnings);
+        return connect(
+            "(ad hoc)",
+            &Profile::ad_hoc(host)?,
+            &cfg.base_dir,
+            warnings,
+            cache,
+        );
     }
     let Some(name) = chosen else {
         return Err(Error::Config(format!(
@@ -239,7 +300,7 @@ pub fn open(sel: &Selection, reference_host: Option<&str>) -> Result<Session> {
         .profiles
         .get(&name)
         .ok_or_else(|| no_profile(&cfg, &name))?;
-    connect(&name, p, &cfg.base_dir, warnings)
+    connect(&name, p, &cfg.base_dir, warnings, cache)
 }
 
 /// What the TUI starts with.

@@ -25,7 +25,8 @@ pub async fn run(sel: &Selection) -> Result<i32> {
     let (specs, current, clip_mode) = (start.specs, start.current, start.config.clipboard);
     let entries: Vec<ProfileEntry> = specs.iter().map(ProfileEntry::from).collect();
     let (ev_tx, mut ev_rx) = mpsc::channel(1024);
-    let client = client_task::spawn(specs, ev_tx);
+    let store = session::store(start.config.cache_max_mib);
+    let client = client_task::spawn_with_store(specs, ev_tx, store);
 
     let mut terminal = ratatui::init();
     // From here on every way out restores the terminal: returns and `?` through the guard, a

@@ -197,6 +197,10 @@ impl App {
 
     /// `d` on one tag: the confirmation dialog, and a check of which tags share its digest.
     pub(super) fn ask_delete(&mut self) -> Vec<Effect> {
+        if self.view().offline() {
+            self.say("offline: the registry is unreachable, and deleting needs it (r retries)");
+            return vec![];
+        }
         if self.focus() != Pane::Tags {
             self.say("select a tag in the tags pane to delete it");
             return vec![];

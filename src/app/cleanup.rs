@@ -82,6 +82,10 @@ impl App {
 
     /// `d` with marked tags: ask the client task for the preview.
     pub(super) fn ask_prune(&mut self) -> Vec<Effect> {
+        if self.view().offline() {
+            self.say("offline: the registry is unreachable, and cleaning up needs it (r retries)");
+            return vec![];
+        }
         if !self.can_delete() {
             self.say("this profile cannot delete (read-only demo or provider without delete)");
             return vec![];

@@ -28,6 +28,8 @@ impl App {
             | Event::Detail { req, .. }
             | Event::Inspected { req, .. }
             | Event::RepoSize { req, .. }
+            | Event::CachedTags { req, .. }
+            | Event::CachedRepos { req, .. }
             | Event::Failed { req, .. } => Some(*req),
             _ => None,
         };

@@ -117,6 +117,8 @@ pub struct ReposPane {
     pub sizes: HashMap<String, RepoSize>,
     /// The request loading `sizes`.
     pub sizes_req: Option<ReqId>,
+    /// The registry was unreachable: the names are the cached list, seen at this Unix time.
+    pub offline: Option<i64>,
 }
 
 /// A repository's tag count and distinct bytes, as far as known (the repositories pane).
@@ -187,6 +189,43 @@ pub enum RowState {
     Failed(String),
 }
 
+/// Where the rows of the tags pane stand against the registry, when they came from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Shown from the cache; the registry is being asked again.
+    Refreshing,
+    /// Every row was checked against the registry.
+    Current,
+    /// The registry is unreachable: the rows are the cached ones.
+    Offline,
+}
+
+/// The cached rows' age and where revalidation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheMark {
+    /// Unix time the cached list was seen.
+    pub seen: i64,
+    pub state: Freshness,
+}
+
+impl CacheMark {
+    /// `cached 3 h ago · refreshing`, `current`, `offline · cached 3 h ago`.
+    pub fn label(&self, now: i64) -> String {
+        let age = match crate::fmt::short_relative(self.seen, now).as_str() {
+            "now" => "just now".to_string(),
+            a => format!(
+                "{} ago",
+                a.replace('m', " min").replace('h', " h").replace('d', " d")
+            ),
+        };
+        match self.state {
+            Freshness::Refreshing => format!("cached {age} · refreshing"),
+            Freshness::Current => "current".into(),
+            Freshness::Offline => format!("offline · cached {age}"),
+        }
+    }
+}
+
 /// How tags are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortKey {
@@ -253,6 +292,12 @@ pub struct TagsPane {
     /// Sort keys aligned with `names`: the date (Unix nanoseconds, full precision) and size,
     /// once loaded.
     keys: Vec<(Option<i128>, Option<u64>)>,
+    /// Set when the rows came from the persistent cache: their age and revalidation state.
+    pub cache: Option<CacheMark>,
+    /// Tags whose row came from the cache and was not checked against the registry yet.
+    pub stale: std::collections::HashSet<String>,
+    /// The registry's own tag list arrived (the cached names were replaced by it).
+    pub fresh_list: bool,
 }
 
 impl TagsPane {
@@ -467,6 +512,11 @@ impl TagsPane {
         let Some(&i) = self.index.get(tag) else {
             return;
         };
+        if let Some(RowState::Loaded(old)) = self.rows.get(tag) {
+            if let Some(n) = self.per_digest.get_mut(&old.digest) {
+                *n = n.saturating_sub(1);
+            }
+        }
         if let RowState::Loaded(r) = &row {
             *self.per_digest.entry(r.digest.clone()).or_default() += 1;
             self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
@@ -528,6 +578,22 @@ impl TagsPane {
             SortKey::Created => kb.0.cmp(&ka.0).then_with(by_name),
             SortKey::Size => kb.1.cmp(&ka.1).then_with(by_name),
         }
+    }
+
+    /// Loads many rows at once (a repository's cached rows): one sort, not one insertion each.
+    pub fn set_rows(&mut self, rows: Vec<TagRow>, height: usize) {
+        for r in rows {
+            let Some(&i) = self.index.get(&r.tag) else {
+                continue;
+            };
+            self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
+            self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platforms(&r))));
+            let row = RowState::Loaded(r);
+            self.keys[i] = Self::key_of(&row);
+            self.rows.insert(self.names[i].clone(), row);
+        }
+        self.recount();
+        self.resort(height);
     }
 
     /// Recomputes the digest counts.
@@ -607,7 +673,7 @@ impl TagsPane {
             matches!(
                 self.rows.get(&self.names[**i]),
                 Some(RowState::Pending) | None
-            )
+            ) || self.stale.contains(&self.names[**i])
         };
         let start = self.nav.offset.min(self.view.len());
         let end = (start + height).min(self.view.len());

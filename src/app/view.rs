@@ -5,7 +5,9 @@ use ratatui::layout::Rect;
 
 use super::layout::{self, Pane};
 use super::messages::Topic;
-use super::panes::{LoadState, ManifestPane, RepoSize, ReposPane, RowState, TagsPane};
+use super::panes::{
+    CacheMark, Freshness, LoadState, ManifestPane, RepoSize, ReposPane, RowState, TagsPane,
+};
 use super::{Effect, ReqIds};
 use crate::client_task::{Command, Event, ReqId};
 use crate::registry::{BackendInfo, Error};
@@ -68,6 +70,7 @@ impl ProfileView {
         let req = ids.next();
         self.clear(&[Topic::Repos, Topic::Connect]);
         self.repos.state = LoadState::Loading;
+        self.repos.offline = None;
         self.repos.names.clear();
         self.repos.view.clear();
         self.repos.req = Some(req);
@@ -223,23 +226,65 @@ impl ProfileView {
                 };
                 self.repos.sizes.insert(repo, size);
             }
+            Event::CachedTags { req, seen, rows } if self.tags.list_req == Some(req) => {
+                // Stale-while-revalidate: the rows as last seen, marked, until the registry answers.
+                let names = rows.iter().map(|r| r.tag.clone()).collect();
+                self.tags.set_names(names, ht);
+                self.tags.set_rows(rows, ht);
+                self.tags.stale = self.tags.rows.keys().cloned().collect();
+                self.tags.cache = Some(CacheMark {
+                    seen,
+                    state: Freshness::Refreshing,
+                });
+                self.tags.state = LoadState::Loaded;
+            }
             Event::Tags { req, page, done } if self.tags.list_req == Some(req) => {
-                let mut names = std::mem::take(&mut self.tags.names);
+                // The registry's list replaces the cached one: tags that went away disappear.
+                let mut names = if self.tags.cache.is_some() && !self.tags.fresh_list {
+                    Vec::new()
+                } else {
+                    std::mem::take(&mut self.tags.names)
+                };
+                self.tags.fresh_list = true;
                 names.extend(page);
                 self.tags.set_names(names, ht);
+                let rows = &self.tags.rows;
+                self.tags.stale.retain(|t| rows.contains_key(t));
                 if done {
                     self.tags.state = LoadState::Loaded;
+                    self.check_current();
                     return (self.request_details(profile, ids, area), None);
                 }
             }
             Event::Detail { req, tag, result }
                 if self.tags.details_req == Some(req) && self.tags.rows.contains_key(&tag) =>
             {
-                let row = match result {
-                    Ok(r) => RowState::Loaded(*r),
-                    Err(e) => RowState::Failed(e.to_string()),
-                };
-                self.tags.set_row(&tag, row, ht);
+                let was_stale = self.tags.stale.remove(&tag);
+                match result {
+                    Ok(r) => self.tags.set_row(&tag, RowState::Loaded(*r), ht),
+                    // A cached row stays when checking it failed.
+                    Err(_) if was_stale => {}
+                    Err(e) => self.tags.set_row(&tag, RowState::Failed(e.to_string()), ht),
+                }
+                self.check_current();
+            }
+            Event::CachedRepos {
+                req,
+                seen,
+                names,
+                error,
+            } if self.repos.req == Some(req) => {
+                self.repos.names = names;
+                self.repos.names.sort();
+                self.repos.names.dedup();
+                self.repos.state = LoadState::Loaded;
+                self.repos.offline = Some(seen);
+                self.repos.refilter();
+                self.repos.nav.clamp(self.repos.view.len(), hr);
+                let text = format!(
+                    "offline: {error} — showing the repositories last seen (cached); r retries"
+                );
+                return (vec![], Some(self.failed(Topic::Repos, error, text)));
             }
             Event::Inspected { req, result } if self.manifest.req == Some(req) => match *result {
                 Ok(i) => {
@@ -264,6 +309,22 @@ impl ProfileView {
                 // Sizes are extras: the rows stay without them.
                 self.repos.sizes_req = None;
                 self.repos.sizes.retain(|_, s| *s != RepoSize::Pending);
+            }
+            Event::Failed { req, error }
+                if self.tags.cache.is_some()
+                    && (self.tags.list_req == Some(req) || self.tags.details_req == Some(req))
+                    && offline_error(&error) =>
+            {
+                // Unreachable: the cached rows stay, marked offline.
+                if let Some(c) = &mut self.tags.cache {
+                    c.state = Freshness::Offline;
+                }
+                self.tags.stale.clear();
+                self.tags.details_req = None;
+                self.tags.state = LoadState::Loaded;
+                let text =
+                    format!("offline: {error} — showing the tags last seen (cached); r retries");
+                return (vec![], Some(self.failed(Topic::Tags, error, text)));
             }
             Event::Failed { req, error } => {
                 let topic = if self.repos.req == Some(req) {
@@ -305,9 +366,33 @@ impl ProfileView {
         (vec![], None)
     }
 
+    /// Cached rows become "current" once the registry's list arrived and every row was checked.
+    fn check_current(&mut self) {
+        let t = &mut self.tags;
+        if let Some(c) = &mut t.cache {
+            if t.fresh_list && t.stale.is_empty() && c.state == Freshness::Refreshing {
+                c.state = Freshness::Current;
+            }
+        }
+    }
+
+    /// Whether the registry was unreachable when last asked (the panes show cached data).
+    pub fn offline(&self) -> bool {
+        self.repos.offline.is_some()
+            || self
+                .tags
+                .cache
+                .is_some_and(|c| c.state == Freshness::Offline)
+    }
+
     fn failed(&self, topic: Topic, error: Error, text: String) -> Failure {
         Failure { topic, error, text }
     }
+}
+
+/// The registry could not be reached at all (as opposed to answering with an error).
+fn offline_error(e: &Error) -> bool {
+    matches!(e, Error::ConnectionRefused { .. }) || e.is_transient()
 }
 
 /// The error text with what to do next.

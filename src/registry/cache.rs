@@ -1,9 +1,53 @@
-//! A small bounded cache of immutable content (manifests and configs by digest).
+//! Caches of immutable content: a small in-memory one per client ([`Cache`]) and the persistent
+//! store on disk ([`Store`]: content by digest, last-seen tag lists per repository), plus the
+//! [`Cached`] backend wrapper that answers reads from the store first and `--offline` from it alone.
+//!
+//! # Why files by digest, not an embedded database
+//!
+//! The store is a directory under the XDG cache directory (`directories`' `cache_dir`, so
+//! `$XDG_CACHE_HOME/regtui`):
+//!
+//! ```text
+//! manifests/sha256/ab/<hex>   "<media type>\n" + the manifest bytes exactly as the registry sent them
+//! configs/sha256/ab/<hex>     the config blob's bytes
+//! tags/<sha256(registry\nrepo)>.json   the last tag list of one repository: rows with digests and
+//!                             details (strings interned), and when it was seen
+//! repos/<sha256(registry)>.json        the last repository list of one registry
+//! tmp/                        files being written (renamed into place when complete)
+//! ```
+//!
+//! - **Write amplification**: content is immutable and written once, as one file of its own
+//!   size; nothing is rewritten when something else changes. A tag list is rewritten whole when a
+//!   repository was revalidated (one sequential write, ~100 bytes a row). redb or SQLite would
+//!   add a B-tree page per insert plus a WAL or copy-on-write pages (2–4× the bytes for small
+//!   values) and a dependency tree heavier than the rest of the cache code; rusqlite also needs a C
+//!   toolchain.
+//! - **Startup cost at 100,000 rows**: opening the store reads nothing. A repository's rows come
+//!   from one JSON file parsed in one pass (digests, media types and platforms interned, so
+//!   100,000 rows are a few MB); content is read only by digest, one `open` each. A database
+//!   would make the open cheaper per row but not the first screen: it needs the rows too.
+//! - **Crash safety**: every file is written to `tmp/` and renamed into place, so a reader sees
+//!   the old file or the new one, never half of one — also with two regtui processes at once
+//!   (same digest → same bytes, whichever rename wins). Content is checked against its digest
+//!   on every read; a corrupt or truncated file is deleted and fetched again. A damaged tag list
+//!   fails to parse and is ignored. Nothing is fsynced: a cache lost in a power cut is refetched.
+//! - **Bound**: `cache_max_mib` (default 512). Reads touch a file's mtime (at most once an hour),
+//!   so the oldest mtime is the least recently used; once a process has written an eighth of the
+//!   bound, a background sweep deletes the least recently used files down to 90% of it.
+//!
+//! Nothing secret goes in: registry hosts, repository and tag names, and content the registry
+//! served (which the digest names). No credentials, tokens or headers.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
-use super::model::{ConfigSummary, Manifest};
+use serde::{Deserialize, Serialize};
+
+use super::model::{ConfigSummary, Desc, Manifest, PlatformEntry, TagDeleteMethod, TagRow};
+use super::{Backend, BackendInfo, BoxFut, ByteStream, Error, PageSink, Result, digest, parse};
 
 /// Entries kept before the cache is emptied and refilled.
 const MAX_ENTRIES: usize = 8192;
@@ -47,5 +91,880 @@ impl Cache {
             map.clear();
         }
         map.insert(digest.to_string(), c);
+    }
+}
+
+/// The default bound of the persistent store, in MiB (`cache_max_mib`).
+pub const DEFAULT_MAX_MIB: u64 = 512;
+/// Environment variable that turns the persistent store off (`REGTUI_NO_CACHE=1`).
+pub const NO_CACHE_ENV: &str = "REGTUI_NO_CACHE";
+/// Format version of tag and repository lists; other versions are ignored.
+const LIST_VERSION: u32 = 1;
+/// A read refreshes a file's mtime (its LRU position) when it is older than this.
+const TOUCH_AFTER: Duration = Duration::from_secs(3600);
+/// Largest tag list file read (a 100,000-tag repository is a few MB).
+const LIST_FILE_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// The persistent cache directory.
+pub struct Store {
+    root: PathBuf,
+    max_bytes: u64,
+    /// Bytes written by this process since the last sweep.
+    written: AtomicU64,
+    sweeping: Arc<AtomicBool>,
+}
+
+/// What `regtui cache stats` prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub dir: String,
+    pub max_bytes: u64,
+    pub bytes: u64,
+    pub manifests: u64,
+    pub configs: u64,
+    pub tag_lists: u64,
+    pub repo_lists: u64,
+}
+
+/// A repository's tag list as last seen, with each tag's details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagList {
+    /// Unix seconds when it was seen.
+    pub seen: i64,
+    pub rows: Vec<TagRow>,
+}
+
+impl TagList {
+    /// The digest each tag pointed at.
+    pub fn digests(&self) -> HashMap<String, String> {
+        self.rows
+            .iter()
+            .map(|r| (r.tag.clone(), r.digest.clone()))
+            .collect()
+    }
+}
+
+/// One row on disk: strings other than the tag and dates are indexes into `strings`.
+#[derive(Serialize, Deserialize)]
+struct RowRec(
+    String,
+    u32,
+    u32,
+    u64,
+    Option<String>,
+    Option<String>,
+    Vec<(u32, u32, u64)>,
+    Vec<(u32, u64)>,
+    Option<String>,
+    /// `pulled`: absent = not recorded, `[]` = never, `[t]` = at t.
+    Option<Vec<String>>,
+);
+
+#[derive(Serialize, Deserialize)]
+struct TagFile {
+    v: u32,
+    registry: String,
+    repo: String,
+    seen: i64,
+    strings: Vec<String>,
+    rows: Vec<RowRec>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RepoFile {
+    v: u32,
+    registry: String,
+    seen: i64,
+    repos: Vec<String>,
+}
+
+/// Interns strings into a table of indexes.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    strings: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.ids.get(s) {
+            return *i;
+        }
+        let i = self.strings.len() as u32;
+        self.strings.push(s.to_string());
+        self.ids.insert(s.to_string(), i);
+        i
+    }
+}
+
+fn hex_of(s: &str) -> String {
+    digest::sha256(s.as_bytes())
+        .trim_start_matches("sha256:")
+        .to_string()
+}
+
+/// Now in Unix seconds.
+pub fn now() -> i64 {
+    super::model::now_unix()
+}
+
+impl Store {
+    /// The store under `root`, bounded to `max_bytes` (directories are made on first write).
+    pub fn new(root: PathBuf, max_bytes: u64) -> Self {
+        Store {
+            root,
+            max_bytes,
+            written: AtomicU64::new(0),
+            sweeping: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// `$XDG_CACHE_HOME/regtui` (or the platform's cache directory).
+    pub fn default_dir() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "regtui").map(|d| d.cache_dir().to_path_buf())
+    }
+
+    /// The store in the default directory, bounded to `max_mib`; `None` where there is no home
+    /// directory or `$REGTUI_NO_CACHE` is set.
+    pub fn open_default(max_mib: u64) -> Option<Arc<Store>> {
+        if std::env::var_os(NO_CACHE_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
+            return None;
+        }
+        Some(Arc::new(Store::new(
+            Self::default_dir()?,
+            max_mib.saturating_mul(1024 * 1024),
+        )))
+    }
+
+    /// Where the store lives.
+    pub fn dir(&self) -> &Path {
+        &self.root
+    }
+
+    fn content_path(&self, kind: &str, d: &str) -> Option<PathBuf> {
+        digest::validate(d).ok()?;
+        let (alg, hex) = d.split_once(':')?;
+        Some(self.root.join(kind).join(alg).join(&hex[..2]).join(hex))
+    }
+
+    fn tags_path(&self, registry: &str, repo: &str) -> PathBuf {
+        self.root
+            .join("tags")
+            .join(format!("{}.json", hex_of(&format!("{registry}\n{repo}"))))
+    }
+
+    fn repos_path(&self, registry: &str) -> PathBuf {
+        self.root
+            .join("repos")
+            .join(format!("{}.json", hex_of(registry)))
+    }
+
+    /// Reads a file, refreshing its LRU position.
+    fn read(&self, path: &Path, limit: u64) -> Option<Vec<u8>> {
+        let f = std::fs::File::open(path).ok()?;
+        let meta = f.metadata().ok()?;
+        if meta.len() > limit {
+            return None;
+        }
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_none_or(|age| age > TOUCH_AFTER);
+        let mut buf = Vec::with_capacity(meta.len() as usize);
+        use std::io::Read;
+        f.take(limit).read_to_end(&mut buf).ok()?;
+        if old {
+            if let Ok(w) = std::fs::OpenOptions::new().write(true).open(path) {
+                let _ = w.set_modified(SystemTime::now());
+            }
+        }
+        Some(buf)
+    }
+
+    /// Writes `bytes` to `path` atomically (a temporary file renamed into place).
+    fn write(&self, path: &Path, bytes: &[u8]) {
+        let r = (|| -> std::io::Result<()> {
+            let tmp_dir = self.root.join("tmp");
+            std::fs::create_dir_all(&tmp_dir)?;
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            static SEQ: AtomicU64 = AtomicU64::new(0);
+            let tmp = tmp_dir.join(format!(
+                "{}-{}-{}.tmp",
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed),
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos())
+                    .unwrap_or(0)
+            ));
+            let w = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+            if w.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            w
+        })();
+        if let Err(e) = r {
+            tracing::debug!(target: "regtui::cache", "cannot write {}: {e}", path.display());
+            return;
+        }
+        let total = self
+            .written
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed)
+            + bytes.len() as u64;
+        if total > self.max_bytes / 8 {
+            self.written.store(0, Ordering::Relaxed);
+            self.sweep_in_background();
+        }
+    }
+
+    /// A manifest stored under `d`, if its bytes still hash to `d` (else the file is dropped).
+    pub fn manifest(&self, d: &str) -> Option<Manifest> {
+        let path = self.content_path("manifests", d)?;
+        let bytes = self.read(&path, super::model::MANIFEST_LIMIT + 4096)?;
+        let split = bytes.iter().position(|b| *b == b'\n');
+        let ok = split.and_then(|i| {
+            let (mt, body) = (&bytes[..i], &bytes[i + 1..]);
+            digest::verify(d, body).ok()?;
+            let mt = std::str::from_utf8(mt).ok()?;
+            parse::manifest(
+                body.to_vec(),
+                d.to_string(),
+                Some(mt).filter(|m| !m.is_empty()),
+                d,
+            )
+            .ok()
+        });
+        if ok.is_none() {
+            tracing::info!(target: "regtui::cache", "dropping corrupt cache entry {}", path.display());
+            let _ = std::fs::remove_file(&path);
+        }
+        ok
+    }
+
+    /// Keeps a manifest under its digest.
+    pub fn put_manifest(&self, m: &Manifest) {
+        let Some(path) = self.content_path("manifests", &m.digest) else {
+            return;
+        };
+        if digest::verify(&m.digest, &m.raw).is_err() || m.media_type.contains('\n') {
+            return;
+        }
+        if path.exists() {
+            return;
+        }
+        let mut bytes = Vec::with_capacity(m.raw.len() + m.media_type.len() + 1);
+        bytes.extend_from_slice(m.media_type.as_bytes());
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&m.raw);
+        self.write(&path, &bytes);
+    }
+
+    /// A config blob's bytes stored under `d`, if they still hash to `d` (else dropped).
+    pub fn config_bytes(&self, d: &str) -> Option<Vec<u8>> {
+        let path = self.content_path("configs", d)?;
+        let bytes = self.read(&path, super::model::CONFIG_LIMIT)?;
+        if digest::verify(d, &bytes).is_err() {
+            tracing::info!(target: "regtui::cache", "dropping corrupt cache entry {}", path.display());
+            let _ = std::fs::remove_file(&path);
+            return None;
+        }
+        Some(bytes)
+    }
+
+    /// Keeps a config blob under its digest (when the bytes match it).
+    pub fn put_config(&self, d: &str, bytes: &[u8]) {
+        let Some(path) = self.content_path("configs", d) else {
+            return;
+        };
+        if digest::verify(d, bytes).is_ok() && !path.exists() {
+            self.write(&path, bytes);
+        }
+    }
+
+    /// Drops a manifest (after a delete).
+    pub fn forget(&self, d: &str) {
+        if let Some(p) = self.content_path("manifests", d) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    /// The last tag list of `repo` on `registry`, if any (and readable).
+    pub fn tags(&self, registry: &str, repo: &str) -> Option<TagList> {
+        let bytes = self.read(&self.tags_path(registry, repo), LIST_FILE_LIMIT)?;
+        let f: TagFile = serde_json::from_slice(&bytes).ok()?;
+        if f.v != LIST_VERSION || f.registry != registry || f.repo != repo {
+            return None;
+        }
+        let s = |i: u32| f.strings.get(i as usize).cloned();
+        let mut rows = Vec::with_capacity(f.rows.len());
+        for RowRec(tag, d, mt, size, created, pushed, plats, blobs, locked, pulled) in f.rows {
+            rows.push(TagRow {
+                tag,
+                digest: s(d)?,
+                media_type: s(mt)?,
+                size,
+                created,
+                pushed,
+                platforms: plats
+                    .into_iter()
+                    .map(|(p, d, size)| {
+                        Some(PlatformEntry {
+                            platform: s(p)?,
+                            digest: s(d)?,
+                            size,
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+                blobs: blobs
+                    .into_iter()
+                    .map(|(d, size)| Some((s(d)?, size)))
+                    .collect::<Option<_>>()?,
+                locked,
+                pulled: pulled.map(|v| v.into_iter().next()),
+            });
+        }
+        Some(TagList { seen: f.seen, rows })
+    }
+
+    /// Records the tag list of `repo` on `registry` as seen at `seen` (Unix seconds).
+    pub fn put_tags(&self, registry: &str, repo: &str, seen: i64, rows: &[TagRow]) {
+        let mut i = Interner::default();
+        let recs: Vec<RowRec> = rows
+            .iter()
+            .map(|r| {
+                RowRec(
+                    r.tag.clone(),
+                    i.id(&r.digest),
+                    i.id(&r.media_type),
+                    r.size,
+                    r.created.clone(),
+                    r.pushed.clone(),
+                    r.platforms
+                        .iter()
+                        .map(|p| (i.id(&p.platform), i.id(&p.digest), p.size))
+                        .collect(),
+                    r.blobs.iter().map(|(d, s)| (i.id(d), *s)).collect(),
+                    r.locked.clone(),
+                    r.pulled.clone().map(|p| p.into_iter().collect()),
+                )
+            })
+            .collect();
+        let f = TagFile {
+            v: LIST_VERSION,
+            registry: registry.to_string(),
+            repo: repo.to_string(),
+            seen,
+            strings: i.strings,
+            rows: recs,
+        };
+        if let Ok(bytes) = serde_json::to_vec(&f) {
+            self.write(&self.tags_path(registry, repo), &bytes);
+        }
+    }
+
+    /// The last repository list of `registry` and when it was seen.
+    pub fn repos(&self, registry: &str) -> Option<(i64, Vec<String>)> {
+        let bytes = self.read(&self.repos_path(registry), LIST_FILE_LIMIT)?;
+        let f: RepoFile = serde_json::from_slice(&bytes).ok()?;
+        (f.v == LIST_VERSION && f.registry == registry).then_some((f.seen, f.repos))
+    }
+
+    /// Records the repository list of `registry`.
+    pub fn put_repos(&self, registry: &str, seen: i64, repos: &[String]) {
+        let f = RepoFile {
+            v: LIST_VERSION,
+            registry: registry.to_string(),
+            seen,
+            repos: repos.to_vec(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&f) {
+            self.write(&self.repos_path(registry), &bytes);
+        }
+    }
+
+    /// Every file of the store with its size and mtime.
+    fn files(&self) -> Vec<(PathBuf, u64, SystemTime)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let Ok(meta) = e.metadata() else { continue };
+                if meta.is_dir() {
+                    stack.push(e.path());
+                } else {
+                    out.push((
+                        e.path(),
+                        meta.len(),
+                        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Counts what the store holds.
+    pub fn stats(&self) -> Stats {
+        let mut st = Stats {
+            dir: self.root.display().to_string(),
+            max_bytes: self.max_bytes,
+            ..Default::default()
+        };
+        for (p, size, _) in self.files() {
+            st.bytes += size;
+            let rel = p.strip_prefix(&self.root).unwrap_or(&p);
+            match rel.components().next().and_then(|c| c.as_os_str().to_str()) {
+                Some("manifests") => st.manifests += 1,
+                Some("configs") => st.configs += 1,
+                Some("tags") => st.tag_lists += 1,
+                Some("repos") => st.repo_lists += 1,
+                _ => {}
+            }
+        }
+        st
+    }
+
+    /// Deletes the least recently used files until the store is within 90% of its bound;
+    /// returns the bytes freed. Temporary files older than an hour go too (a crashed writer).
+    pub fn sweep(&self) -> u64 {
+        let mut files = self.files();
+        let tmp = self.root.join("tmp");
+        let mut freed = 0;
+        files.retain(|(p, size, m)| {
+            let stale =
+                p.starts_with(&tmp) && m.elapsed().map(|a| a > TOUCH_AFTER).unwrap_or(false);
+            if stale && std::fs::remove_file(p).is_ok() {
+                freed += size;
+            }
+            !p.starts_with(&tmp)
+        });
+        let mut total: u64 = files.iter().map(|f| f.1).sum();
+        let goal = self.max_bytes / 10 * 9;
+        if total <= self.max_bytes {
+            return freed;
+        }
+        files.sort_by_key(|f| f.2);
+        for (p, size, _) in files {
+            if total <= goal {
+                break;
+            }
+            if std::fs::remove_file(&p).is_ok() {
+                total -= size;
+                freed += size;
+            }
+        }
+        freed
+    }
+
+    fn sweep_in_background(&self) {
+        if self.sweeping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let me = Store::new(self.root.clone(), self.max_bytes);
+        let flag = self.sweeping.clone();
+        std::thread::spawn(move || {
+            let freed = me.sweep();
+            tracing::debug!(target: "regtui::cache", "cache sweep freed {freed} bytes");
+            flag.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// Deletes everything in the store; returns the bytes freed.
+    pub fn clear(&self) -> std::io::Result<u64> {
+        let bytes = self.files().iter().map(|f| f.1).sum();
+        for sub in ["manifests", "configs", "tags", "repos", "tmp"] {
+            match std::fs::remove_dir_all(self.root.join(sub)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+/// The key tag and repository lists are stored under: how the registry is shown
+/// (`http://127.0.0.1:5000`, `ghcr.io`), which names the host and port.
+pub fn registry_key(info: &BackendInfo) -> String {
+    info.registry.clone()
+}
+
+/// The error for something `--offline` cannot answer from the cache.
+pub fn offline_error(what: &str) -> Error {
+    Error::Unsupported(format!(
+        "offline: {what} is not in the cache (run once with the registry reachable)"
+    ))
+}
+
+/// A backend that answers content by digest from the [`Store`] first (a tag is resolved with a
+/// HEAD when its last digest is known, so a cached manifest and config need no GET), and with
+/// `offline` answers from the store alone, never touching the network.
+pub struct Cached {
+    inner: Arc<dyn Backend>,
+    store: Arc<Store>,
+    offline: bool,
+    /// The last tag list per repository (and each tag's row in it), loaded from the store once.
+    lists: Mutex<HashMap<String, Option<Arc<Known>>>>,
+}
+
+/// A stored tag list with an index by tag.
+pub struct Known {
+    pub list: TagList,
+    by_tag: HashMap<String, usize>,
+}
+
+impl Cached {
+    /// Wraps `inner`; `offline` answers from the store only.
+    pub fn new(inner: Arc<dyn Backend>, store: Arc<Store>, offline: bool) -> Self {
+        Cached {
+            inner,
+            store,
+            offline,
+            lists: Mutex::default(),
+        }
+    }
+
+    /// The store behind it.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    fn key(&self) -> String {
+        registry_key(&self.inner.info())
+    }
+
+    /// The tag list of `repo` as last stored (loaded once per process).
+    pub fn list(&self, repo: &str) -> Option<Arc<Known>> {
+        if let Some(l) = self.lists.lock().unwrap().get(repo) {
+            return l.clone();
+        }
+        let l = self.store.tags(&self.key(), repo).map(|list| {
+            let by_tag = list
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.tag.clone(), i))
+                .collect();
+            Arc::new(Known { list, by_tag })
+        });
+        self.lists
+            .lock()
+            .unwrap()
+            .insert(repo.to_string(), l.clone());
+        l
+    }
+
+    fn row(&self, repo: &str, tag: &str) -> Option<TagRow> {
+        let k = self.list(repo)?;
+        k.by_tag.get(tag).map(|i| k.list.rows[*i].clone())
+    }
+
+    fn known_digest(&self, repo: &str, tag: &str) -> Option<String> {
+        self.row(repo, tag).map(|r| r.digest)
+    }
+
+    async fn manifest_online(&self, repo: &str, reference: &str) -> Result<Arc<Manifest>> {
+        if digest::is_digest(reference) {
+            if let Some(m) = self.store.manifest(reference) {
+                return Ok(Arc::new(m));
+            }
+            let m = self.inner.get_manifest(repo, reference).await?;
+            self.store.put_manifest(&m);
+            return Ok(m);
+        }
+        if self.known_digest(repo, reference).is_some() {
+            // Seen before: the HEAD says whether it still points there (or somewhere cached).
+            let desc = self.inner.head_manifest(repo, reference).await?;
+            if let Some(m) = self.store.manifest(&desc.digest) {
+                return Ok(Arc::new(m));
+            }
+            let m = self.inner.get_manifest(repo, &desc.digest).await?;
+            self.store.put_manifest(&m);
+            return Ok(m);
+        }
+        let m = self.inner.get_manifest(repo, reference).await?;
+        self.store.put_manifest(&m);
+        Ok(m)
+    }
+
+    fn manifest_offline(&self, repo: &str, reference: &str) -> Result<Arc<Manifest>> {
+        let d = if digest::is_digest(reference) {
+            reference.to_string()
+        } else {
+            self.known_digest(repo, reference)
+                .ok_or_else(|| offline_error(&format!("{repo}:{reference}")))?
+        };
+        self.store
+            .manifest(&d)
+            .map(Arc::new)
+            .ok_or_else(|| offline_error(&format!("manifest {repo}@{d}")))
+    }
+
+    async fn config_online(&self, repo: &str, config: &Desc) -> Result<Arc<ConfigSummary>> {
+        digest::validate(&config.digest)?;
+        if let Some(b) = self.store.config_bytes(&config.digest) {
+            if let Ok(c) = parse::config(&b) {
+                return Ok(Arc::new(c));
+            }
+        }
+        if config.size > super::model::CONFIG_LIMIT {
+            return self.inner.get_config(repo, config).await;
+        }
+        let stream = match self.inner.blob_stream(repo, &config.digest).await {
+            Ok(s) => s,
+            Err(Error::Unsupported(_)) => return self.inner.get_config(repo, config).await,
+            Err(e) => return Err(e),
+        };
+        let body = collect(stream, super::model::CONFIG_LIMIT, &config.digest).await?;
+        digest::verify(&config.digest, &body)?;
+        let c = parse::config(&body)?;
+        self.store.put_config(&config.digest, &body);
+        Ok(Arc::new(c))
+    }
+}
+
+/// Reads a stream into memory, at most `limit` bytes.
+async fn collect(mut s: ByteStream, limit: u64, what: &str) -> Result<Vec<u8>> {
+    use futures_util::StreamExt;
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next().await {
+        let chunk = chunk?;
+        if out.len() as u64 + chunk.len() as u64 > limit {
+            return Err(Error::TooLarge {
+                what: format!("config {what}"),
+                limit,
+            });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+impl Backend for Cached {
+    fn info(&self) -> BackendInfo {
+        self.inner.info()
+    }
+    fn ping(&self) -> BoxFut<'_, ()> {
+        if self.offline {
+            return Box::pin(async { Err(offline_error("the registry")) });
+        }
+        self.inner.ping()
+    }
+    fn list_repos<'a>(&'a self, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        if !self.offline {
+            return self.inner.list_repos(sink);
+        }
+        Box::pin(async move {
+            let (_, repos) = self
+                .store
+                .repos(&self.key())
+                .ok_or_else(|| offline_error("the repository list"))?;
+            sink(repos);
+            Ok(())
+        })
+    }
+    fn list_tags<'a>(&'a self, repo: &'a str, sink: PageSink<'a>) -> BoxFut<'a, ()> {
+        if !self.offline {
+            return self.inner.list_tags(repo, sink);
+        }
+        Box::pin(async move {
+            let l = self
+                .list(repo)
+                .ok_or_else(|| offline_error(&format!("the tags of {repo}")))?;
+            sink(l.list.rows.iter().map(|r| r.tag.clone()).collect());
+            Ok(())
+        })
+    }
+    fn get_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Arc<Manifest>> {
+        Box::pin(async move {
+            if self.offline {
+                self.manifest_offline(repo, reference)
+            } else {
+                self.manifest_online(repo, reference).await
+            }
+        })
+    }
+    fn head_manifest<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Desc> {
+        if !self.offline {
+            return self.inner.head_manifest(repo, reference);
+        }
+        Box::pin(async move {
+            let m = self.manifest_offline(repo, reference)?;
+            Ok(Desc {
+                digest: m.digest.clone(),
+                media_type: m.media_type.clone(),
+                size: m.size(),
+            })
+        })
+    }
+    fn get_config<'a>(&'a self, repo: &'a str, config: &'a Desc) -> BoxFut<'a, Arc<ConfigSummary>> {
+        Box::pin(async move {
+            if !self.offline {
+                return self.config_online(repo, config).await;
+            }
+            self.store
+                .config_bytes(&config.digest)
+                .and_then(|b| parse::config(&b).ok())
+                .map(Arc::new)
+                .ok_or_else(|| offline_error(&format!("config {repo}@{}", config.digest)))
+        })
+    }
+    fn delete_manifest<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            if self.offline {
+                return Err(offline_error("deleting"));
+            }
+            self.inner.delete_manifest(repo, digest).await?;
+            self.store.forget(digest);
+            Ok(())
+        })
+    }
+    fn delete_tag<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, TagDeleteMethod> {
+        if self.offline {
+            return Box::pin(async { Err(offline_error("deleting")) });
+        }
+        self.inner.delete_tag(repo, tag)
+    }
+    fn exists<'a>(&'a self, repo: &'a str, reference: &'a str) -> BoxFut<'a, Option<String>> {
+        if !self.offline {
+            return self.inner.exists(repo, reference);
+        }
+        Box::pin(async move {
+            if digest::is_digest(reference) {
+                return Ok(self.store.manifest(reference).map(|m| m.digest));
+            }
+            Ok(self.known_digest(repo, reference))
+        })
+    }
+    fn bulk_rows<'a>(&'a self, repo: &'a str) -> BoxFut<'a, Option<Vec<TagRow>>> {
+        if !self.offline {
+            return self.inner.bulk_rows(repo);
+        }
+        Box::pin(async move { Ok(self.list(repo).map(|l| l.list.rows.clone())) })
+    }
+    fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
+        if self.offline {
+            return self.row(repo, tag).and_then(|r| r.pushed);
+        }
+        self.inner.pushed_at(repo, tag)
+    }
+    fn blob_stream<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ByteStream> {
+        if self.offline {
+            return Box::pin(async { Err(offline_error("layer content")) });
+        }
+        self.inner.blob_stream(repo, digest)
+    }
+    fn referrers_api<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, Option<Vec<u8>>> {
+        if self.offline {
+            return Box::pin(async { Ok(None) });
+        }
+        self.inner.referrers_api(repo, digest)
+    }
+    fn has_blob<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, bool> {
+        if self.offline {
+            return Box::pin(async { Err(offline_error("copying")) });
+        }
+        self.inner.has_blob(repo, digest)
+    }
+    fn mount_blob<'a>(&'a self, repo: &'a str, digest: &'a str, from: &'a str) -> BoxFut<'a, bool> {
+        if self.offline {
+            return Box::pin(async { Err(offline_error("copying")) });
+        }
+        self.inner.mount_blob(repo, digest, from)
+    }
+    fn upload_blob<'a>(
+        &'a self,
+        repo: &'a str,
+        blob: &'a Desc,
+        data: ByteStream,
+    ) -> BoxFut<'a, ()> {
+        if self.offline {
+            return Box::pin(async { Err(offline_error("copying")) });
+        }
+        self.inner.upload_blob(repo, blob, data)
+    }
+    fn put_manifest_raw<'a>(
+        &'a self,
+        repo: &'a str,
+        reference: &'a str,
+        media_type: &'a str,
+        body: Vec<u8>,
+    ) -> BoxFut<'a, String> {
+        if self.offline {
+            return Box::pin(async { Err(offline_error("copying")) });
+        }
+        self.inner
+            .put_manifest_raw(repo, reference, media_type, body)
+    }
+    fn status_note(&self) -> Option<String> {
+        if self.offline {
+            return Some("offline: answers come from the cache".into());
+        }
+        self.inner.status_note()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(tag: &str, d: &str) -> TagRow {
+        TagRow {
+            tag: tag.into(),
+            digest: d.into(),
+            media_type: super::super::model::OCI_MANIFEST.into(),
+            size: 42,
+            created: Some("2024-06-01T12:00:00Z".into()),
+            pushed: None,
+            platforms: vec![PlatformEntry {
+                platform: "linux/amd64".into(),
+                digest: d.into(),
+                size: 42,
+            }],
+            blobs: vec![(d.into(), 1)],
+            locked: None,
+            pulled: Some(None),
+        }
+    }
+
+    #[test]
+    fn tag_lists_round_trip_and_ignore_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::new(dir.path().to_path_buf(), 1 << 20);
+        let d = digest::sha256(b"x");
+        let rows = vec![row("a", &d), row("b", &d)];
+        s.put_tags("http://h:5000", "r/x", 1000, &rows);
+        let l = s.tags("http://h:5000", "r/x").unwrap();
+        assert_eq!(l.seen, 1000);
+        assert_eq!(l.rows, rows);
+        assert!(s.tags("http://h:5001", "r/x").is_none());
+        let path = s.tags_path("http://h:5000", "r/x");
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(s.tags("http://h:5000", "r/x").is_none());
+    }
+
+    #[test]
+    fn config_bytes_are_verified_and_the_bound_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::new(dir.path().to_path_buf(), 10_000);
+        let body = vec![b'a'; 3000];
+        let d = digest::sha256(&body);
+        s.put_config(&d, &body);
+        assert_eq!(s.config_bytes(&d).as_deref(), Some(body.as_slice()));
+        std::fs::write(s.content_path("configs", &d).unwrap(), b"not it").unwrap();
+        assert!(s.config_bytes(&d).is_none());
+        assert!(!s.content_path("configs", &d).unwrap().exists());
+        for i in 0..8u8 {
+            let b = vec![i; 3000];
+            s.put_config(&digest::sha256(&b), &b);
+        }
+        s.sweep();
+        assert!(s.stats().bytes <= 10_000, "{:?}", s.stats());
     }
 }

@@ -16,7 +16,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     let p = &app.view().repos;
     let title = match &p.state {
         LoadState::Loading => format!(" Repositories · {} · loading… ", p.names.len()),
-        _ => " Repositories ".to_string(),
+        _ => match p.offline {
+            Some(seen) => format!(
+                " Repositories · {} ",
+                crate::app::panes::CacheMark {
+                    seen,
+                    state: crate::app::panes::Freshness::Offline,
+                }
+                .label(app.now)
+            ),
+            None => " Repositories ".to_string(),
+        },
     };
     let mut block = Block::default()
         .borders(Borders::ALL)

@@ -46,6 +46,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     let mut title = String::from(" Tags ");
     if let Some(repo) = &p.repo {
         title = format!(" Tags · {} ", clean(repo));
+        // Cached rows say so first: their age, and whether they are being checked.
+        if let Some(c) = &p.cache {
+            title.push_str(&format!("· {} ", c.label(app.now)));
+        }
         if !p.names.is_empty() {
             title.push_str(&format!("· {} ", p.sort.label()));
         }

@@ -35,6 +35,8 @@ pub fn regtui(args: &[&str], env: &[(&str, &str)]) -> Run {
         .env_remove("REGTUI_CONFIG")
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        // A fresh persistent cache each run, unless the test passes its own XDG_CACHE_HOME.
+        .env("XDG_CACHE_HOME", home.path().join(".cache"))
         .env("DOCKER_CONFIG", home.path().join(".docker"))
         .stdin(Stdio::null());
     for (k, v) in env {

@@ -1,0 +1,306 @@
+//! Scale benchmark (issue 12): a repository of 100,000 tags in the real registry, built by
+//! manifest PUTs (one config and one layer blob, many small distinct manifests; no skopeo), and
+//! the figures the issue sets targets for:
+//! - the tag list: fetched and parsed (registry paging), JSON parse alone, the pane's sort;
+//! - first screen (rows in view with sizes) and every row detailed, cold (empty cache) and warm
+//!   (from the persistent cache, then revalidated with a HEAD per tag);
+//! - resident memory with every row detailed (VmRSS, and VmHWM: the peak);
+//! - the longest keystroke while sorting and filtering every row.
+//!
+//! Run: `cargo bench --bench scale` (needs /usr/bin/docker-registry). `REGTUI_SCALE_TAGS=N`
+//! sets the tag count (default 100000; building takes a while on two cores).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use futures_util::StreamExt;
+use regtui::app::panes::Freshness;
+use regtui::app::{App, Effect, Msg, ProfileEntry};
+use regtui::client_task::{self, Command, Event, ProfileSource, ProfileSpec};
+use regtui::registry::Backend;
+use regtui::registry::auth::Credential;
+use regtui::registry::cache::Store;
+use regtui::registry::distribution::{Distribution, DistributionOptions};
+use regtui::registry::model::OCI_MANIFEST;
+use regtui::registry::reference::RegistryAddr;
+
+const REPO: &str = "bench/scale";
+/// Rows a 160x48 terminal shows in the tags pane (a little less, to be safe).
+const IN_VIEW: usize = 40;
+
+fn status(field: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+async fn build(url: &str, n: usize) {
+    let d = Distribution::new(DistributionOptions::new(
+        RegistryAddr::parse(url).unwrap(),
+        Credential::Anonymous,
+    ))
+    .unwrap();
+    let layer = vec![0u8; 1024];
+    let layer_digest = d.push_blob(REPO, layer.clone()).await.unwrap();
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux", "created": "2024-06-01T12:00:00Z",
+        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+    }))
+    .unwrap();
+    let config_len = config.len();
+    let config_digest = d.push_blob(REPO, config).await.unwrap();
+    let d = &d;
+    let (cd, ld) = (&config_digest, &layer_digest);
+    futures_util::stream::iter(0..n)
+        .map(|i| async move {
+            let m = serde_json::to_vec(&serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config_len},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": 1024}],
+                "annotations": {"n": i.to_string()},
+            }))
+            .unwrap();
+            d.put_manifest(REPO, &format!("t{i:06}"), OCI_MANIFEST, m)
+                .await
+                .unwrap();
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// The app on the real client task, opening the repository; returns when `done` says so.
+struct Run {
+    app: App,
+    tx: tokio::sync::mpsc::Sender<Command>,
+    rx: tokio::sync::mpsc::Receiver<Event>,
+    /// Longest single `update` of a client event (the UI thread's work per event).
+    longest_update: Duration,
+}
+
+impl Run {
+    fn new(url: &str, store: Arc<Store>) -> Run {
+        let spec = ProfileSpec {
+            name: "bench".into(),
+            registry: url.into(),
+            source: ProfileSource::Registry {
+                profile: Box::new(regtui::config::Profile::ad_hoc(url).unwrap()),
+                base_dir: ".".into(),
+            },
+            concurrency: 16,
+        };
+        let (etx, rx) = tokio::sync::mpsc::channel(1024);
+        let tx = client_task::spawn_with_store(vec![spec], etx, Some(store)).commands;
+        let app = App::new(
+            vec![ProfileEntry::new("bench", url)],
+            0,
+            (160, 48),
+            1_735_689_600,
+        );
+        Run {
+            app,
+            tx,
+            rx,
+            longest_update: Duration::ZERO,
+        }
+    }
+
+    fn send(&self, fx: Vec<Effect>) {
+        for e in fx {
+            if let Effect::Send(c) = e {
+                self.tx.try_send(c).unwrap();
+            }
+        }
+    }
+
+    fn open(&mut self) {
+        let fx = self.app.start();
+        self.send(fx);
+        for c in format!(":repo {REPO}").chars() {
+            let fx = self.app.update(key(KeyCode::Char(c)));
+            self.send(fx);
+        }
+        let fx = self.app.update(key(KeyCode::Enter));
+        self.send(fx);
+    }
+
+    async fn until(&mut self, mut done: impl FnMut(&App) -> bool) {
+        while !done(&self.app) {
+            let ev = self.rx.recv().await.expect("client task alive");
+            let t = Instant::now();
+            let fx = self.app.update(Msg::Client(ev));
+            self.longest_update = self.longest_update.max(t.elapsed());
+            self.send(fx);
+        }
+    }
+}
+
+fn in_view_sized(app: &App, n: usize) -> bool {
+    let t = &app.view().tags;
+    t.names.len() == n
+        && t.view
+            .iter()
+            .take(IN_VIEW)
+            .all(|i| t.row(&t.names[*i]).is_some())
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n: usize = std::env::var("REGTUI_SCALE_TAGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let reg = support::Registry::start(support::Options::default());
+    let url = reg.url.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let t = Instant::now();
+    rt.block_on(build(&url, n));
+    println!(
+        "built {n} tags by manifest PUT in {:.1?} ({:.0} PUT/s)",
+        t.elapsed(),
+        n as f64 / t.elapsed().as_secs_f64()
+    );
+    rt.block_on(figures(url, n));
+}
+
+async fn figures(url: String, n: usize) {
+    // The tag list: registry paging + parse, then parse alone, then the pane's natural sort.
+    let d = Distribution::new(DistributionOptions::new(
+        RegistryAddr::parse(&url).unwrap(),
+        Credential::Anonymous,
+    ))
+    .unwrap();
+    let t = Instant::now();
+    let names = regtui::registry::ops::all_tags(&d, REPO).await.unwrap();
+    let fetched = t.elapsed();
+    assert_eq!(names.len(), n);
+    let body = serde_json::to_vec(&serde_json::json!({"name": REPO, "tags": names})).unwrap();
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Page {
+        tags: Vec<String>,
+    }
+    let t = Instant::now();
+    let page: Page = serde_json::from_slice(&body).unwrap();
+    let parsed = t.elapsed();
+    let mut sorted = page.tags;
+    let t = Instant::now();
+    sorted.sort_by(|a, b| regtui::registry::ops::natural_cmp(a, b));
+    let sort = t.elapsed();
+    println!(
+        "tag list, {n} tags ({} KB): fetched+parsed (registry paging) {fetched:.1?}; JSON parse alone {parsed:.1?}; natural sort {sort:.1?}",
+        body.len() / 1024
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::new(dir.path().to_path_buf(), 4096 * 1024 * 1024));
+
+    // Cold: nothing cached.
+    let mut cold = Run::new(&url, store.clone());
+    let t = Instant::now();
+    cold.open();
+    cold.until(|a| a.view().tags.names.len() == n).await;
+    let list_at = t.elapsed();
+    cold.until(|a| in_view_sized(a, n)).await;
+    let first_cold = t.elapsed();
+    cold.until(|a| a.view().tags.done() == n).await;
+    let all_cold = t.elapsed();
+    let (rss, hwm) = (status("VmRSS"), status("VmHWM"));
+    println!(
+        "cold: tag list in the pane {list_at:.1?}; first screen (rows in view sized) {first_cold:.1?}; every row detailed {all_cold:.1?}; longest event update {:.1?}",
+        cold.longest_update
+    );
+    println!("memory with {n} rows detailed: VmRSS {rss}, VmHWM {hwm}");
+
+    // Keystrokes with every row detailed: sort cycle and a filter typed.
+    let mut longest = Duration::ZERO;
+    let mut each = Vec::new();
+    for m in [
+        key(KeyCode::Char('s')),
+        key(KeyCode::Char('s')),
+        key(KeyCode::Char('s')),
+        key(KeyCode::Char('/')),
+        key(KeyCode::Char('t')),
+        key(KeyCode::Char('0')),
+        key(KeyCode::Char('9')),
+        key(KeyCode::Backspace),
+        key(KeyCode::Esc),
+    ] {
+        let t = Instant::now();
+        let fx = cold.app.update(m);
+        let took = t.elapsed();
+        each.push(took);
+        longest = longest.max(took);
+        cold.send(fx);
+    }
+    println!("keystrokes over {n} rows (s s s / t 0 9 ⌫ Esc): longest {longest:.1?}; each {each:.1?}");
+
+    // The details run writes the cache when it ends: wait for the file.
+    let t = Instant::now();
+    let key_ = url.clone();
+    let list = loop {
+        if let Some(l) = store.tags(&key_, REPO).filter(|l| l.rows.len() == n) {
+            break l;
+        }
+        assert!(t.elapsed() < Duration::from_secs(120), "tag list not written");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    drop(list);
+    let t = Instant::now();
+    let list = store.tags(&key_, REPO).unwrap();
+    let load = t.elapsed();
+    let stats = store.stats();
+    println!(
+        "cache: {} rows loaded from the store in {load:.1?}; store {} KB ({} manifests, {} configs, {} tag lists)",
+        list.rows.len(),
+        stats.bytes / 1024,
+        stats.manifests,
+        stats.configs,
+        stats.tag_lists
+    );
+    drop(list);
+    drop(cold);
+
+    // Warm: a new client and app over the same store.
+    let mut warm = Run::new(&url, store.clone());
+    let t = Instant::now();
+    warm.open();
+    warm.until(|a| in_view_sized(a, n)).await;
+    let first_warm = t.elapsed();
+    warm.until(|a| {
+        a.view()
+            .tags
+            .cache
+            .is_some_and(|c| c.state == Freshness::Current)
+    })
+    .await;
+    let all_warm = t.elapsed();
+    println!(
+        "warm: first screen from the cache {first_warm:.1?}; every row revalidated (HEAD each, no GET) {all_warm:.1?}; longest event update {:.1?}",
+        warm.longest_update
+    );
+    println!(
+        "memory after warm: VmRSS {}, VmHWM {}",
+        status("VmRSS"),
+        status("VmHWM")
+    );
+    let _ = d.ping().await;
+}

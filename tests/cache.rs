@@ -1,0 +1,478 @@
+//! The persistent cache (issue 12): content by digest across two processes, corrupt entries
+//! refetched, `--offline` with the registry stopped, `cache stats` / `cache clear`, and the
+//! store's bound.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use support::bin::regtui;
+use support::fixture;
+use support::{Options, standard};
+
+/// A proxy in front of the registry that records `METHOD path` of every request.
+fn counting(port: u16) -> (fixture::Fixture, Arc<Mutex<Vec<String>>>) {
+    let log: Arc<Mutex<Vec<String>>> = Default::default();
+    let l = log.clone();
+    let fx = fixture::proxy(port, move |req| {
+        l.lock()
+            .unwrap()
+            .push(format!("{} {}", req.method, req.path()));
+        None
+    });
+    (fx, log)
+}
+
+/// GETs of manifests and blobs (configs) in a request log.
+fn content_gets(log: &[String]) -> Vec<String> {
+    log.iter()
+        .filter(|l| l.starts_with("GET ") && (l.contains("/manifests/") || l.contains("/blobs/")))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn second_tags_long_makes_no_manifest_or_config_gets() {
+    let reg = standard(Options::default());
+    let (px, log) = counting(reg.port);
+    let url = format!("http://127.0.0.1:{}", px.port);
+    let cache = tempfile::tempdir().unwrap();
+    let env = [("XDG_CACHE_HOME", cache.path().to_str().unwrap())];
+    let args = [
+        "--registry",
+        url.as_str(),
+        "tags",
+        "team/app/api",
+        "--long",
+        "--json",
+    ];
+    let first = regtui(&args, &env).json();
+    let cold = content_gets(&log.lock().unwrap());
+    assert!(!cold.is_empty(), "the first run fetches content");
+    log.lock().unwrap().clear();
+    let second = regtui(&args, &env).json();
+    assert_eq!(first, second, "the cache answers what the registry did");
+    let warm = log.lock().unwrap().clone();
+    assert_eq!(content_gets(&warm), Vec::<String>::new(), "log: {warm:?}");
+    // Each tag's digest is still asked (HEAD): a moved tag would be seen.
+    let heads = warm.iter().filter(|l| l.starts_with("HEAD ")).count();
+    assert_eq!(heads, first.as_array().unwrap().len(), "log: {warm:?}");
+
+    let stats = regtui(&["cache", "stats", "--json"], &env).json();
+    assert_eq!(stats["manifests"], 3, "three distinct manifests: {stats}");
+    assert!(stats["configs"].as_u64().unwrap() >= 3, "{stats}");
+    assert_eq!(stats["tag_lists"], 1, "{stats}");
+    assert!(stats["bytes"].as_u64().unwrap() > 0);
+    let cleared = regtui(&["cache", "clear"], &env);
+    assert_eq!(cleared.code(), 0, "{}", cleared.stderr());
+    assert!(
+        cleared.stdout().starts_with("cleared "),
+        "{}",
+        cleared.stdout()
+    );
+    let stats = regtui(&["cache", "stats", "--json"], &env).json();
+    assert_eq!(stats["bytes"], 0, "{stats}");
+}
+
+#[test]
+fn a_corrupt_cache_file_is_ignored_and_refetched() {
+    let reg = standard(Options::default());
+    let (px, log) = counting(reg.port);
+    let url = format!("http://127.0.0.1:{}", px.port);
+    let cache = tempfile::tempdir().unwrap();
+    let env = [("XDG_CACHE_HOME", cache.path().to_str().unwrap())];
+    let args = ["--registry", url.as_str(), "inspect", "solo:only", "--json"];
+    let first = regtui(&args, &env).json();
+    // Every manifest and config file: one truncated, the others overwritten with other bytes.
+    let root = cache.path().join("regtui");
+    let mut damaged = 0;
+    for sub in ["manifests", "configs"] {
+        for f in walk(&root.join(sub)) {
+            let b = std::fs::read(&f).unwrap();
+            if damaged % 2 == 0 {
+                std::fs::write(&f, &b[..b.len() / 2]).unwrap();
+            } else {
+                std::fs::write(&f, b"{\"schemaVersion\":2}").unwrap();
+            }
+            damaged += 1;
+        }
+    }
+    assert!(damaged >= 2, "manifest and config were cached");
+    log.lock().unwrap().clear();
+    let second = regtui(&args, &env).json();
+    assert_eq!(first["digest"], second["digest"]);
+    assert_eq!(first["config"], second["config"]);
+    assert!(
+        !content_gets(&log.lock().unwrap()).is_empty(),
+        "damaged entries are fetched again"
+    );
+    // …and stored again, whole.
+    log.lock().unwrap().clear();
+    let third = regtui(&args, &env).json();
+    assert_eq!(first["manifest"], third["manifest"]);
+}
+
+#[test]
+fn offline_answers_from_the_cache_after_the_registry_stopped_and_says_how_old() {
+    let mut reg = standard(Options::default());
+    let url = reg.url.clone();
+    let cache = tempfile::tempdir().unwrap();
+    let env = [("XDG_CACHE_HOME", cache.path().to_str().unwrap())];
+    let online = regtui(
+        &[
+            "--registry",
+            &url,
+            "tags",
+            "team/app/api",
+            "--long",
+            "--json",
+        ],
+        &env,
+    )
+    .json();
+    assert_eq!(regtui(&["--registry", &url, "repos"], &env).code(), 0);
+    reg.stop();
+
+    let r = regtui(
+        &[
+            "--registry",
+            &url,
+            "--offline",
+            "tags",
+            "team/app/api",
+            "--long",
+            "--json",
+        ],
+        &env,
+    );
+    assert_eq!(online, r.json(), "stderr: {}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("offline: tags of team/app/api as seen just now"),
+        "{}",
+        r.stderr()
+    );
+    let r = regtui(
+        &[
+            "--registry",
+            &url,
+            "--offline",
+            "inspect",
+            "team/app/api:v1.2.0",
+        ],
+        &env,
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(r.stdout().contains("linux/amd64"), "{}", r.stdout());
+    assert!(r.stderr().contains("as seen"), "{}", r.stderr());
+    let r = regtui(&["--registry", &url, "--offline", "repos"], &env);
+    assert!(r.stdout().contains("team/app/web"), "{}", r.stdout());
+    // What was never seen is refused with a reason, not a connection error.
+    let r = regtui(
+        &["--registry", &url, "--offline", "tags", "tools/multi"],
+        &env,
+    );
+    assert_ne!(r.code(), 0);
+    assert!(
+        r.stderr().contains("offline") && r.stderr().contains("not in the cache"),
+        "{}",
+        r.stderr()
+    );
+    let r = regtui(
+        &[
+            "--registry",
+            &url,
+            "--offline",
+            "rm",
+            "team/app/api:v1.0.0",
+            "--yes",
+        ],
+        &env,
+    );
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("offline"), "{}", r.stderr());
+    // Without --offline the stopped registry is an error as before.
+    let r = regtui(&["--registry", &url, "tags", "team/app/api"], &env);
+    assert_ne!(r.code(), 0);
+}
+
+#[test]
+fn an_old_list_says_its_age() {
+    let reg = standard(Options::default());
+    let cache = tempfile::tempdir().unwrap();
+    let env = [("XDG_CACHE_HOME", cache.path().to_str().unwrap())];
+    assert_eq!(
+        regtui(&["--registry", &reg.url, "tags", "solo", "--long"], &env).code(),
+        0
+    );
+    // Rewrite the list as seen three hours ago.
+    let store = regtui::registry::cache::Store::new(cache.path().join("regtui"), 1 << 30);
+    let key = reg.url.clone();
+    let list = store.tags(&key, "solo").expect("the list was stored");
+    store.put_tags(&key, "solo", list.seen - 3 * 3600, &list.rows);
+    let r = regtui(&["--registry", &reg.url, "--offline", "tags", "solo"], &env);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(r.stderr().contains("as seen 3 hours ago"), "{}", r.stderr());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+// ---------- the terminal UI: stale-while-revalidate and offline ----------
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use regtui::app::panes::Freshness;
+use regtui::app::{App, Effect, Msg, ProfileEntry};
+use regtui::client_task::{self, Event, ProfileSource, ProfileSpec};
+use regtui::registry::cache::Store;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// 2025-01-01T00:00:00Z: relative dates in snapshots stay fixed.
+const NOW: i64 = 1_735_689_600;
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+/// The app on the real client task with a persistent store.
+struct Tui {
+    app: App,
+    client: client_task::Client,
+    rx: mpsc::Receiver<Event>,
+}
+
+impl Tui {
+    async fn new(url: &str, store: Arc<Store>) -> Tui {
+        let spec = ProfileSpec {
+            name: "local".into(),
+            registry: url.into(),
+            source: ProfileSource::Registry {
+                profile: Box::new(regtui::config::Profile::ad_hoc(url).unwrap()),
+                base_dir: ".".into(),
+            },
+            concurrency: 4,
+        };
+        let entry = ProfileEntry {
+            registry: "http://registry.test".into(),
+            ..ProfileEntry::from(&spec)
+        };
+        let (etx, rx) = mpsc::channel(1024);
+        let client = client_task::spawn_with_store(vec![spec], etx, Some(store));
+        let mut app = App::new(vec![entry], 0, (140, 16), NOW);
+        app.color = false;
+        let mut t = Tui { app, client, rx };
+        let fx = t.app.start();
+        t.apply(fx);
+        t.settle().await;
+        t
+    }
+
+    fn apply(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            if let Effect::Send(c) = e {
+                self.client.commands.try_send(c).unwrap();
+            }
+        }
+    }
+
+    fn feed(&mut self, ev: Event) {
+        let fx = self.app.update(Msg::Client(ev));
+        self.apply(fx);
+    }
+
+    /// Feeds events until nothing is in flight and the queue stays empty.
+    async fn settle(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut idle: Option<Instant> = None;
+        loop {
+            assert!(Instant::now() < deadline, "client did not settle");
+            match tokio::time::timeout(Duration::from_millis(30), self.rx.recv()).await {
+                Ok(Some(ev)) => {
+                    idle = None;
+                    self.feed(ev);
+                }
+                _ => {
+                    let n = self
+                        .client
+                        .in_flight
+                        .load(std::sync::atomic::Ordering::SeqCst);
+                    if n == 0 && idle.get_or_insert_with(Instant::now).elapsed().as_millis() > 60 {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Types `:repo NAME` and Enter; feeds events up to the cached rows (when `upto_cached`).
+    async fn open(&mut self, repo: &str, upto_cached: bool) {
+        let line = format!(":repo {repo}");
+        for c in line.chars() {
+            let fx = self.app.update(key(c));
+            self.apply(fx);
+        }
+        let fx = self
+            .app
+            .update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        self.apply(fx);
+        if !upto_cached {
+            return self.settle().await;
+        }
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(10), self.rx.recv())
+                .await
+                .expect("the cached rows arrive")
+                .unwrap();
+            let cached = matches!(ev, Event::CachedTags { .. });
+            self.feed(ev);
+            if cached {
+                return;
+            }
+        }
+    }
+
+    fn screen(&self) -> String {
+        let (w, h) = self.app.size;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| regtui::ui::render(&self.app, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..h {
+            for x in 0..w {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Rewrites the stored lists of `url` as seen three hours before NOW (fixed snapshots).
+fn age_lists(store: &Store, url: &str, repo: &str) {
+    let l = store.tags(url, repo).expect("the tag list was stored");
+    store.put_tags(url, repo, NOW - 3 * 3600, &l.rows);
+    if let Some((_, repos)) = store.repos(url) {
+        store.put_repos(url, NOW - 3 * 3600, &repos);
+    }
+}
+
+#[tokio::test]
+async fn tui_shows_cached_rows_at_once_then_revalidates_and_works_offline() {
+    let mut reg = standard(Options::default());
+    let url = reg.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::new(dir.path().to_path_buf(), 1 << 30));
+
+    // A first session fills the cache.
+    let mut first = Tui::new(&url, store.clone()).await;
+    first.open("team/app/api", false).await;
+    assert_eq!(first.app.view().tags.done(), 5);
+    assert!(first.app.view().tags.cache.is_none(), "nothing was cached");
+    drop(first);
+    age_lists(&store, &url, "team/app/api");
+
+    // Meanwhile v1.0.0 goes and v1.3.0 arrives.
+    let gone = support::find("team/app/api", "v1.0.0").digest;
+    let rm = regtui(
+        &[
+            "--registry",
+            &url,
+            "rm",
+            &format!("team/app/api@{gone}"),
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(rm.code(), 0, "{}", rm.stderr());
+    let new = support::oci::image(&support::oci::ImageSpec {
+        seed: "api-1.3.0",
+        created: "2024-09-01T00:00:00Z",
+        layer_sizes: &[3000, 900],
+        ..Default::default()
+    });
+    support::push_images(&url, &[("team/app/api", "v1.3.0", &new)]);
+
+    // A second session shows the cached rows at once, marked, before the registry answers.
+    let (px, log) = counting(reg.port);
+    let purl = format!("http://127.0.0.1:{}", px.port);
+    // The proxy's URL is another registry key: copy the aged lists over.
+    let l = store.tags(&url, "team/app/api").unwrap();
+    store.put_tags(&purl, "team/app/api", l.seen, &l.rows);
+    let mut second = Tui::new(&purl, store.clone()).await;
+    log.lock().unwrap().clear();
+    second.open("team/app/api", true).await;
+    let t = &second.app.view().tags;
+    assert_eq!(t.cache.map(|c| c.state), Some(Freshness::Refreshing));
+    assert_eq!(t.done(), 5, "every cached row is shown with its details");
+    let screen = second.screen();
+    assert!(screen.contains("cached 3 h ago · refreshing"), "{screen}");
+    assert!(screen.contains("v1.0.0"), "{screen}");
+    insta::assert_snapshot!("swr_cached_refreshing", screen);
+
+    second.settle().await;
+    let t = &second.app.view().tags;
+    assert_eq!(t.cache.map(|c| c.state), Some(Freshness::Current));
+    let screen = second.screen();
+    assert!(
+        !screen.contains("v1.0.0"),
+        "a tag that went away disappears: {screen}"
+    );
+    assert!(screen.contains("v1.3.0"), "{screen}");
+    assert!(screen.contains("current"), "{screen}");
+    insta::assert_snapshot!("swr_current", screen);
+    // Cached digests needed a HEAD each, no GET; only the new tag's content was fetched.
+    let gets = content_gets(&log.lock().unwrap());
+    assert!(
+        gets.iter()
+            .all(|g| !g.contains("/manifests/v1.") || g.contains("v1.3.0")),
+        "{gets:?}"
+    );
+    assert!(
+        gets.len() <= 2,
+        "the new tag's manifest and config only: {gets:?}"
+    );
+    drop(second);
+
+    // Offline: the registry stops; the last known repositories and tags are shown, marked.
+    let l = store.tags(&purl, "team/app/api").unwrap();
+    assert_eq!(l.rows.len(), 5, "the revalidated list was stored");
+    store.put_tags(&url, "team/app/api", l.seen, &l.rows);
+    age_lists(&store, &url, "team/app/api");
+    reg.stop();
+    let mut third = Tui::new(&url, store.clone()).await;
+    assert!(third.app.view().repos.offline.is_some());
+    third.open("team/app/api", false).await;
+    let t = &third.app.view().tags;
+    assert_eq!(t.cache.map(|c| c.state), Some(Freshness::Offline));
+    // The status line names the registry's real (random) port.
+    let screen = third.screen().replace(&url, "http://127.0.0.1:PORT");
+    assert!(screen.contains("offline · cached 3 h ago"), "{screen}");
+    assert!(
+        screen.contains("v1.3.0") && screen.contains("team/app/web"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("swr_offline", screen);
+    // An action that needs the registry says so instead of failing later.
+    let fx = third.app.update(key('d'));
+    assert!(fx.is_empty());
+    let screen = third.screen();
+    assert!(
+        screen.contains("offline: the registry is unreachable"),
+        "{screen}"
+    );
+}
