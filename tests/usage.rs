@@ -343,6 +343,48 @@ fn a_registry_failing_or_stalling_the_checks_gets_at_most_never_a_crash() {
 }
 
 #[test]
+fn a_repository_holding_the_same_manifest_is_asked_once_per_manifest_not_per_blob() {
+    let reg = Registry::start(Options::default());
+    let base = Blob::new(OCI_LAYER, noise("m-base", 4000));
+    let (a, b) = (img("m-a", &base, 3000), img("m-b", &base, 3000));
+    let url = reg.url.clone();
+    let (ac, bc) = (a.clone(), b.clone());
+    block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("m/orig", "a", &ac).await;
+        p.image("m/orig", "b", &bc).await;
+        p.image("m/copy", "a", &ac).await;
+        p.image("m/copy", "b", &bc).await;
+        // Holds b's own layer alone (no manifest of a or b).
+        let other = with_layers(image(&ImageSpec::default()), &[bc.blobs[2].clone()]);
+        p.image("m/other", "t", &other).await;
+    });
+    let fx = fixture::proxy(reg.port, |_| None);
+    let c = client(&format!("http://127.0.0.1:{}", fx.port));
+    let (a2, b2) = (a.clone(), b.clone());
+    block_on(async move {
+        let p = checked_plan(&c, "m/copy", "^(a|b)$", CheckOptions::default()).await;
+        assert!(p.gc.exact, "{:?}", p.gc);
+        assert_eq!(p.bytes_freed, 0, "{:?}", p.gc);
+        assert_eq!(p.gc.checked_repos, 2);
+        let all = own(&a2) + own(&b2) + base.size;
+        assert_eq!(p.gc.bytes_shared_elsewhere, all);
+        assert_eq!(p.gc.shared_with[0].repo, "m/orig");
+        assert_eq!(p.gc.shared_with[0].bytes, all);
+        assert_eq!(p.gc.shared_with[1].repo, "m/other");
+        assert_eq!(p.gc.shared_with[1].bytes, b2.blobs[2].size);
+    });
+    let seen = fx.seen();
+    let count = |prefix: &str| seen.iter().filter(|r| r.starts_with(prefix)).count();
+    // m/orig holds both manifests: two questions answer for all seven blobs.
+    assert_eq!(count("HEAD /v2/m/orig/manifests/"), 2, "{seen:#?}");
+    assert_eq!(count("HEAD /v2/m/orig/blobs/"), 0, "{seen:#?}");
+    // m/other holds neither manifest: each of the 5 other blobs is asked about.
+    assert_eq!(count("HEAD /v2/m/other/manifests/"), 2, "{seen:#?}");
+    assert_eq!(count("HEAD /v2/m/other/blobs/"), 5, "{seen:#?}");
+}
+
+#[test]
 fn du_counts_tags_manifests_distinct_and_own_bytes_and_the_total() {
     let reg = Registry::start(Options::default());
     let base = Blob::new(OCI_LAYER, noise("d-base", 9000));
