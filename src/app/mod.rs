@@ -451,6 +451,7 @@ impl App {
                 let h = self.height(Pane::Tags);
                 let t = &mut self.view_mut().tags;
                 t.show_artifacts = !t.show_artifacts;
+                t.rewidth();
                 t.resort(h);
                 let msg = if self.view().tags.show_artifacts {
                     "artifact tags (sha256-…: signatures, SBOMs, attestations) shown (a: hide)"
