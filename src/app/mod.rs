@@ -323,7 +323,21 @@ impl App {
             }
             Msg::Client(ev) => match self.on_content_event(ev) {
                 Ok(fx) => fx,
-                Err(ev) => self.on_event(ev),
+                Err(ev) => {
+                    let gone = match &ev {
+                        crate::client_task::Event::Deleted {
+                            profile,
+                            result: Ok(crate::client_task::Deleted::Manifest { digest, .. }),
+                            ..
+                        } => Some((profile.clone(), digest.clone())),
+                        _ => None,
+                    };
+                    let mut fx = self.on_event(ev);
+                    if let Some((profile, digest)) = gone {
+                        fx.extend(self.after_delete(&profile, &digest));
+                    }
+                    fx
+                }
             },
             Msg::Key(k) => self.on_key(k),
             Msg::Mouse(m, at) => self.on_mouse(m, at),
