@@ -1061,3 +1061,60 @@ fn a_fallback_tag_that_is_not_an_index_is_left_alone_when_a_referrer_goes() {
         );
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn d_on_an_opened_referrer_deletes_it_and_its_fallback_index_entry() {
+    use regtui::app::overlay::{DeleteChoice, Overlay};
+    let reg = Registry::start(Options::default());
+    let shop = signed_shop(&reg.url);
+    let mut h = Harness::new(&[("local", &reg.url)], (100, 30)).await;
+    h.open_repo(REPO).await;
+    h.select_tag("v1").await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let refs: Vec<String> = h
+        .app
+        .view()
+        .manifest
+        .data
+        .as_ref()
+        .unwrap()
+        .referrers
+        .iter()
+        .map(|r| r.digest.clone())
+        .collect();
+    let pos = refs.iter().position(|d| *d == shop.sbom1).unwrap();
+    let mut keys: Vec<Msg> = (0..pos).map(|_| key('j')).collect();
+    keys.extend([code(KeyCode::Enter), key('d')]);
+    h.press(keys).await;
+    let Overlay::ConfirmDelete(c) = &h.app.overlay else {
+        panic!("no dialog")
+    };
+    assert_eq!(c.digest, shop.sbom1);
+    assert_eq!(c.choices(), [DeleteChoice::Cancel, DeleteChoice::All]);
+    assert!(
+        h.screen().contains("Delete this manifest"),
+        "{}",
+        h.screen()
+    );
+    h.press(vec![code(KeyCode::Right), code(KeyCode::Enter)])
+        .await;
+    assert!(!h.app.overlay.is_open());
+    // Back on v1, reloaded: only the signature is left; the fallback tag went with its last entry.
+    let m = &h.app.view().manifest;
+    let d = m.data.as_ref().unwrap();
+    assert_eq!(d.digest, shop.v1.digest);
+    assert_eq!(
+        d.referrers
+            .iter()
+            .map(|r| r.digest.clone())
+            .collect::<Vec<_>>(),
+        std::slice::from_ref(&shop.sig)
+    );
+    let now = tags_of(&reg.url).await;
+    assert!(
+        !now.contains(&referrers::fallback_tag(&shop.v1.digest)),
+        "{now:?}"
+    );
+    assert_eq!(h.app.view().tags.badges_of("v1").text(false), "✓");
+    let _ = (shop.sbom2, shop.v2);
+}

@@ -201,6 +201,11 @@ impl App {
             self.say("offline: the registry is unreachable, and deleting needs it (r retries)");
             return vec![];
         }
+        if self.focus() == Pane::Manifest {
+            if let Some(fx) = self.ask_delete_opened() {
+                return fx;
+            }
+        }
         if self.focus() != Pane::Tags {
             self.say("select a tag in the tags pane to delete it");
             return vec![];
@@ -280,6 +285,70 @@ impl App {
             repo,
             digest: row.digest,
         })]
+    }
+
+    /// `d` in the manifest pane on an artifact (or platform) opened by digest: delete that
+    /// manifest (a referrer leaves its subject's fallback index with it).
+    fn ask_delete_opened(&mut self) -> Option<Vec<Effect>> {
+        let m = &self.view().manifest;
+        let (repo, reference, _) = m.target.clone()?;
+        let d = m.data.as_ref()?;
+        if m.parent.is_none() || !crate::registry::digest::is_digest(&reference) {
+            return None;
+        }
+        let (digest, size) = (d.digest.clone(), d.size);
+        let info = self.view().info.clone().unwrap_or_default();
+        if !info.capabilities.delete_digest {
+            self.say(info.why_no_digest_delete());
+            return Some(vec![]);
+        }
+        let req = self.ids.next();
+        let profile = self.profile().to_string();
+        self.overlay = Overlay::ConfirmDelete(ConfirmDelete {
+            profile: profile.clone(),
+            repo: repo.clone(),
+            tag: digest.clone(),
+            digest: digest.clone(),
+            size,
+            siblings: vec![],
+            checked: false,
+            siblings_req: Some(req),
+            choice: DeleteChoice::Cancel,
+            can_untag: false,
+            can_delete_digest: true,
+            indexes: Vec::new(),
+            index_warned: false,
+            notice: None,
+            limits: vec![],
+            running: None,
+            referrers: Vec::new(),
+        });
+        Some(vec![Effect::Send(Command::TagsOnDigest {
+            req,
+            profile,
+            repo,
+            digest,
+        })])
+    }
+
+    /// After a manifest opened by digest was deleted: back to what it was opened from, reloaded
+    /// (its referrers changed).
+    pub(super) fn after_delete(&mut self, profile: &str, digest: &str) -> Vec<Effect> {
+        let Some(i) = self.profiles.iter().position(|p| p.name == profile) else {
+            return vec![];
+        };
+        let v = &mut self.views[i];
+        if v.manifest.target.as_ref().map(|t| t.1.as_str()) != Some(digest) {
+            return vec![];
+        }
+        let Some(parent) = v.manifest.parent.take() else {
+            return vec![];
+        };
+        let Some(target) = parent.target.clone() else {
+            return vec![];
+        };
+        let grand = parent.parent;
+        v.open_manifest(&self.profiles[i].name, &mut self.ids, target, grand)
     }
 
     /// `y`: the copy menu for the selected tag, or the manifest shown.

@@ -130,6 +130,22 @@ impl TagsPane {
         self.rebadge();
     }
 
+    /// The name column's width: the longest name shown (hidden artifact tags, 70 cells and
+    /// more, do not count), plus room for the badges when any tag has some.
+    pub fn rewidth(&mut self) {
+        let show = self.show_artifacts;
+        self.widths.0 = self
+            .names
+            .iter()
+            .filter(|n| show || !is_artifact_tag(n))
+            .map(|n| crate::fmt::width(&crate::sanitize::clean(n)))
+            .max()
+            .unwrap_or(0);
+        if !self.badges.is_empty() {
+            self.widths.0 += BADGES_WIDTH + 1;
+        }
+    }
+
     /// The badges of a tag whose details are loaded.
     pub fn badges_of(&self, tag: &str) -> Badges {
         self.row(tag)

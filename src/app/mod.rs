@@ -328,7 +328,21 @@ impl App {
             }
             Msg::Client(ev) => match self.on_content_event(ev) {
                 Ok(fx) => fx,
-                Err(ev) => self.on_event(ev),
+                Err(ev) => {
+                    let gone = match &ev {
+                        crate::client_task::Event::Deleted {
+                            profile,
+                            result: Ok(crate::client_task::Deleted::Manifest { digest, .. }),
+                            ..
+                        } => Some((profile.clone(), digest.clone())),
+                        _ => None,
+                    };
+                    let mut fx = self.on_event(ev);
+                    if let Some((profile, digest)) = gone {
+                        fx.extend(self.after_delete(&profile, &digest));
+                    }
+                    fx
+                }
             },
             Msg::Key(k) => self.on_key(k),
             Msg::Mouse(m, at) => self.on_mouse(m, at),
@@ -456,6 +470,7 @@ impl App {
                 let h = self.height(Pane::Tags);
                 let t = &mut self.view_mut().tags;
                 t.show_artifacts = !t.show_artifacts;
+                t.rewidth();
                 t.resort(h);
                 let msg = if self.view().tags.show_artifacts {
                     "artifact tags (sha256-…: signatures, SBOMs, attestations) shown (a: hide)"

@@ -350,16 +350,9 @@ impl TagsPane {
         self.rows
             .retain(|k, _| names.binary_search_by(|n| natural_cmp(n, k)).is_ok());
         self.marked.retain(|t| self.rows.contains_key(t));
-        self.widths.0 = names
-            .iter()
-            .map(|n| crate::fmt::width(&clean(n)))
-            .max()
-            .unwrap_or(0);
         self.names = names;
         self.rebadge();
-        if !self.badges.is_empty() {
-            self.widths.0 += super::badges::BADGES_WIDTH + 1;
-        }
+        self.rewidth();
         self.reindex();
         self.recount();
         self.resort(height);

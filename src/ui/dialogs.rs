@@ -57,10 +57,17 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
     let r = centered(area, 78, 11 + extra as u16);
     let inner = frame(f, r, "Delete", t);
     let mut lines = vec![
-        Line::from(vec![
-            Span::styled("tag    ", t.dim()),
-            Span::raw(format!("{}:{}", clean(&c.repo), clean(&c.tag))),
-        ]),
+        if c.tag == c.digest {
+            Line::from(vec![
+                Span::styled("in     ", t.dim()),
+                Span::raw(clean(&c.repo).into_owned()),
+            ])
+        } else {
+            Line::from(vec![
+                Span::styled("tag    ", t.dim()),
+                Span::raw(format!("{}:{}", clean(&c.repo), clean(&c.tag))),
+            ])
+        },
         Line::from(vec![
             Span::styled("digest ", t.dim()),
             Span::raw(clean(&c.digest).into_owned()),

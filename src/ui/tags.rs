@@ -45,20 +45,29 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     let p = &app.view().tags;
     let mut title = String::from(" Tags ");
     if let Some(repo) = &p.repo {
-        title = format!(" Tags · {} ", clean(repo));
-        // Cached rows say so first: their age, and whether they are being checked.
-        if let Some(c) = &p.cache {
-            title.push_str(&format!("· {} ", c.label(app.now)));
-        }
-        if !p.names.is_empty() {
-            title.push_str(&format!("· {} ", p.sort.label()));
-        }
-        if !p.marked.is_empty() {
-            title.push_str(&format!("· {} marked ", p.marked.len()));
-        }
+        // When it does not fit the pane: the sort order goes first, then the long wording.
+        let room = (area.width as usize).saturating_sub(2);
         let hidden = p.hidden_artifacts();
-        if hidden > 0 {
-            title.push_str(&format!("· {hidden} artifact tags hidden (a) "));
+        for (sort, long) in [(true, true), (false, true), (false, false)] {
+            title = format!(" Tags · {} ", clean(repo));
+            // Cached rows say so first: their age, and whether they are being checked.
+            if let Some(c) = &p.cache {
+                title.push_str(&format!("· {} ", c.label(app.now)));
+            }
+            if sort && !p.names.is_empty() {
+                title.push_str(&format!("· {} ", p.sort.label()));
+            }
+            if !p.marked.is_empty() {
+                title.push_str(&format!("· {} marked ", p.marked.len()));
+            }
+            if hidden > 0 && long {
+                title.push_str(&format!("· {hidden} artifact tags hidden (a) "));
+            } else if hidden > 0 {
+                title.push_str(&format!("· {hidden} hidden (a) "));
+            }
+            if crate::fmt::width(&title) <= room {
+                break;
+            }
         }
     }
     let done = p.done();
@@ -146,7 +155,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                     cols.name.saturating_sub(1 + badge_w),
                 )));
             }
-            if badge_w > 0 && cols.name > badge_w + 4 {
+            if badge_w > 0 && cols.name >= badge_w + 3 {
                 first.push(Span::raw(" "));
                 first.push(Span::styled(badges, t.ok()));
             }

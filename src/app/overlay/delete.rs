@@ -80,6 +80,9 @@ impl ConfirmDelete {
         match choice {
             DeleteChoice::Cancel => "Cancel".into(),
             DeleteChoice::ThisTag => "Remove this tag only".into(),
+            DeleteChoice::All if self.tag == self.digest && self.siblings.is_empty() => {
+                "Delete this manifest".into()
+            }
             DeleteChoice::All if self.siblings.is_empty() => "Delete manifest and its tag".into(),
             DeleteChoice::All => {
                 format!("Delete manifest and all {} tags", self.siblings.len() + 1)
@@ -160,7 +163,12 @@ impl ConfirmDelete {
                 }
                 let req = ids.next();
                 self.running = Some(req);
-                let mut tags = vec![self.tag.clone()];
+                // Opened by digest (an artifact): only the tags found on it.
+                let mut tags = if self.tag == self.digest {
+                    vec![]
+                } else {
+                    vec![self.tag.clone()]
+                };
                 tags.extend(self.siblings.iter().cloned());
                 let (profile, repo, digest) =
                     (self.profile.clone(), self.repo.clone(), self.digest.clone());
