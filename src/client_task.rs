@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::registry::auth::{Credential, Secret};
-use crate::registry::model::{Desc, Inspection, TagDeleteMethod, TagRow};
 use crate::registry::cache::{self, Cached, Store};
+use crate::registry::model::{Desc, Inspection, TagDeleteMethod, TagRow};
 use crate::registry::providers::KindKeys;
 use crate::registry::providers::dockerhub::{self, SearchResult};
 use crate::registry::prune::{self, Outcome, Plan, Protected};

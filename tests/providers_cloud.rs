@@ -697,3 +697,103 @@ fn gar_with_a_project_lists_repositories_through_the_rest_api_page_by_page() {
     assert_ne!(r.code(), 0);
     assert!(!r.stderr().contains("ya29.wrong"), "{}", r.stderr());
 }
+
+#[test]
+fn gar_rest_listing_paging_on_across_many_repositories_is_cut_off_by_one_budget() {
+    // 100 repositories of 20 000 images each: no one repository is over the budget, the
+    // listing (2 000 000 images) is.
+    let e = gar_env("project = \"acme\"");
+    e.sc.state.lock().unwrap().flood = Some((100, 20));
+    let r = run(&e, gar::ACCESS_TOKEN, &["repos", "--json"]);
+    assert_ne!(r.code(), 0, "{}", r.stdout());
+    let err = r.stderr();
+    assert!(
+        err.contains("1000000 entries") && err.contains("stopped reading"),
+        "{err}"
+    );
+    let seen = e.sc.fx.seen();
+    let pages = count(
+        &seen,
+        "GET /v1/projects/acme/locations/europe/repositories/flood-",
+    );
+    // A million entries is a thousand full pages: the 51st repository is never asked.
+    assert!((1000..=1001).contains(&pages), "{pages} pages");
+    assert_eq!(
+        count(
+            &seen,
+            "GET /v1/projects/acme/locations/europe/repositories/flood-51/"
+        ),
+        0
+    );
+}
+
+#[test]
+fn acr_entra_id_renewal_exchanges_without_stalling_the_runtime() {
+    use regtui::registry::connect::{ConnectOptions, Notes};
+    use regtui::registry::credentials::ProfileSecrets;
+    use regtui::registry::providers::acr as provider;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    let sc = acr::scenario();
+    let dir = tempfile::tempdir().unwrap();
+    // `az account get-access-token` run again at each renewal.
+    let token = dir.path().join("token");
+    std::fs::write(&token, acr::good_entra_token()).unwrap();
+    let opts = ConnectOptions {
+        registry: Some(sc.fx.url.clone()),
+        secrets: ProfileSecrets {
+            username: Some("someone@example.com".into()),
+            password_command: Some(format!("cat '{}'", token.display())),
+            ..Default::default()
+        },
+        base_dir: dir.path().into(),
+        ..Default::default()
+    };
+    // Renewed on every use; the first exchange is the connect's (off the runtime).
+    let backend = provider::connect_renewing(
+        &Default::default(),
+        &opts,
+        None,
+        &mut Notes::default(),
+        Duration::ZERO,
+    )
+    .unwrap();
+    let exchanges = || sc.state.lock().unwrap().exchanges;
+    assert_eq!(exchanges(), 1);
+
+    // One thread: a blocked thread would stop every other task.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let m = backend.get_manifest("team/app", "v1").await.unwrap();
+        assert_eq!(m.digest, sc.a.digest);
+        assert_eq!(exchanges(), 2, "renewed with a fresh exchange");
+
+        sc.state.lock().unwrap().exchange_stall = Duration::from_secs(2);
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let t2 = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                t2.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let b2 = backend.clone();
+        let job = tokio::spawn(async move { b2.get_manifest("team/app", "v2").await });
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let during = ticks.load(Ordering::Relaxed);
+        assert!(!job.is_finished(), "the exchange stalls for 2 s");
+        assert!(
+            during >= 10,
+            "the runtime went on meanwhile: {during} ticks"
+        );
+        let m = job.await.unwrap().unwrap();
+        assert_eq!(m.digest, sc.b.digest, "the stalled exchange still renews");
+        assert_eq!(exchanges(), 3);
+        ticker.abort();
+    });
+}

@@ -96,6 +96,8 @@ pub struct State {
     pub locked_later: Vec<String>,
     /// `/oauth2/exchange` requests answered with a refresh token.
     pub exchanges: usize,
+    /// How long `/oauth2/exchange` stalls before it answers.
+    pub exchange_stall: std::time::Duration,
 }
 
 impl Default for State {
@@ -109,6 +111,7 @@ impl Default for State {
             max_n: MAX_N,
             locked_later: Vec::new(),
             exchanges: 0,
+            exchange_stall: std::time::Duration::ZERO,
         }
     }
 }
@@ -206,6 +209,11 @@ pub fn start(state: State, registry_port: u16) -> (Fixture, Shared) {
     let fx = proxy(registry_port, move |req| {
         let host = h2.lock().unwrap().clone();
         let path = req.path().to_string();
+        if path == "/oauth2/exchange" {
+            // Stalls without holding the state: other requests go on meanwhile.
+            let stall = s2.lock().unwrap().exchange_stall;
+            std::thread::sleep(stall);
+        }
         let mut st = s2.lock().unwrap();
         let challenge = |scope: &str| {
             errors(

@@ -66,6 +66,9 @@ pub struct State {
     pub rest_page_max: usize,
     /// `project/repository` of non-Docker repositories (Maven) the REST API also lists.
     pub other_formats: Vec<String>,
+    /// A hostile project: `(repositories, pages)` makes the REST API list that many Docker
+    /// repositories `flood-N`, each answering `pages` full pages of 1000 images.
+    pub flood: Option<(usize, usize)>,
 }
 
 pub type Shared = Arc<Mutex<State>>;
@@ -160,6 +163,48 @@ fn rest_page(req: &Request, key: &str, items: Vec<serde_json::Value>, max: usize
     Response::json(200, &body)
 }
 
+/// The hostile project's REST answers: `repos` repositories in one page, each paging `pages`
+/// full pages of 1000 images (built as text: a million of them go by).
+fn flood(req: &Request, parts: &[&str], repos: usize, pages: usize) -> Response {
+    match parts {
+        [p, "locations", l, "repositories"] => {
+            let items: Vec<serde_json::Value> = (0..repos)
+                .map(|i| {
+                    json!({"name": format!("projects/{p}/locations/{l}/repositories/flood-{i}"),
+                           "format": "DOCKER"})
+                })
+                .collect();
+            Response::json(200, &json!({ "repositories": items }))
+        }
+        [p, "locations", l, "repositories", r, "dockerImages"] => {
+            let page = req
+                .query("pageToken")
+                .and_then(|t| t.strip_prefix("tok-")?.parse::<usize>().ok())
+                .unwrap_or(0);
+            let mut body = String::from("{\"dockerImages\":[");
+            for i in 0..1000 {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(&format!(
+                    "{{\"uri\":\"{l}-docker.pkg.dev/{p}/{r}/img@sha256:{page:06}{i:058}\"}}"
+                ));
+            }
+            body.push(']');
+            if page + 1 < pages {
+                body.push_str(&format!(",\"nextPageToken\":\"tok-{}\"", page + 1));
+            }
+            body.push('}');
+            Response {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: body.into_bytes(),
+            }
+        }
+        _ => Response::json(404, &json!({"error": {"code": 404}})),
+    }
+}
+
 /// Starts the fixture; v2 requests go on to the registry on `registry_port`.
 pub fn start(state: State, registry_port: u16) -> (Fixture, Shared) {
     let st: Shared = Arc::new(Mutex::new(state));
@@ -204,6 +249,10 @@ pub fn start(state: State, registry_port: u16) -> (Fixture, Shared) {
             } else {
                 st.rest_page_max
             };
+            if let Some((repos, pages)) = st.flood {
+                drop(st);
+                return Some(flood(req, &parts, repos, pages));
+            }
             match parts.as_slice() {
                 // P/locations/L/repositories
                 [p, "locations", l, "repositories"] => {

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{MakeV2, Provider, ProviderApi, RenewingV2, Resolve};
+use super::{MakeV2, Prepare, Provider, ProviderApi, RenewingV2, Resolve};
 use crate::registry::auth::{Credential, Secret};
 use crate::registry::connect::{ConnectOptions, Notes};
 use crate::registry::distribution::Distribution;
@@ -63,10 +63,30 @@ pub fn serves(host: &str) -> bool {
 
 /// The ACR backend for a profile; `given` replaces the credentials (a login).
 pub fn connect(
+    keys: &Keys,
+    opts: &ConnectOptions,
+    given: Option<Credential>,
+    notes: &mut Notes,
+) -> Result<Arc<dyn Backend>> {
+    // Refresh tokens from `az acr login --expose-token` last about three hours.
+    connect_renewing(
+        keys,
+        opts,
+        given,
+        notes,
+        std::time::Duration::from_secs(150 * 60),
+    )
+}
+
+/// As [`connect`], with an expiring credential resolved (and an Entra ID token exchanged)
+/// again once `max_age` has passed. Blocking (the first exchange): call it off the async
+/// threads; renewals are async.
+pub fn connect_renewing(
     _keys: &Keys,
     opts: &ConnectOptions,
     given: Option<Credential>,
     notes: &mut Notes,
+    max_age: std::time::Duration,
 ) -> Result<Arc<dyn Backend>> {
     let addr = opts.addr(None)?;
     let key = addr.credential_key();
@@ -74,30 +94,40 @@ pub fn connect(
     let credential = opts.credential(&opts.secrets, &key, given, notes)?;
     let who = credential.describe();
     let host = addr.host.clone();
+    let tls = opts.v2_options(addr.clone(), Credential::Anonymous)?;
+    let (insecure, ca) = (tls.insecure, tls.ca_pem);
+    let credential = match entra_token(&credential) {
+        Some((token, tenant)) => exchange_blocking(&addr, &token, tenant, insecure, ca.clone())?,
+        None => credential,
+    };
     let o = opts.clone();
+    let a = addr.clone();
     let make: Arc<MakeV2> = Arc::new(move |c| {
-        let c = match entra_token(&c) {
-            Some((token, tenant)) => {
-                let tls = o.v2_options(addr.clone(), Credential::Anonymous)?;
-                exchange_blocking(&addr, &token, tenant, tls.insecure, tls.ca_pem)?
-            }
-            None => c,
-        };
-        let mut v2 = o.v2_options(addr.clone(), refresh_grant(c))?;
+        let mut v2 = o.v2_options(a.clone(), refresh_grant(c))?;
         // Tags go through /acr/v1; v2 refuses them (400) and no placeholder is pushed.
         v2.untag_fallback = false;
         Distribution::new(v2)
     });
+    let prepare: Arc<Prepare> = Arc::new(move |c| {
+        let (url, service) = (
+            format!("{}/oauth2/exchange", addr.base_url()),
+            addr.host.clone(),
+        );
+        let ca = ca.clone();
+        Box::pin(async move {
+            match entra_token(&c) {
+                Some((token, tenant)) => {
+                    exchange(&url, &service, &token, tenant, insecure, ca).await
+                }
+                None => Ok(c),
+            }
+        })
+    });
     let o = opts.clone();
     let resolve: Arc<Resolve> =
         Arc::new(move || Ok(crate::registry::credentials::resolve(&o.secrets, &key)?.credential));
-    // Refresh tokens from `az acr login --expose-token` last about three hours.
-    let v2 = RenewingV2::new(
-        credential,
-        make,
-        renew.then_some(resolve),
-        std::time::Duration::from_secs(150 * 60),
-    )?;
+    let v2 =
+        RenewingV2::new(credential, make, renew.then_some(resolve), max_age)?.with_prepare(prepare);
     Ok(Arc::new(Provider::new(Acr { v2, host, who })))
 }
 
@@ -138,7 +168,8 @@ struct Exchanged {
 }
 
 /// Exchanges an Entra ID access token for an ACR refresh token (a refresh-token credential).
-/// Blocking: runs on a thread of its own, as building the v2 client is synchronous.
+/// Blocking, for the first connect (synchronous): runs on a thread of its own. Renewals use
+/// [`exchange`] on the runtime.
 fn exchange_blocking(
     addr: &crate::registry::reference::RegistryAddr,
     token: &Secret,

@@ -235,8 +235,16 @@ struct DockerImage {
     uri: String,
 }
 
-/// Most pages of one REST listing followed.
+/// Most pages of one REST listing followed (the repositories and every repository's images
+/// together).
 const MAX_REST_PAGES: usize = 10_000;
+
+/// What one whole REST listing has read so far: one budget for the repositories and all
+/// their images, so many repositories that each page a lot are still cut off.
+struct RestBudget {
+    read: super::PageBudget,
+    pages: usize,
+}
 
 /// `P/R/IMAGE` of a docker image's `uri` (`host/P/R/IMAGE@sha256:…`), when it is in `P/R`.
 fn image_path(uri: &str, project_repo: &str) -> Option<String> {
@@ -262,32 +270,39 @@ impl Gar {
         })
     }
 
-    /// Every page of a REST listing at `first` (a path), following `nextPageToken`.
+    /// Every page of a REST listing at `first` (a path), following `nextPageToken`; `each`
+    /// takes a page and says how many entries it held. Pages, entries and bytes count against
+    /// `budget`, which the caller shares across one whole listing.
     async fn rest_pages<T: serde::de::DeserializeOwned>(
         &self,
         api: &Rest,
         first: &str,
         what: &str,
+        budget: &mut RestBudget,
         token_of: impl Fn(&T) -> Option<String>,
-        mut each: impl FnMut(T),
+        mut each: impl FnMut(T) -> usize,
     ) -> Result<()> {
-        let mut budget = super::PageBudget::new(what);
         let mut url = api.url(first)?;
-        for _ in 0..MAX_REST_PAGES {
-            let (page, _): (T, _) = api.get_page(&url, what, &mut budget).await?;
+        loop {
+            budget.pages += 1;
+            if budget.pages > MAX_REST_PAGES {
+                return Err(Error::Invalid {
+                    what: what.into(),
+                    detail: format!("more than {MAX_REST_PAGES} pages in one listing"),
+                });
+            }
+            let (page, _): (T, _) = api.get_page(&url, what, &mut budget.read).await?;
             let next = token_of(&page).filter(|t| !t.is_empty());
-            each(page);
+            let entries = each(page);
+            budget.read.add_entries(entries)?;
             match next {
                 Some(t) => {
+                    budget.read.add_bytes(t.len())?;
                     url = api.url(&format!("{first}&pageToken={}", super::encode_segment(&t)))?
                 }
                 None => return Ok(()),
             }
         }
-        Err(Error::Invalid {
-            what: what.into(),
-            detail: format!("more than {MAX_REST_PAGES} pages"),
-        })
     }
 
     /// The images of the project's Docker repositories in the location, from the REST API.
@@ -304,17 +319,24 @@ impl Gar {
             super::encode_segment(location)
         );
         let mut repositories = Vec::new();
+        let mut budget = RestBudget {
+            read: super::PageBudget::new(format!("Artifact Registry repositories of {project}")),
+            pages: 0,
+        };
         self.rest_pages(
             api,
             &format!("{base}?pageSize=1000"),
             "repositories",
+            &mut budget,
             |p: &RepositoriesPage| p.next_page_token.clone(),
             |p| {
+                let n = p.repositories.len();
                 repositories.extend(
                     p.repositories
                         .into_iter()
                         .filter(|r| r.format.as_deref().is_none_or(|f| f == "DOCKER")),
-                )
+                );
+                n
             },
         )
         .await?;
@@ -331,13 +353,15 @@ impl Gar {
                     super::encode_segment(id)
                 ),
                 &format!("images of {project_repo}"),
+                &mut budget,
                 |p: &DockerImagesPage| p.next_page_token.clone(),
                 |p| {
                     names.extend(
                         p.docker_images
                             .iter()
                             .filter_map(|i| image_path(&i.uri, &project_repo)),
-                    )
+                    );
+                    p.docker_images.len()
                 },
             )
             .await?;

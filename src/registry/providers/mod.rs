@@ -789,6 +789,9 @@ pub fn encode_segment(s: &str) -> String {
 pub type MakeV2 = dyn Fn(Credential) -> Result<Distribution> + Send + Sync;
 /// Resolves the profile's credential again (may run `password_command` or a docker helper).
 pub type Resolve = dyn Fn() -> Result<Credential> + Send + Sync;
+/// Turns a freshly resolved credential into the one the v2 client takes, over the network
+/// (ACR's Entra ID exchange): awaited on the runtime, never blocking one of its threads.
+pub type Prepare = dyn Fn(Credential) -> BoxFut<'static, Credential> + Send + Sync;
 
 /// The v2 client of a provider whose secret is a short-lived access token printed by a command
 /// (`gcloud auth print-access-token`: an hour; `az acr login --expose-token`: three): once
@@ -797,6 +800,7 @@ pub type Resolve = dyn Fn() -> Result<Credential> + Send + Sync;
 pub struct RenewingV2 {
     make: Arc<MakeV2>,
     resolve: Option<Arc<Resolve>>,
+    prepare: Option<Arc<Prepare>>,
     max_age: std::time::Duration,
     current: tokio::sync::Mutex<(Arc<Distribution>, std::time::Instant)>,
     /// How many times the credential was resolved again.
@@ -815,10 +819,18 @@ impl RenewingV2 {
         Ok(RenewingV2 {
             make,
             resolve,
+            prepare: None,
             max_age,
             current: tokio::sync::Mutex::new((first, std::time::Instant::now())),
             renewals: Default::default(),
         })
+    }
+
+    /// Renewed credentials go through `prepare` (async) before `make` (the first one is the
+    /// caller's to prepare).
+    pub fn with_prepare(mut self, prepare: Arc<Prepare>) -> Self {
+        self.prepare = Some(prepare);
+        self
     }
 
     /// Whether a profile's secret is one that expires: it comes from `password_command` or from
@@ -838,6 +850,11 @@ impl RenewingV2 {
                 let credential = tokio::task::spawn_blocking(move || resolve())
                     .await
                     .map_err(|e| Error::Config(format!("renewing credentials: {e}")))??;
+                // Other callers wait on the (async) lock meanwhile; the threads stay free.
+                let credential = match &self.prepare {
+                    Some(prepare) => prepare(credential).await?,
+                    None => credential,
+                };
                 *cur = (
                     Arc::new((self.make)(credential)?),
                     std::time::Instant::now(),
@@ -894,6 +911,44 @@ mod renew_tests {
             &kept.get().await.unwrap(),
             &kept.get().await.unwrap()
         ));
+    }
+
+    #[tokio::test]
+    async fn renewed_credentials_are_prepared_before_the_client_is_built() {
+        let prepared = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let p2 = prepared.clone();
+        let prepare: Arc<Prepare> = Arc::new(move |c| {
+            let p2 = p2.clone();
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                p2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(c)
+            })
+        });
+        let resolve: Arc<Resolve> = Arc::new(|| Ok(Credential::Anonymous));
+        let r = RenewingV2::new(
+            Credential::Anonymous,
+            make(),
+            Some(resolve),
+            std::time::Duration::ZERO,
+        )
+        .unwrap()
+        .with_prepare(prepare.clone());
+        assert_eq!(prepared.load(std::sync::atomic::Ordering::Relaxed), 0);
+        r.get().await.unwrap();
+        r.get().await.unwrap();
+        assert_eq!(prepared.load(std::sync::atomic::Ordering::Relaxed), 2);
+        // A credential that does not expire is never renewed, so never prepared again.
+        let kept = RenewingV2::new(
+            Credential::Anonymous,
+            make(),
+            None,
+            std::time::Duration::ZERO,
+        )
+        .unwrap()
+        .with_prepare(prepare);
+        kept.get().await.unwrap();
+        assert_eq!(prepared.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 
     #[test]
