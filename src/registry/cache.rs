@@ -717,12 +717,22 @@ impl Cached {
         if config.size > super::model::CONFIG_LIMIT {
             return self.inner.get_config(repo, config).await;
         }
-        let stream = match self.inner.blob_stream(repo, &config.digest).await {
-            Ok(s) => s,
-            Err(Error::Unsupported(_)) => return self.inner.get_config(repo, config).await,
-            Err(e) => return Err(e),
+        // A body cut short is fetched again whole, as every read is.
+        let mut attempt = 0;
+        let body = loop {
+            let stream = match self.inner.blob_stream(repo, &config.digest).await {
+                Ok(s) => s,
+                Err(Error::Unsupported(_)) => return self.inner.get_config(repo, config).await,
+                Err(e) => return Err(e),
+            };
+            match collect(stream, super::model::CONFIG_LIMIT, &config.digest).await {
+                Err(e) if e.is_transient() && attempt + 1 < super::http::MAX_TRIES => {
+                    tokio::time::sleep(super::http::backoff(attempt)).await;
+                    attempt += 1;
+                }
+                r => break r?,
+            }
         };
-        let body = collect(stream, super::model::CONFIG_LIMIT, &config.digest).await?;
         digest::verify(&config.digest, &body)?;
         let c = parse::config(&body)?;
         self.store.put_config(&config.digest, &body);
