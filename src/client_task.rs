@@ -489,20 +489,31 @@ impl Shared {
         let Some(st) = self.store_for(profile) else {
             return;
         };
-        let rows: Vec<TagRow> = {
-            let seen = self.seen.lock().unwrap();
-            let Some(s) = seen.get(&(profile.to_string(), repo.to_string())) else {
+        // The rows detailed by this run leave memory (the app holds them); rows of earlier runs
+        // of this session are in the stored list already.
+        let (names, mut rows) = {
+            let mut seen = self.seen.lock().unwrap();
+            let Some(s) = seen.get_mut(&(profile.to_string(), repo.to_string())) else {
                 return;
             };
-            s.names
-                .iter()
-                .filter_map(|n| s.rows.get(n).cloned())
-                .collect()
+            (s.names.clone(), std::mem::take(&mut s.rows))
         };
         let key = cache::registry_key(&b.info());
         let repo = repo.to_string();
-        let _ = tokio::task::spawn_blocking(move || st.put_tags(&key, &repo, cache::now(), &rows))
-            .await;
+        let _ = tokio::task::spawn_blocking(move || {
+            if rows.len() < names.len() {
+                if let Some(old) = st.tags(&key, &repo) {
+                    for r in old.rows {
+                        if !rows.contains_key(&r.tag) {
+                            rows.insert(r.tag.clone(), r);
+                        }
+                    }
+                }
+            }
+            let list: Vec<TagRow> = names.iter().filter_map(|n| rows.remove(n)).collect();
+            st.put_tags(&key, &repo, cache::now(), &list)
+        })
+        .await;
     }
 
     fn concurrency(&self, profile: &str) -> usize {

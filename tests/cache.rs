@@ -476,3 +476,50 @@ async fn tui_shows_cached_rows_at_once_then_revalidates_and_works_offline() {
         "{screen}"
     );
 }
+
+#[test]
+fn two_processes_share_the_cache_and_the_bound_is_configured() {
+    let reg = standard(Options::default());
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::bin::write_config(
+        dir.path(),
+        &format!("cache_max_mib = 1\n{}", reg.profile_toml("")),
+    );
+    let c = cache.path().to_str().unwrap().to_string();
+    // Two regtui processes write the same entries at once.
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let (cfg, c) = (cfg.clone(), c.clone());
+            std::thread::spawn(move || {
+                regtui(
+                    &["-c", &cfg, "tags", "tools/multi", "--long", "--json"],
+                    &[("XDG_CACHE_HOME", &c)],
+                )
+                .json()
+            })
+        })
+        .collect();
+    let outs: Vec<serde_json::Value> = runs.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(outs[0], outs[1]);
+    let env = [("XDG_CACHE_HOME", c.as_str())];
+    let again = regtui(
+        &["-c", &cfg, "tags", "tools/multi", "--long", "--json"],
+        &env,
+    )
+    .json();
+    assert_eq!(outs[0], again, "what they wrote reads back whole");
+    let stats = regtui(&["-c", &cfg, "cache", "stats", "--json"], &env).json();
+    assert_eq!(stats["max_bytes"], 1024 * 1024, "{stats}");
+    // No temporary file is left behind.
+    let tmp = walk(&cache.path().join("regtui/tmp"));
+    assert!(tmp.is_empty(), "{tmp:?}");
+    // cache_max_mib = 0 turns it off; --offline then says why it cannot answer.
+    let off = support::bin::write_config(
+        dir.path(),
+        &format!("cache_max_mib = 0\n{}", reg.profile_toml("")),
+    );
+    let r = regtui(&["-c", &off, "--offline", "tags", "tools/multi"], &env);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("cache_max_mib = 0"), "{}", r.stderr());
+}

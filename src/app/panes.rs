@@ -347,8 +347,10 @@ impl TagsPane {
         for n in &names {
             self.rows.entry(n.clone()).or_insert(RowState::Pending);
         }
-        self.rows
-            .retain(|k, _| names.binary_search_by(|n| natural_cmp(n, k)).is_ok());
+        if self.rows.len() > names.len() {
+            let keep: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+            self.rows.retain(|k, _| keep.contains(k.as_str()));
+        }
         self.marked.retain(|t| self.rows.contains_key(t));
         self.names = names;
         self.rebadge();
@@ -565,7 +567,8 @@ impl TagsPane {
     /// Order of two name indices under the current sort key.
     fn cmp(&self, a: usize, b: usize) -> std::cmp::Ordering {
         let (ka, kb) = (&self.keys[a], &self.keys[b]);
-        let by_name = || natural_cmp(&self.names[a], &self.names[b]);
+        // `names` is kept in natural order, so its indexes compare as the names do.
+        let by_name = || a.cmp(&b);
         match self.sort {
             SortKey::Name => by_name(),
             SortKey::Created => kb.0.cmp(&ka.0).then_with(by_name),

@@ -609,13 +609,15 @@ pub struct Cached {
     store: Arc<Store>,
     offline: bool,
     /// The last tag list per repository (and each tag's row in it), loaded from the store once.
-    lists: Mutex<HashMap<String, Option<Arc<Known>>>>,
+    lists: Mutex<HashMap<String, Arc<Known>>>,
 }
 
-/// A stored tag list with an index by tag.
+/// What a stored tag list says each tag pointed at (the rows themselves are not kept: the app
+/// holds those).
 pub struct Known {
-    pub list: TagList,
-    by_tag: HashMap<String, usize>,
+    /// Unix time the list was seen.
+    pub seen: i64,
+    digests: HashMap<String, String>,
 }
 
 impl Cached {
@@ -638,34 +640,34 @@ impl Cached {
         registry_key(&self.inner.info())
     }
 
-    /// The tag list of `repo` as last stored (loaded once per process).
+    /// The tag → digest map of `repo` as last stored (loaded once per process).
     pub fn list(&self, repo: &str) -> Option<Arc<Known>> {
         if let Some(l) = self.lists.lock().unwrap().get(repo) {
-            return l.clone();
+            return Some(l.clone());
         }
         let l = self.store.tags(&self.key(), repo).map(|list| {
-            let by_tag = list
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (r.tag.clone(), i))
-                .collect();
-            Arc::new(Known { list, by_tag })
+            Arc::new(Known {
+                seen: list.seen,
+                digests: list.rows.into_iter().map(|r| (r.tag, r.digest)).collect(),
+            })
         });
-        self.lists
-            .lock()
-            .unwrap()
-            .insert(repo.to_string(), l.clone());
+        // A list written later in this process (the first visit) is read when it exists.
+        if let Some(l) = &l {
+            self.lists
+                .lock()
+                .unwrap()
+                .insert(repo.to_string(), l.clone());
+        }
         l
     }
 
-    fn row(&self, repo: &str, tag: &str) -> Option<TagRow> {
-        let k = self.list(repo)?;
-        k.by_tag.get(tag).map(|i| k.list.rows[*i].clone())
+    /// The whole stored list of `repo` (offline answers).
+    fn rows(&self, repo: &str) -> Option<TagList> {
+        self.store.tags(&self.key(), repo)
     }
 
     fn known_digest(&self, repo: &str, tag: &str) -> Option<String> {
-        self.row(repo, tag).map(|r| r.digest)
+        self.list(repo)?.digests.get(tag).cloned()
     }
 
     async fn manifest_online(&self, repo: &str, reference: &str) -> Result<Arc<Manifest>> {
@@ -715,12 +717,22 @@ impl Cached {
         if config.size > super::model::CONFIG_LIMIT {
             return self.inner.get_config(repo, config).await;
         }
-        let stream = match self.inner.blob_stream(repo, &config.digest).await {
-            Ok(s) => s,
-            Err(Error::Unsupported(_)) => return self.inner.get_config(repo, config).await,
-            Err(e) => return Err(e),
+        // A body cut short is fetched again whole, as every read is.
+        let mut attempt = 0;
+        let body = loop {
+            let stream = match self.inner.blob_stream(repo, &config.digest).await {
+                Ok(s) => s,
+                Err(Error::Unsupported(_)) => return self.inner.get_config(repo, config).await,
+                Err(e) => return Err(e),
+            };
+            match collect(stream, super::model::CONFIG_LIMIT, &config.digest).await {
+                Err(e) if e.is_transient() && attempt + 1 < super::http::MAX_TRIES => {
+                    tokio::time::sleep(super::http::backoff(attempt)).await;
+                    attempt += 1;
+                }
+                r => break r?,
+            }
         };
-        let body = collect(stream, super::model::CONFIG_LIMIT, &config.digest).await?;
         digest::verify(&config.digest, &body)?;
         let c = parse::config(&body)?;
         self.store.put_config(&config.digest, &body);
@@ -774,9 +786,9 @@ impl Backend for Cached {
         }
         Box::pin(async move {
             let l = self
-                .list(repo)
+                .rows(repo)
                 .ok_or_else(|| offline_error(&format!("the tags of {repo}")))?;
-            sink(l.list.rows.iter().map(|r| r.tag.clone()).collect());
+            sink(l.rows.into_iter().map(|r| r.tag).collect());
             Ok(())
         })
     }
@@ -845,11 +857,12 @@ impl Backend for Cached {
         if !self.offline {
             return self.inner.bulk_rows(repo);
         }
-        Box::pin(async move { Ok(self.list(repo).map(|l| l.list.rows.clone())) })
+        Box::pin(async move { Ok(self.rows(repo).map(|l| l.rows)) })
     }
     fn pushed_at(&self, repo: &str, tag: &str) -> Option<String> {
         if self.offline {
-            return self.row(repo, tag).and_then(|r| r.pushed);
+            // Offline rows come whole from bulk_rows, with their pushed date.
+            return None;
         }
         self.inner.pushed_at(repo, tag)
     }

@@ -44,6 +44,14 @@ impl Trust {
     }
 }
 
+/// The system's trusted certificates, read once per process (reading and parsing them took
+/// tens of milliseconds, twice for every client built: the first screen waited on it).
+fn native_certs() -> &'static [rustls::pki_types::CertificateDer<'static>] {
+    static CERTS: std::sync::OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> =
+        std::sync::OnceLock::new();
+    CERTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
 /// A client TLS config for one registry; `alpn` lists the protocols offered (`h2`, `http/1.1`).
 pub fn client_config(
     trust: &Trust,
@@ -53,8 +61,8 @@ pub fn client_config(
 ) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(c);
+    for c in native_certs() {
+        let _ = roots.add(c.clone());
     }
     for c in &trust.certs {
         // A certificate that cannot be an anchor may still be pinned.
