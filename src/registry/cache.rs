@@ -47,7 +47,9 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::model::{ConfigSummary, Desc, Manifest, PlatformEntry, TagDeleteMethod, TagRow};
-use super::{Backend, BackendInfo, BoxFut, ByteStream, Error, PageSink, Result, digest, parse};
+use super::{
+    Backend, BackendInfo, BoxFut, ByteStream, Error, PageSink, Result, digest, parse, referrers,
+};
 
 /// Entries kept before the cache is emptied and refilled.
 const MAX_ENTRIES: usize = 8192;
@@ -285,6 +287,7 @@ impl Store {
     /// Writes `bytes` to `path` atomically (a temporary file renamed into place).
     fn write(&self, path: &Path, bytes: &[u8]) {
         let r = (|| -> std::io::Result<()> {
+            make_private_dir(&self.root)?;
             let tmp_dir = self.root.join("tmp");
             std::fs::create_dir_all(&tmp_dir)?;
             if let Some(parent) = path.parent() {
@@ -866,6 +869,26 @@ impl Backend for Cached {
         }
         self.inner.pushed_at(repo, tag)
     }
+    fn provider_referrers<'a>(
+        &'a self,
+        repo: &'a str,
+        digest: &'a str,
+    ) -> BoxFut<'a, Vec<referrers::Referrer>> {
+        if self.offline {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        self.inner.provider_referrers(repo, digest)
+    }
+    fn details_per_tag(&self) -> bool {
+        // Offline, the rows come whole from `bulk_rows` (the cache).
+        !self.offline && self.inner.details_per_tag()
+    }
+    fn tag_detail<'a>(&'a self, repo: &'a str, tag: &'a str) -> BoxFut<'a, Option<TagRow>> {
+        if self.offline {
+            return Box::pin(async { Ok(None) });
+        }
+        self.inner.tag_detail(repo, tag)
+    }
     fn blob_stream<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, ByteStream> {
         if self.offline {
             return Box::pin(async { Err(offline_error("layer content")) });
@@ -922,6 +945,28 @@ impl Backend for Cached {
     }
 }
 
+/// Creates the cache's root readable by its owner only (repository and tag names of private
+/// registries are in it), and narrows an existing one.
+fn make_private_dir(root: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !root.is_dir() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(root)?;
+        }
+        let meta = std::fs::metadata(root)?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(root)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -960,6 +1005,22 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(s.tags("http://h:5000", "r/x").is_none());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_cache_directory_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cache").join("regtui");
+        let s = Store::new(root.clone(), 10_000);
+        s.put_config(&digest::sha256(b"{}"), b"{}");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700);
+        // One made by an older build, open to all: narrowed on the next write.
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        s.put_config(&digest::sha256(b"[]"), b"[]");
+        assert_eq!(mode(&root), 0o700);
     }
 
     #[test]

@@ -254,3 +254,54 @@ pub trait Backend: Send + Sync {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The names of the methods in `impl`'s block (or the trait's) that starts at `start`.
+    fn methods(src: &str, start: &str) -> Vec<String> {
+        let at = src
+            .find(start)
+            .unwrap_or_else(|| panic!("{start} not found"));
+        let body = &src[at..];
+        // The block ends at the first line that is exactly `}` (rustfmt's layout).
+        let end = body.find("\n}\n").unwrap_or(body.len());
+        body[..end]
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("fn "))
+            .map(|l| l.split(['<', '(']).next().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Every wrapper around another backend forwards every method of the trait: a default it
+    /// does not override would silently answer for the backend inside (this lost GitLab's
+    /// locks and Harbor's signatures once).
+    #[test]
+    fn wrappers_forward_every_backend_method() {
+        let trait_methods = methods(include_str!("mod.rs"), "pub trait Backend");
+        assert!(trait_methods.len() > 15, "{trait_methods:?}");
+        for (file, src, start) in [
+            (
+                "connect.rs",
+                include_str!("connect.rs"),
+                "impl Backend for Annotated",
+            ),
+            (
+                "cache.rs",
+                include_str!("cache.rs"),
+                "impl Backend for Cached",
+            ),
+            (
+                "providers/detect.rs",
+                include_str!("providers/detect.rs"),
+                "impl Backend for Detect",
+            ),
+        ] {
+            let have = methods(src, start);
+            let missing: Vec<_> = trait_methods.iter().filter(|m| !have.contains(m)).collect();
+            assert!(
+                missing.is_empty(),
+                "{file}: {start} does not forward {missing:?}"
+            );
+        }
+    }
+}
