@@ -827,6 +827,48 @@ mod pane {
     }
 
     #[tokio::test]
+    async fn scrolling_to_rows_far_down_the_size_queue_asks_for_them_first() {
+        let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
+        let fx = app.start();
+        let list = match &fx[..] {
+            [Effect::Send(Command::ListRepos { req, .. })] => *req,
+            other => panic!("{other:?}"),
+        };
+        let names: Vec<String> = (0..200).map(|i| format!("r{i:03}")).collect();
+        let fx = app.update(Msg::Client(Event::Repos {
+            req: list,
+            page: names,
+            done: true,
+        }));
+        let (first, asked) = sizes_req(&fx);
+        assert_eq!(asked[0], "r000");
+        // Moving within the rows being sized asks nothing new.
+        let fx = press(&mut app, 'j');
+        assert!(fx.is_empty(), "{fx:?}");
+        // The last rows wait at the end of the queue: jumping there asks again, them first.
+        let fx = press(&mut app, 'G');
+        let (second, asked) = sizes_req(&fx);
+        assert_ne!(first, second);
+        assert_eq!(asked.len(), 200);
+        assert!(asked[0].as_str() >= "r175", "{:?}", &asked[..5]);
+        assert!(asked.contains(&"r199".to_string()));
+        assert!(asked[..30].contains(&"r199".to_string()), "{asked:?}");
+        // Scrolling a row within them asks nothing more.
+        let fx = press(&mut app, 'k');
+        assert!(fx.is_empty(), "{fx:?}");
+        // Once sized, nothing is asked again on the way back up.
+        for n in &asked {
+            app.update(Msg::Client(Event::RepoSize {
+                req: second,
+                repo: n.clone(),
+                result: Ok((1, Some(1))),
+            }));
+        }
+        let fx = press(&mut app, 'g');
+        assert!(fx.is_empty(), "{fx:?}");
+    }
+
+    #[tokio::test]
     async fn stale_size_replies_are_dropped_and_a_failure_leaves_the_rows_alone() {
         let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
         let fx = app.start();
