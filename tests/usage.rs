@@ -473,6 +473,147 @@ fn du_counts_tags_manifests_distinct_and_own_bytes_and_the_total() {
     assert_eq!(names, ["du/a", "du/missing"].into());
 }
 
+#[test]
+fn the_check_keeps_a_bounded_number_of_questions_alive_and_stops_at_its_budget() {
+    let reg = Registry::start(Options::default());
+    const REPOS: usize = 30;
+    const BLOBS: usize = 100;
+    let url = reg.url.clone();
+    block_on(async move {
+        let p = Pusher::new(&url);
+        for i in 0..REPOS {
+            let other = image(&ImageSpec {
+                seed: Box::leak(format!("q-other-{i}").into_boxed_str()),
+                ..Default::default()
+            });
+            p.image(&format!("q/o{i:02}"), "t", &other).await;
+        }
+    });
+    // Blobs no repository holds: every repository is asked about every one of them.
+    let blobs: BTreeSet<String> = (0..BLOBS).map(|i| format!("sha256:{i:064x}")).collect();
+    let none = BTreeSet::new();
+    let opts = CheckOptions {
+        concurrency: 4,
+        ..Default::default()
+    };
+    let c = client(&reg.url);
+    let (b2, n2) = (blobs.clone(), none.clone());
+    let found = block_on(async move {
+        usage::used_elsewhere(&c, &n2, &b2, &n2, &Default::default(), opts).await
+    });
+    eprintln!(
+        "{} questions, at most {} alive at once",
+        found.questions, found.peak_in_flight
+    );
+    assert!(found.complete(), "{:?}", found.gaps);
+    assert_eq!(found.checked, REPOS);
+    assert_eq!(found.questions, REPOS * BLOBS);
+    assert!(found.used.is_empty() && found.unknown.is_empty());
+    // 3000 pairs, never more than the concurrency alive at once.
+    assert!(
+        found.peak_in_flight >= 1 && found.peak_in_flight <= 4,
+        "{}",
+        found.peak_in_flight
+    );
+
+    // Every blob question stalls: the budget ends the check, and no question is produced after.
+    let fx = fixture::proxy(reg.port, |req| {
+        if req.method == "HEAD" && req.path().contains("/blobs/") {
+            std::thread::sleep(Duration::from_millis(300));
+            return Some(Response::empty(404));
+        }
+        None
+    });
+    let c = client(&format!("http://127.0.0.1:{}", fx.port));
+    let opts = CheckOptions {
+        concurrency: 4,
+        budget: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let b2 = blobs.clone();
+    let start = Instant::now();
+    let found = block_on(async move {
+        usage::used_elsewhere(&c, &none, &b2, &none, &Default::default(), opts).await
+    });
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "the budget holds: {took:?}");
+    std::thread::sleep(Duration::from_millis(800));
+    let heads = fx
+        .seen()
+        .iter()
+        .filter(|r| r.starts_with("HEAD ") && r.contains("/blobs/"))
+        .count();
+    // About 2 s / 300 ms × 4 questions were asked, not the 3000 pairs.
+    assert!(found.questions <= 40, "{}", found.questions);
+    assert!(heads <= found.questions, "{heads} > {}", found.questions);
+    assert!(found.peak_in_flight <= 4, "{}", found.peak_in_flight);
+    assert!(!found.complete());
+    assert!(found.checked < REPOS);
+    assert_eq!(
+        found.unknown, blobs,
+        "unanswered blobs are unknown: at most"
+    );
+    assert!(
+        found.gaps.iter().any(|g| g.contains("budget")),
+        "{:?}",
+        found.gaps
+    );
+}
+
+#[test]
+fn du_says_at_most_when_a_repository_cannot_be_read() {
+    let reg = Registry::start(Options::default());
+    let base = Blob::new(OCI_LAYER, noise("u-base", 9000));
+    let (x, y) = (img("u-x", &base, 5000), img("u-y", &base, 6000));
+    let url = reg.url.clone();
+    let (xc, yc) = (x.clone(), y.clone());
+    block_on(async move {
+        let p = Pusher::new(&url);
+        p.image("du2/a", "x", &xc).await;
+        p.image("du2/a", "y", &yc).await;
+        p.image("du2/b", "x", &xc).await;
+    });
+    let repos: Vec<String> = vec!["du2/a".into(), "du2/b".into()];
+    // Read directly: du2/a's own bytes are y's alone, exactly.
+    let c = client(&reg.url);
+    let r2 = repos.clone();
+    let d = block_on(async move { usage::du(&c, &r2, true, 4, CheckOptions::default()).await });
+    assert!(d.own_exact, "{d:?}");
+    assert_eq!(d.repos[0].own_bytes, own(&y));
+
+    // du2/b's manifests fail: its blobs are unknown, so du2/a's own bytes are at most.
+    let fx = fixture::proxy(reg.port, |req| {
+        req.path()
+            .starts_with("/v2/du2/b/manifests/")
+            .then(|| Response::empty(500))
+    });
+    let c = client(&format!("http://127.0.0.1:{}", fx.port));
+    let r2 = repos.clone();
+    let (whole, part) = block_on(async move {
+        let opts = CheckOptions {
+            budget: Duration::from_secs(20),
+            ..Default::default()
+        };
+        (
+            usage::du(&c, &r2, true, 4, opts).await,
+            usage::du(&c, &r2, false, 4, opts).await,
+        )
+    });
+    for d in [&whole, &part] {
+        assert!(d.repos[1].error.is_some(), "{d:?}");
+        assert_eq!(d.repos[0].repo, "du2/a");
+        assert!(
+            !d.own_exact,
+            "a failed survey never gives exact own bytes: {d:?}"
+        );
+        assert!(d.note.contains("at most"), "{}", d.note);
+        assert!(d.note.contains("du2/b could not be read"), "{}", d.note);
+        assert!(!d.note.contains("compared across all"), "{}", d.note);
+        // The figure is the upper bound: x (shared with the unread du2/b) counts.
+        assert_eq!(d.repos[0].own_bytes, own(&x) + own(&y) + base.size);
+    }
+}
+
 // ---------- the repositories pane ----------
 
 mod pane {
@@ -683,6 +824,48 @@ mod pane {
             [Effect::Send(Command::RepoSizes { req, repos, .. })] => (*req, repos.clone()),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn scrolling_to_rows_far_down_the_size_queue_asks_for_them_first() {
+        let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
+        let fx = app.start();
+        let list = match &fx[..] {
+            [Effect::Send(Command::ListRepos { req, .. })] => *req,
+            other => panic!("{other:?}"),
+        };
+        let names: Vec<String> = (0..200).map(|i| format!("r{i:03}")).collect();
+        let fx = app.update(Msg::Client(Event::Repos {
+            req: list,
+            page: names,
+            done: true,
+        }));
+        let (first, asked) = sizes_req(&fx);
+        assert_eq!(asked[0], "r000");
+        // Moving within the rows being sized asks nothing new.
+        let fx = press(&mut app, 'j');
+        assert!(fx.is_empty(), "{fx:?}");
+        // The last rows wait at the end of the queue: jumping there asks again, them first.
+        let fx = press(&mut app, 'G');
+        let (second, asked) = sizes_req(&fx);
+        assert_ne!(first, second);
+        assert_eq!(asked.len(), 200);
+        assert!(asked[0].as_str() >= "r175", "{:?}", &asked[..5]);
+        assert!(asked.contains(&"r199".to_string()));
+        assert!(asked[..30].contains(&"r199".to_string()), "{asked:?}");
+        // Scrolling a row within them asks nothing more.
+        let fx = press(&mut app, 'k');
+        assert!(fx.is_empty(), "{fx:?}");
+        // Once sized, nothing is asked again on the way back up.
+        for n in &asked {
+            app.update(Msg::Client(Event::RepoSize {
+                req: second,
+                repo: n.clone(),
+                result: Ok((1, Some(1))),
+            }));
+        }
+        let fx = press(&mut app, 'g');
+        assert!(fx.is_empty(), "{fx:?}");
     }
 
     #[tokio::test]

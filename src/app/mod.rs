@@ -344,9 +344,25 @@ impl App {
                     fx
                 }
             },
-            Msg::Key(k) => self.on_key(k),
-            Msg::Mouse(m, at) => self.on_mouse(m, at),
+            Msg::Key(k) => {
+                let mut fx = self.on_key(k);
+                fx.extend(self.reprioritize_sizes());
+                fx
+            }
+            Msg::Mouse(m, at) => {
+                let mut fx = self.on_mouse(m, at);
+                fx.extend(self.reprioritize_sizes());
+                fx
+            }
         }
+    }
+
+    /// Rows scrolled or filtered into view get their sizes first (see `ProfileView`).
+    fn reprioritize_sizes(&mut self) -> Vec<Effect> {
+        let i = self.current;
+        let area = self.area();
+        let v = &mut self.views[i];
+        v.reprioritize_sizes(&self.profiles[i].name, &mut self.ids, area)
     }
 
     fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {

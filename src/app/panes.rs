@@ -117,6 +117,8 @@ pub struct ReposPane {
     pub sizes: HashMap<String, RepoSize>,
     /// The request loading `sizes`.
     pub sizes_req: Option<ReqId>,
+    /// The repositories `sizes_req` asked for, in the order they are sized.
+    pub sizes_queue: Vec<String>,
     /// The registry was unreachable: the names are the cached list, seen at this Unix time.
     pub offline: Option<i64>,
 }

@@ -12,6 +12,10 @@ use super::{Effect, ReqIds};
 use crate::client_task::{Command, Event, ReqId};
 use crate::registry::{BackendInfo, Error};
 
+/// Waiting repositories at the head of a sizes request taken as being sized already (the client
+/// sizes a few at a time): rows in view among them do not make the pane ask again.
+const SIZES_HEAD: usize = 8;
+
 /// Everything loaded for one profile; kept when switching profiles.
 #[derive(Debug, Default)]
 pub struct ProfileView {
@@ -92,6 +96,7 @@ impl ProfileView {
         }
         let req = ids.next();
         self.repos.sizes_req = Some(req);
+        self.repos.sizes_queue = repos.clone();
         for r in &repos {
             self.repos.sizes.insert(r.clone(), RepoSize::Pending);
         }
@@ -100,6 +105,44 @@ impl ProfileView {
             profile: profile.to_string(),
             repos,
         })]
+    }
+
+    /// While sizes load, asks again rows in view first when scrolling or filtering brought
+    /// rows into view that wait far down the queue (beyond the few being sized now).
+    pub fn reprioritize_sizes(
+        &mut self,
+        profile: &str,
+        ids: &mut ReqIds,
+        area: Rect,
+    ) -> Vec<Effect> {
+        if self.repos.sizes_req.is_none() {
+            return vec![];
+        }
+        let pending = |n: &String| matches!(self.repos.sizes.get(n), Some(RepoSize::Pending));
+        let h = self.height(area, Pane::Repos);
+        let start = self.repos.nav.offset.min(self.repos.view.len());
+        let in_view: Vec<&String> = self.repos.view[start..]
+            .iter()
+            .take(h)
+            .map(|i| &self.repos.names[*i])
+            .filter(|n| pending(n))
+            .collect();
+        if in_view.is_empty() {
+            return vec![];
+        }
+        // Replies come in queue order: fine while the waiting rows in view are next in line,
+        // after at most the few being sized now.
+        let next: Vec<&String> = self
+            .repos
+            .sizes_queue
+            .iter()
+            .filter(|n| pending(n))
+            .take(in_view.len() + SIZES_HEAD)
+            .collect();
+        if in_view.iter().all(|n| next.contains(n)) {
+            return vec![];
+        }
+        self.request_sizes(profile, ids, area)
     }
 
     /// Sizes `repo` again (after deletes in it), if the pane had sized it.

@@ -147,6 +147,10 @@ pub struct Elsewhere {
     pub others: Option<usize>,
     /// Why the answer is incomplete (empty when it is complete).
     pub gaps: Vec<String>,
+    /// Questions asked in all.
+    pub questions: usize,
+    /// Questions alive (produced, not yet answered) at most at once: the check's memory bound.
+    pub peak_in_flight: usize,
 }
 
 impl Elsewhere {
@@ -161,6 +165,10 @@ impl Elsewhere {
 /// are manifests (asked with a manifest HEAD). `implied` maps image manifests to the blobs they
 /// reference: those are asked first, and a repository holding one is not asked about its blobs.
 /// `except` are the repositories not to ask.
+///
+/// Questions are produced lazily, repository by repository: at most `opts.concurrency` are
+/// alive at once (and as many repositories in progress), whatever blobs × repositories come to,
+/// and none is produced once the budget has run out.
 pub async fn used_elsewhere(
     b: &dyn Backend,
     except: &BTreeSet<String>,
@@ -209,128 +217,118 @@ pub async fn used_elsewhere(
         .filter(|r| !except.contains(r))
         .collect();
     out.others = Some(others.len());
-    let asked: Vec<String> = others.iter().take(opts.max_repos).cloned().collect();
-    if others.len() > asked.len() {
+    let asked = others.len().min(opts.max_repos);
+    if others.len() > asked {
         out.unknown = blobs.clone();
         out.gaps.push(format!(
-            "the catalog lists {} other repositories; only the first {} were checked",
+            "the catalog lists {} other repositories; only the first {asked} were checked",
             others.len(),
-            asked.len()
         ));
     }
     let deadline = tokio::time::Instant::now() + opts.budget.saturating_sub(start.elapsed());
-    let mut answered: HashMap<String, usize> = HashMap::new();
+    let conc = opts.concurrency.max(1);
+    let list = Questions::new(blobs, implied);
+    let mut repos = others.into_iter().take(asked).enumerate();
+    let mut active: BTreeMap<usize, RepoCheck> = BTreeMap::new();
     let mut failed: BTreeMap<String, Error> = BTreeMap::new();
     let mut maybe: BTreeSet<String> = BTreeSet::new();
-    // First the image manifests: a repository holding one holds (and its manifest keeps) every
-    // blob it references, so those need no question of their own.
-    let firsts: Vec<&String> = implied.keys().filter(|d| blobs.contains(*d)).collect();
-    let pairs: Vec<(String, String)> = asked
-        .iter()
-        .flat_map(|r| firsts.iter().map(move |d| (r.clone(), (*d).clone())))
-        .collect();
+    let mut inflight = stream::FuturesUnordered::new();
     let mut timed_out = false;
-    let mut covered: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for (repo, d, r) in ask(
-        b,
-        pairs,
-        manifests,
-        opts.concurrency,
-        deadline,
-        &mut timed_out,
-    )
-    .await
-    {
-        match r {
-            Ok(true) => {
-                let c = covered.entry(repo.clone()).or_default();
-                c.insert(d.clone());
-                c.extend(implied[&d].iter().filter(|x| blobs.contains(*x)).cloned());
-                out.used.entry(d).or_default().insert(repo);
-            }
-            Ok(false) => {
-                covered.entry(repo).or_default().insert(d);
-            }
-            Err(e) => {
-                // Its blobs are not asked about on their own in this repository: unknown too.
-                maybe.extend(implied[&d].iter().filter(|x| blobs.contains(*x)).cloned());
-                maybe.insert(d);
-                failed.entry(repo).or_insert(e);
-            }
+    loop {
+        // Produce questions up to the bound, earlier repositories first.
+        while inflight.len() < conc {
+            let next = active
+                .iter_mut()
+                .find_map(|(k, st)| st.next_question(&list).map(|i| (*k, st.repo.clone(), i)));
+            let Some((key, repo, i)) = next else {
+                if active.len() < conc
+                    && let Some((k, r)) = repos.next()
+                {
+                    active.insert(k, RepoCheck::new(r, list.digests.len()));
+                    continue;
+                }
+                break;
+            };
+            let d = list.digests[i].clone();
+            let is_manifest = manifests.contains(&d);
+            out.questions += 1;
+            inflight.push(async move {
+                let r = with_priority(Priority::Background, async {
+                    if is_manifest {
+                        b.exists(&repo, &d).await.map(|x| x.is_some())
+                    } else {
+                        b.has_blob(&repo, &d).await
+                    }
+                })
+                .await;
+                (key, i, r)
+            });
         }
-    }
-    // Blobs found through a manifest count as used by that repository.
-    let found: Vec<(String, String)> = covered
-        .iter()
-        .flat_map(|(repo, c)| {
-            c.iter()
-                .filter(|d| !implied.contains_key(*d))
-                .map(move |d| (repo.clone(), d.clone()))
-        })
-        .collect();
-    for (repo, d) in found {
-        out.used.entry(d).or_default().insert(repo);
-    }
-    // `covered` holds the manifests answered (either way) and the blobs found through them.
-    for (repo, c) in &covered {
-        answered.insert(repo.clone(), c.len());
-    }
-    let pairs: Vec<(String, String)> = if timed_out {
-        Vec::new()
-    } else {
-        asked
-            .iter()
-            .flat_map(|r| {
-                let c = covered.get(r);
-                blobs
-                    .iter()
-                    .filter(move |d| {
-                        !implied.contains_key(*d) && !c.is_some_and(|c| c.contains(*d))
-                    })
-                    .map(move |d| (r.clone(), d.clone()))
-            })
-            .collect()
-    };
-    for (repo, d, r) in ask(
-        b,
-        pairs,
-        manifests,
-        opts.concurrency,
-        deadline,
-        &mut timed_out,
-    )
-    .await
-    {
-        match r {
-            Ok(true) => {
-                *answered.entry(repo.clone()).or_default() += 1;
-                out.used.entry(d).or_default().insert(repo);
+        out.peak_in_flight = out.peak_in_flight.max(inflight.len());
+        // Repositories with every question answered are done.
+        let before = active.len();
+        active.retain(|_, st| {
+            if !st.finished(&list) {
+                return true;
             }
-            Ok(false) => *answered.entry(repo).or_default() += 1,
-            Err(e) => {
-                maybe.insert(d);
-                failed.entry(repo).or_insert(e);
+            if !st.failed {
+                out.checked += 1;
             }
+            false
+        });
+        if active.len() < before {
+            continue;
         }
-    }
-    out.checked = asked
-        .iter()
-        .filter(|r| answered.get(*r).copied() == Some(blobs.len()))
-        .count();
-    if timed_out {
-        out.gaps.push(format!(
-            "the check ran out of its {} s budget after {} of {} other repositories",
-            opts.budget.as_secs(),
-            out.checked,
-            asked.len()
-        ));
-        // Every blob some unfinished repository did not answer about is unknown.
-        for r in &asked {
-            if answered.get(r).copied() != Some(blobs.len()) {
-                maybe.extend(blobs.iter().cloned());
+        if inflight.is_empty() {
+            break;
+        }
+        let (key, i, r) = match tokio::time::timeout_at(deadline, inflight.next()).await {
+            Ok(Some(a)) => a,
+            Ok(None) => break,
+            Err(_) => {
+                timed_out = true;
                 break;
             }
+        };
+        let Some(st) = active.get_mut(&key) else {
+            continue;
+        };
+        st.pending -= 1;
+        let d = list.digests[i];
+        match r {
+            Ok(true) => {
+                out.used
+                    .entry(d.clone())
+                    .or_default()
+                    .insert(st.repo.clone());
+                st.covered[i] = true;
+                // A repository holding an image manifest holds every blob it references.
+                for &j in &list.refs[i] {
+                    st.covered[j] = true;
+                    if !list.is_first[j] {
+                        let e = out.used.entry(list.digests[j].clone()).or_default();
+                        e.insert(st.repo.clone());
+                    }
+                }
+            }
+            Ok(false) => st.covered[i] = true,
+            Err(e) => {
+                maybe.insert(d.clone());
+                maybe.extend(list.refs[i].iter().map(|&j| list.digests[j].clone()));
+                st.failed = true;
+                failed.entry(st.repo.clone()).or_insert(e);
+            }
         }
+    }
+    drop(inflight);
+    if timed_out {
+        out.gaps.push(format!(
+            "the check ran out of its {} s budget after {} of {asked} other repositories",
+            opts.budget.as_secs(),
+            out.checked,
+        ));
+        // Some repository did not answer about every blob: each of them is unknown.
+        maybe.extend(blobs.iter().cloned());
     }
     if let Some((repo, e)) = failed.iter().next() {
         out.gaps.push(format!(
@@ -341,6 +339,102 @@ pub async fn used_elsewhere(
     out.unknown.extend(maybe);
     out.unknown.retain(|d| !out.used.contains_key(d));
     out
+}
+
+/// The blobs of a registry-wide check, by index.
+struct Questions<'a> {
+    /// Every blob in question, sorted.
+    digests: Vec<&'a String>,
+    /// Whether the blob is an image manifest asked about first.
+    is_first: Vec<bool>,
+    /// The image manifests, asked first.
+    firsts: Vec<usize>,
+    /// For an image manifest, the blobs in question it references (empty otherwise).
+    refs: Vec<Vec<usize>>,
+}
+
+impl<'a> Questions<'a> {
+    fn new(blobs: &'a BTreeSet<String>, implied: &BTreeMap<String, BTreeSet<String>>) -> Self {
+        let digests: Vec<&String> = blobs.iter().collect();
+        let index = |d: &String| digests.binary_search(&d).ok();
+        let mut is_first = vec![false; digests.len()];
+        let mut refs = vec![Vec::new(); digests.len()];
+        let mut firsts = Vec::new();
+        for (m, rs) in implied {
+            if let Some(i) = index(m) {
+                is_first[i] = true;
+                firsts.push(i);
+                refs[i] = rs.iter().filter_map(index).filter(|j| *j != i).collect();
+            }
+        }
+        Questions {
+            digests,
+            is_first,
+            firsts,
+            refs,
+        }
+    }
+}
+
+/// One other repository's way through its questions: its image manifests first, then the
+/// blobs none of them answered for.
+struct RepoCheck {
+    repo: String,
+    /// Next image manifest (index into `Questions::firsts`) to ask about.
+    next_first: usize,
+    /// Whether the manifests are answered and the blobs are being asked about.
+    blobs_phase: bool,
+    /// Next blob (index into `Questions::digests`) to consider.
+    next_blob: usize,
+    /// Questions asked and not answered yet.
+    pending: usize,
+    /// Blobs answered for (on their own or through a manifest).
+    covered: Vec<bool>,
+    /// Whether some question failed.
+    failed: bool,
+}
+
+impl RepoCheck {
+    fn new(repo: String, blobs: usize) -> Self {
+        RepoCheck {
+            repo,
+            next_first: 0,
+            blobs_phase: false,
+            next_blob: 0,
+            pending: 0,
+            covered: vec![false; blobs],
+            failed: false,
+        }
+    }
+
+    /// The next blob to ask about, if one can be asked now (and counts it as pending).
+    fn next_question(&mut self, q: &Questions) -> Option<usize> {
+        if let Some(&i) = q.firsts.get(self.next_first) {
+            self.next_first += 1;
+            self.pending += 1;
+            return Some(i);
+        }
+        if !self.blobs_phase {
+            if self.pending > 0 {
+                return None;
+            }
+            self.blobs_phase = true;
+        }
+        while self.next_blob < q.digests.len() {
+            let i = self.next_blob;
+            self.next_blob += 1;
+            if !q.is_first[i] && !self.covered[i] {
+                self.pending += 1;
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Whether every question is asked and answered.
+    fn finished(&self, q: &Questions) -> bool {
+        self.blobs_phase && self.pending == 0 && self.next_blob >= q.digests.len()
+    }
 }
 
 /// Makes `plan`'s bytes true for the whole registry where the registry's garbage collection is
@@ -452,7 +546,8 @@ pub struct DiskUsage {
     pub repos: Vec<RepoUsage>,
     /// Distinct bytes across the listed repositories, each blob once.
     pub total_bytes: u64,
-    /// Whether `own_bytes` was checked against every other repository of the registry.
+    /// Whether `own_bytes` was checked against every other repository of the registry, every
+    /// listed one read (false: own bytes are at most).
     pub own_exact: bool,
     /// What `own_bytes` was compared with, in the user's words.
     pub note: String,
@@ -546,7 +641,27 @@ pub async fn du(
         .filter(|(_, n)| **n == 1)
         .map(|(d, _)| d.clone())
         .collect();
-    let (elsewhere, own_exact, note) = if whole_catalog {
+    // A repository that could not be read adds no users: blobs it shares would count as
+    // another's own. Own bytes are then at most, and the note names it.
+    let unread: Vec<&RepoUsage> = held
+        .iter()
+        .map(|(u, _)| u)
+        .filter(|u| u.error.is_some())
+        .collect();
+    let unread_note = match unread.as_slice() {
+        [] => None,
+        [u] => Some(format!(
+            "{} could not be read, so blobs it shares may count as another's own",
+            u.repo
+        )),
+        [u, ..] => Some(format!(
+            "{} repositories could not be read (first: {}), so blobs they share may count as \
+             another's own",
+            unread.len(),
+            u.repo
+        )),
+    };
+    let (elsewhere, mut own_exact, mut note) = if whole_catalog {
         (
             BTreeSet::new(),
             true,
@@ -570,6 +685,14 @@ pub async fn du(
         let used: BTreeSet<String> = found.used.keys().cloned().collect();
         (used, found.complete(), note)
     };
+    if let Some(why) = unread_note {
+        note = if own_exact {
+            format!("own bytes are at most: {why}")
+        } else {
+            format!("{note}; {why}")
+        };
+        own_exact = false;
+    }
     let mut total: BTreeMap<&str, u64> = BTreeMap::new();
     for (u, blobs) in &mut held {
         u.own_bytes = super::model::sum_sizes(
@@ -613,46 +736,4 @@ pub async fn repo_size(
         ))
     })
     .await
-}
-
-/// Asks `(repository, digest)` pairs at most `concurrency` at a time in the background, until
-/// `deadline` (then `timed_out` is set and the answers so far are returned).
-async fn ask(
-    b: &dyn Backend,
-    pairs: Vec<(String, String)>,
-    manifests: &BTreeSet<String>,
-    concurrency: usize,
-    deadline: tokio::time::Instant,
-    timed_out: &mut bool,
-) -> Vec<(String, String, Result<bool, Error>)> {
-    let mut out = Vec::with_capacity(pairs.len());
-    if pairs.is_empty() {
-        return out;
-    }
-    // Owned pairs: borrowed items in a buffered stream trip rustc's Send check in spawned tasks.
-    let mut answers = stream::iter(pairs)
-        .map(|(repo, d)| async move {
-            let is_manifest = manifests.contains(&d);
-            let r = with_priority(Priority::Background, async {
-                if is_manifest {
-                    b.exists(&repo, &d).await.map(|x| x.is_some())
-                } else {
-                    b.has_blob(&repo, &d).await
-                }
-            })
-            .await;
-            (repo, d, r)
-        })
-        .buffer_unordered(concurrency.max(1));
-    loop {
-        match tokio::time::timeout_at(deadline, answers.next()).await {
-            Ok(Some(a)) => out.push(a),
-            Ok(None) => break,
-            Err(_) => {
-                *timed_out = true;
-                break;
-            }
-        }
-    }
-    out
 }
