@@ -251,7 +251,9 @@ async fn figures(url: String, n: usize) {
         longest = longest.max(took);
         cold.send(fx);
     }
-    println!("keystrokes over {n} rows (s s s / t 0 9 ⌫ Esc): longest {longest:.1?}; each {each:.1?}");
+    println!(
+        "keystrokes over {n} rows (s s s / t 0 9 ⌫ Esc): longest {longest:.1?}; each {each:.1?}"
+    );
 
     // The details run writes the cache when it ends: wait for the file.
     let t = Instant::now();
@@ -260,7 +262,10 @@ async fn figures(url: String, n: usize) {
         if let Some(l) = store.tags(&key_, REPO).filter(|l| l.rows.len() == n) {
             break l;
         }
-        assert!(t.elapsed() < Duration::from_secs(120), "tag list not written");
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "tag list not written"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     drop(list);

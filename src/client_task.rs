@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::registry::auth::{Credential, Secret};
-use crate::registry::model::{Desc, Inspection, TagDeleteMethod, TagRow};
 use crate::registry::cache::{self, Cached, Store};
+use crate::registry::model::{Desc, Inspection, TagDeleteMethod, TagRow};
 use crate::registry::providers::KindKeys;
 use crate::registry::providers::dockerhub::{self, SearchResult};
 use crate::registry::prune::{self, Outcome, Plan, Protected};
@@ -86,6 +86,8 @@ pub enum Command {
         digest: String,
         tags: Vec<String>,
         indexes: Vec<String>,
+        /// The referrer digests the dialog showed: only these are deleted.
+        referrers: Vec<String>,
     },
     /// The files of an image's layers: one layer (`layer`), or all merged with whiteouts.
     /// Streams each blob (never stored); answered with progress and then the entries.
@@ -193,6 +195,8 @@ pub enum Deleted {
     Manifest {
         digest: String,
         tags: Vec<String>,
+        /// What was left or refused on the way (the delete itself happened).
+        warnings: Vec<String>,
     },
 }
 
@@ -867,11 +871,19 @@ async fn run(sh: &Shared, cmd: Command) {
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                let confirmed = ops::Confirmed { tags, indexes };
+                let confirmed = ops::Confirmed {
+                    tags,
+                    indexes,
+                    referrers: vec![],
+                };
                 let n = sh.concurrency(&profile);
-                let tags =
+                let d =
                     ops::delete_manifest_checked(b.as_ref(), &repo, &digest, &confirmed, n).await?;
-                Ok(Deleted::Manifest { digest, tags })
+                Ok(Deleted::Manifest {
+                    digest,
+                    tags: d.tags,
+                    warnings: d.warnings,
+                })
             }
             .await;
             deleted(ev, req, profile, repo, r).await;
@@ -883,14 +895,23 @@ async fn run(sh: &Shared, cmd: Command) {
             digest,
             tags,
             indexes,
+            referrers,
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                let confirmed = ops::Confirmed { tags, indexes };
+                let confirmed = ops::Confirmed {
+                    tags,
+                    indexes,
+                    referrers,
+                };
                 let n = sh.concurrency(&profile);
-                let (tags, _) =
+                let d =
                     ops::delete_with_referrers(b.as_ref(), &repo, &digest, &confirmed, n).await?;
-                Ok(Deleted::Manifest { digest, tags })
+                Ok(Deleted::Manifest {
+                    digest,
+                    tags: d.tags,
+                    warnings: d.warnings,
+                })
             }
             .await;
             deleted(ev, req, profile, repo, r).await;

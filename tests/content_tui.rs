@@ -402,7 +402,8 @@ fn deleting_a_referrer_updates_the_fallback_index_and_rm_with_referrers_takes_th
         // index "using" it).
         let tags = ops::delete_manifest_checked(&b, REPO, &a, &Confirmed::default(), 4)
             .await
-            .unwrap();
+            .unwrap()
+            .tags;
         assert!(tags.is_empty(), "{tags:?}");
         let b = distribution(&url);
         let left = referrers::referrers(&b, REPO, &v3, None).await.unwrap();
@@ -414,7 +415,8 @@ fn deleting_a_referrer_updates_the_fallback_index_and_rm_with_referrers_takes_th
         // The last one: the index goes with its tag.
         let tags = ops::delete_manifest_checked(&b, REPO, &bb, &Confirmed::default(), 4)
             .await
-            .unwrap();
+            .unwrap()
+            .tags;
         assert_eq!(tags, std::slice::from_ref(&fb));
         assert!(!tags_of(&url).await.contains(&fb));
         let b = distribution(&url);
@@ -426,13 +428,17 @@ fn deleting_a_referrer_updates_the_fallback_index_and_rm_with_referrers_takes_th
         );
         // v1 with its signature (cosign tag) and SBOM (fallback index): all of it goes.
         let v1 = b.head_manifest(REPO, "v1").await.unwrap().digest;
+        let shown = referrers::referrers(&b, REPO, &v1, None).await.unwrap();
         let confirmed = Confirmed {
             tags: vec!["v1".into()],
             indexes: vec![],
+            referrers: shown.iter().map(|r| r.digest.clone()).collect(),
         };
-        let (tags, refs) = ops::delete_with_referrers(&b, REPO, &v1, &confirmed, 4)
+        let done = ops::delete_with_referrers(&b, REPO, &v1, &confirmed, 4)
             .await
             .unwrap();
+        assert!(done.warnings.is_empty(), "{:?}", done.warnings);
+        let (tags, refs) = (done.tags, done.referrers);
         let fb1 = referrers::fallback_tag(&v1);
         assert!(
             tags.contains(&"v1".to_string()) && tags.contains(&fb1),
@@ -1044,7 +1050,8 @@ fn a_fallback_tag_that_is_not_an_index_is_left_alone_when_a_referrer_goes() {
         let b = distribution(&url);
         let tags = ops::delete_manifest_checked(&b, REPO, &sig, &Confirmed::default(), 4)
             .await
-            .unwrap();
+            .unwrap()
+            .tags;
         assert!(tags.is_empty(), "{tags:?}");
         let b = distribution(&url);
         let still = b
@@ -1054,7 +1061,7 @@ fn a_fallback_tag_that_is_not_an_index_is_left_alone_when_a_referrer_goes() {
         assert_eq!(still.digest, other.digest, "the odd tag is untouched");
         // unlist on it directly says there was nothing to do.
         assert_eq!(
-            ops::unlist_referrers(&b, REPO, &img.digest, &[sig])
+            ops::unlist_referrers(&b, REPO, &img.digest, &[sig], 4)
                 .await
                 .unwrap(),
             None
