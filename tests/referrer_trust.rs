@@ -323,3 +323,81 @@ async fn an_index_tagged_like_a_fallback_index_still_uses_what_it_lists() {
         .unwrap();
     assert_eq!(done.tags, vec![tag.clone()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copying_referrers_keeps_a_destination_signature_and_describes_each_from_its_bytes() {
+    use regtui::registry::copy::{self, CopyOptions, End};
+    let src = Registry::start(Options::default());
+    let dst = Registry::start(Options::default());
+    let (ps, pd) = (Pusher::new(&src.url), Pusher::new(&dst.url));
+    let app = simple("app-v1", "2024-06-01T00:00:00Z", &[300]);
+    ps.image(REPO, "v1", &app).await;
+    let d = app.digest.clone();
+    let fb = referrers::fallback_tag(&d);
+    // Source: a cosign signature, and an SBOM listed with a planted size and media type.
+    let (sig_m, _) = artifact(
+        &ps,
+        REPO,
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        None,
+    )
+    .await;
+    ps.manifest(REPO, &format!("{fb}.sig"), OCI_MANIFEST, &sig_m)
+        .await;
+    let (sbom_m, sbom) = artifact(&ps, REPO, "application/spdx+json", Some(&d)).await;
+    let lying = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": "", "digest": sbom, "size": 7, "artifactType": "x/planted"}],
+    }))
+    .unwrap();
+    ps.manifest(REPO, &fb, OCI_INDEX, &lying).await;
+    // Destination: a signature made there, under the same cosign tag.
+    pd.image(REPO, "v1", &app).await;
+    let (there_m, there) = artifact(
+        &pd,
+        REPO,
+        "application/vnd.dev.cosign.simplesigning.v1+json+there",
+        None,
+    )
+    .await;
+    pd.manifest(REPO, &format!("{fb}.sig"), OCI_MANIFEST, &there_m)
+        .await;
+    let (bs, bd) = (client(&src.url), client(&dst.url));
+    let (from, to) = (
+        End {
+            backend: &bs,
+            repo: REPO,
+            reference: "v1",
+        },
+        End {
+            backend: &bd,
+            repo: REPO,
+            reference: "v1",
+        },
+    );
+    let o = CopyOptions {
+        concurrency: 2,
+        ..Default::default()
+    };
+    let (n, warnings) = copy::copy_referrers(from, to, &d, &o).await.unwrap();
+    assert_eq!(n, 1, "the SBOM only");
+    assert_eq!(
+        head(&dst.url, REPO, &format!("{fb}.sig")).await.as_deref(),
+        Some(there.as_str()),
+        "the destination's own signature stays"
+    );
+    let w = warnings.join("\n");
+    assert!(
+        w.contains(".sig") && w.contains(regtui::registry::digest::short(&there)),
+        "{w}"
+    );
+    // The merged fallback index describes the SBOM from its bytes.
+    let idx = bd.get_manifest(REPO, &fb).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&idx.raw).unwrap();
+    let e = &v["manifests"][0];
+    assert_eq!(e["digest"], json!(sbom));
+    assert_eq!(e["size"], json!(sbom_m.len()));
+    assert_eq!(e["mediaType"], json!(OCI_MANIFEST));
+    assert_eq!(e["artifactType"], json!("application/spdx+json"));
+}

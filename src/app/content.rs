@@ -161,6 +161,9 @@ impl App {
                         if r.referrers > 0 {
                             t.push_str(&format!(", {}", plural(r.referrers, "referrer")));
                         }
+                        for w in &r.warnings {
+                            t.push_str(&format!("; warning: {}", crate::sanitize::clean(w)));
+                        }
                         Ok(t)
                     }
                     Err(e) => Err(format!("copy failed: {e}")),
