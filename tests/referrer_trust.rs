@@ -237,6 +237,22 @@ async fn a_fallback_index_shared_with_latest_or_not_an_index_is_not_deleted_by_d
     );
     let w = done.warnings.join("\n");
     assert!(w.contains("latest"), "{w}");
+    // Taking the SBOM out empties the index: `latest` shares its digest, so only the fallback
+    // tag may go, never the manifest.
+    let (tags, w) = ops::unlist_referrers(&client(url), REPO, &d, &[sbom.clone()], 4)
+        .await
+        .unwrap()
+        .expect("it listed the SBOM");
+    assert_eq!(
+        head(url, REPO, "latest").await.as_deref(),
+        Some(idx.as_str())
+    );
+    assert!(w.join("\n").contains("latest"), "{w:?} {tags:?}");
+    if tags.contains(&fb) {
+        assert_eq!(head(url, REPO, &fb).await, None);
+    } else {
+        assert_eq!(head(url, REPO, &fb).await.as_deref(), Some(idx.as_str()));
+    }
     // v2's `sha256-<hex>` tag points at an image (prod's), not an index: nothing of it goes.
     let d2 = app2.digest.clone();
     let fb2 = referrers::fallback_tag(&d2);
@@ -400,4 +416,31 @@ async fn copying_referrers_keeps_a_destination_signature_and_describes_each_from
     assert_eq!(e["size"], json!(sbom_m.len()));
     assert_eq!(e["mediaType"], json!(OCI_MANIFEST));
     assert_eq!(e["artifactType"], json!("application/spdx+json"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_for_a_referrer_delete_stays_an_unknown_outcome_with_context() {
+    let reg = Registry::start(Options::default());
+    let url = reg.url.clone();
+    let p = Pusher::new(&url);
+    let app = simple("app-v1", "2024-06-01T00:00:00Z", &[300]);
+    p.image(REPO, "v1", &app).await;
+    let d = app.digest.clone();
+    let (_, sbom) = artifact(&p, REPO, "application/spdx+json", Some(&d)).await;
+    plant_index(&p, REPO, &referrers::fallback_tag(&d), &[&sbom]).await;
+    let confirmed = confirm(&url, REPO, &d, &["v1"]).await;
+    // The SBOM's DELETE gets no answer (and nothing happens).
+    let s2 = sbom.clone();
+    let px = proxy(reg.port, move |req| {
+        (req.method == "DELETE" && req.path().ends_with(&s2))
+            .then(|| Response::empty(support::fixture::DROP))
+    });
+    let r = ops::delete_with_referrers(&client(&px.url), REPO, &d, &confirmed, 4).await;
+    let e = r.unwrap_err();
+    assert!(
+        matches!(e, Error::OutcomeUnknown { .. } | Error::StillPresent { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("0 of its 1 referrers"), "{e}");
+    assert_eq!(head(&url, REPO, "v1").await, None);
 }
