@@ -239,7 +239,7 @@ async fn a_fallback_index_shared_with_latest_or_not_an_index_is_not_deleted_by_d
     assert!(w.contains("latest"), "{w}");
     // Taking the SBOM out empties the index: `latest` shares its digest, so only the fallback
     // tag may go, never the manifest.
-    let (tags, w) = ops::unlist_referrers(&client(url), REPO, &d, &[sbom.clone()], 4)
+    let (tags, w) = ops::unlist_referrers(&client(url), REPO, &d, std::slice::from_ref(&sbom), 4)
         .await
         .unwrap()
         .expect("it listed the SBOM");
