@@ -113,6 +113,8 @@ pub enum Command {
         to_repo: String,
         to_tag: String,
         referrers: bool,
+        /// Move `to_tag` if it exists on another manifest (else refused, saying so).
+        allow_move: bool,
     },
     /// Adds `tags` to the manifest `reference` of `repo` (the manifest pushed again, no blobs).
     AddTags {
@@ -121,6 +123,8 @@ pub enum Command {
         repo: String,
         reference: String,
         tags: Vec<String>,
+        /// Move tags that exist on another manifest (else refused, saying so).
+        allow_move: bool,
     },
     /// Survey `repo` and work out what removing `marked` does (the cleanup preview).
     PlanPrune {
@@ -942,10 +946,21 @@ async fn run(sh: &Shared, cmd: Command) {
             to_repo,
             to_tag,
             referrers,
+            allow_move,
         } => {
             let r = async {
                 let from = sh.backend(&profile).await?;
                 let to = sh.backend(&to_profile).await?;
+                if !allow_move {
+                    let d = from.head_manifest(&repo, &reference).await?.digest;
+                    let tags = std::slice::from_ref(&to_tag);
+                    let moves =
+                        crate::registry::copy::tags_that_move(to.as_ref(), &to_repo, tags, &d)
+                            .await?;
+                    if !moves.is_empty() {
+                        return Err(Error::TagsWouldMove { moves });
+                    }
+                }
                 let same = from.info().host == to.info().host && !from.info().host.is_empty();
                 let job = crate::client_content::CopyJob {
                     from: from.as_ref(),
@@ -974,9 +989,18 @@ async fn run(sh: &Shared, cmd: Command) {
             repo,
             reference,
             tags,
+            allow_move,
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
+                if !allow_move {
+                    let d = b.head_manifest(&repo, &reference).await?.digest;
+                    let moves =
+                        crate::registry::copy::tags_that_move(b.as_ref(), &repo, &tags, &d).await?;
+                    if !moves.is_empty() {
+                        return Err(Error::TagsWouldMove { moves });
+                    }
+                }
                 let d = crate::registry::copy::tag(b.as_ref(), &repo, &reference, &tags).await?;
                 Ok((d, tags))
             }

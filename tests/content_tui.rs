@@ -1125,3 +1125,59 @@ async fn d_on_an_opened_referrer_deletes_it_and_its_fallback_index_entry() {
     assert_eq!(h.app.view().tags.badges_of("v1").text(false), "✓");
     let _ = (shop.sbom2, shop.v2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_and_copy_onto_an_existing_tag_say_which_tag_moves_and_ask_again() {
+    use regtui::app::overlay::{CopyState, Overlay};
+    let reg = Registry::start(Options::default());
+    let shop = signed_shop(&reg.url);
+    let mut h = Harness::new(&[("src", &reg.url)], (100, 24)).await;
+    h.open_repo(REPO).await;
+    // T on v2 with the tag v1 (which names v1): nothing pushed, the dialog says what moves.
+    h.select_tag("v2").await;
+    h.press(vec![key('T')]).await;
+    h.press(typing(0, "v1")).await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let Overlay::AddTag(a) = &h.app.overlay else {
+        panic!("no add-tag dialog")
+    };
+    let want = format!(
+        "moves tag v1 from {}",
+        regtui::registry::digest::short(&shop.v1.digest)
+    );
+    assert!(
+        matches!(&a.state, CopyState::ConfirmMove(t) if t.contains(&want)),
+        "{:?}",
+        a.state
+    );
+    assert!(h.screen().contains(&want), "{}", h.screen());
+    assert_eq!(skopeo_digest(&reg, &format!("{REPO}:v1")), shop.v1.digest);
+    // Enter again: it moves.
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let Overlay::AddTag(a) = &h.app.overlay else {
+        panic!()
+    };
+    assert!(matches!(&a.state, CopyState::Done(_)), "{:?}", a.state);
+    assert_eq!(skopeo_digest(&reg, &format!("{REPO}:v1")), shop.v2.digest);
+    h.press(vec![code(KeyCode::Enter)]).await;
+    // The copy dialog: v2 onto v3 asks, and Esc leaves v3 where it was.
+    let v3 = skopeo_digest(&reg, &format!("{REPO}:v3"));
+    h.select_tag("v2").await;
+    h.press(vec![key('c')]).await;
+    let mut keys = vec![code(KeyCode::Tab), code(KeyCode::Tab)];
+    keys.extend(typing(2, "v3"));
+    h.press(keys).await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let Overlay::CopyTo(c) = &h.app.overlay else {
+        panic!("no copy dialog")
+    };
+    let want = format!("moves tag v3 from {}", regtui::registry::digest::short(&v3));
+    assert!(
+        matches!(&c.state, CopyState::ConfirmMove(t) if t.contains(&want)),
+        "{:?}",
+        c.state
+    );
+    h.press(vec![code(KeyCode::Esc)]).await;
+    assert!(!h.app.overlay.is_open());
+    assert_eq!(skopeo_digest(&reg, &format!("{REPO}:v3")), v3);
+}

@@ -192,6 +192,25 @@ async fn copy_blob(
     }
 }
 
+/// Those of `tags` that exist in `repo` on another manifest than `digest`, with the digest each
+/// holds now (a push there would move them).
+pub async fn tags_that_move(
+    b: &dyn Backend,
+    repo: &str,
+    tags: &[String],
+    digest: &str,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for t in tags {
+        match b.head_manifest(repo, t).await {
+            Ok(d) if d.digest != digest => out.push((t.clone(), d.digest)),
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Adds `tags` to the manifest `reference` names, pushing the manifest only (no blob moves).
 pub async fn tag(b: &dyn Backend, repo: &str, reference: &str, tags: &[String]) -> Result<String> {
     let m = b.get_manifest(repo, reference).await?;
