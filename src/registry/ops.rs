@@ -795,15 +795,15 @@ pub async fn unlist_referrers(
     Ok(Some((vec![], vec![])))
 }
 
-/// Why the confirmed referrer `r` of `subject` may not be deleted now, or the tags that go with
-/// it (its cosign tag). `Ok(None)`: it is gone already.
+/// Why the confirmed referrer `r` of `subject` may not be deleted now (it does not refer to
+/// `subject`), or the tags that go with it (its cosign tag). `Ok(None)`: it is gone already.
+/// Who else uses it is checked by the caller, for all referrers at once.
 async fn vet_referrer(
     b: &dyn Backend,
     repo: &str,
     subject: &str,
     r: &str,
     now: &[super::referrers::Referrer],
-    n: usize,
 ) -> Result<Option<Vec<String>>> {
     use super::referrers::Source;
     let refuse = |why: String| Error::Invalid {
@@ -844,16 +844,6 @@ async fn vet_referrer(
             )));
         }
     }
-    let digests = BTreeSet::from([r.to_string()]);
-    let users = users_of(b, repo, &digests, &going, n)
-        .await?
-        .remove(r)
-        .unwrap_or_default();
-    if !users.tags.is_empty() || !users.indexes.is_empty() {
-        let mut by = users.tags.clone();
-        by.extend(users.index_names());
-        return Err(refuse(format!("it is also used by {}", by.join(", "))));
-    }
     Ok(Some(going.into_keys().collect()))
 }
 
@@ -872,11 +862,36 @@ pub async fn delete_with_referrers(
     let now = super::referrers::referrers(b, repo, digest, None).await?;
     let mut plan: Vec<(String, Vec<String>)> = Vec::new();
     let mut warnings = Vec::new();
+    let mut candidates = Vec::new();
     for r in &confirmed.referrers {
-        match vet_referrer(b, repo, digest, r, &now, concurrency).await {
-            Ok(Some(tags)) => plan.push((r.clone(), tags)),
+        match vet_referrer(b, repo, digest, r, &now).await {
+            Ok(Some(tags)) => candidates.push((r.clone(), tags)),
             Ok(None) => {}
             Err(e) => warnings.push(format!("kept {e}")),
+        }
+    }
+    // Nothing else may use them: a tag of their own (beyond their cosign tag) or an index that
+    // lists them (beyond the fallback index of `digest`). One survey for all of them.
+    if !candidates.is_empty() {
+        let digests: BTreeSet<String> = candidates.iter().map(|(r, _)| r.clone()).collect();
+        let going: HashMap<String, String> = candidates
+            .iter()
+            .flat_map(|(r, tags)| tags.iter().map(move |t| (t.clone(), r.clone())))
+            .collect();
+        let users = users_of(b, repo, &digests, &going, concurrency).await?;
+        for (r, tags) in candidates {
+            match users.get(&r) {
+                Some(u) if !u.tags.is_empty() || !u.indexes.is_empty() => {
+                    let mut by = u.tags.clone();
+                    by.extend(u.index_names());
+                    warnings.push(format!(
+                        "kept referrer {}: it is also used by {}",
+                        super::digest::short(&r),
+                        by.join(", ")
+                    ));
+                }
+                _ => plan.push((r, tags)),
+            }
         }
     }
     let new: Vec<&str> = now
