@@ -884,6 +884,9 @@ struct RmReport {
     /// Referrer digests deleted with the manifest (`--with-referrers`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     referrers: Vec<String>,
+    /// What was left or refused on the way (the delete itself happened).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 impl RmReport {
@@ -1023,6 +1026,7 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             dry_run,
             note: None,
             referrers,
+            warnings: vec![],
         }
     } else {
         let tag = r.target().to_string();
@@ -1043,6 +1047,7 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
             dry_run,
             note: None,
             referrers: vec![],
+            warnings: vec![],
         }
     };
     // A tag the service locks is refused before asking, quoting its rule.
@@ -1109,25 +1114,25 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
         // then ask again (a script with --yes is refused).
         let mut tries = 0;
         loop {
+            // Only the referrers shown in the plan may go.
             let confirmed = ops::Confirmed {
                 tags: report.removed_tags.clone(),
                 indexes: index_tags(&report),
+                referrers: report.referrers.clone(),
             };
             let done = if with_referrers {
-                ops::delete_with_referrers(b, repo, &report.digest, &confirmed, s.concurrency)
-                    .await
-                    .map(|(tags, refs)| (tags, Some(refs)))
+                ops::delete_with_referrers(b, repo, &report.digest, &confirmed, s.concurrency).await
             } else {
                 ops::delete_manifest_checked(b, repo, &report.digest, &confirmed, s.concurrency)
                     .await
-                    .map(|tags| (tags, None))
             };
             match done {
-                Ok((tags, refs)) => {
-                    report.removed_tags = tags;
-                    if let Some(refs) = refs {
-                        report.referrers = refs;
+                Ok(d) => {
+                    report.removed_tags = d.tags;
+                    if with_referrers {
+                        report.referrers = d.referrers;
                     }
+                    report.warnings = d.warnings;
                     break;
                 }
                 Err(e @ (Error::NewTags { .. } | Error::UsedByIndex { .. }))
@@ -1147,6 +1152,9 @@ async fn rm(cli: &Cli, reference: &str, opts: RmOptions) -> Result<i32> {
         }
     }
     report.note = Some(GC_REMINDER);
+    for w in &report.warnings {
+        eprintln!("warning: {}", clean(w));
+    }
     if as_json {
         emit(&json(&report));
     } else {

@@ -267,7 +267,12 @@ pub async fn copy_cmd(cli: &Cli, src: &str, dst: &str, flags: CopyFlags<'_>) -> 
     let mut report = copy::copy(src_end, dst_end, &opts, &progress).await?;
     if referrers {
         // After the subject, so a registry with the referrers API indexes them against it.
-        report.referrers = copy::copy_referrers(src_end, dst_end, &report.digest, &opts).await?;
+        let (n, warnings) = copy::copy_referrers(src_end, dst_end, &report.digest, &opts).await?;
+        report.referrers = n;
+        report.warnings = warnings;
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {}", crate::sanitize::clean(w));
     }
     if !quiet {
         eprintln!();

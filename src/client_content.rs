@@ -139,8 +139,9 @@ pub async fn copy_image(
     let (r, ()) = tokio::join!(work, forward);
     let mut report = r?;
     if j.referrers {
-        let n = copy::copy_referrers(from, to, &report.digest, &opts).await?;
+        let (n, warnings) = copy::copy_referrers(from, to, &report.digest, &opts).await?;
         report.referrers = n;
+        report.warnings = warnings;
     }
     Ok(report)
 }

@@ -86,6 +86,8 @@ pub enum Command {
         digest: String,
         tags: Vec<String>,
         indexes: Vec<String>,
+        /// The referrer digests the dialog showed: only these are deleted.
+        referrers: Vec<String>,
     },
     /// The files of an image's layers: one layer (`layer`), or all merged with whiteouts.
     /// Streams each blob (never stored); answered with progress and then the entries.
@@ -111,6 +113,8 @@ pub enum Command {
         to_repo: String,
         to_tag: String,
         referrers: bool,
+        /// Move `to_tag` if it exists on another manifest (else refused, saying so).
+        allow_move: bool,
     },
     /// Adds `tags` to the manifest `reference` of `repo` (the manifest pushed again, no blobs).
     AddTags {
@@ -119,6 +123,8 @@ pub enum Command {
         repo: String,
         reference: String,
         tags: Vec<String>,
+        /// Move tags that exist on another manifest (else refused, saying so).
+        allow_move: bool,
     },
     /// Survey `repo` and work out what removing `marked` does (the cleanup preview).
     PlanPrune {
@@ -193,6 +199,8 @@ pub enum Deleted {
     Manifest {
         digest: String,
         tags: Vec<String>,
+        /// What was left or refused on the way (the delete itself happened).
+        warnings: Vec<String>,
     },
 }
 
@@ -878,11 +886,19 @@ async fn run(sh: &Shared, cmd: Command) {
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                let confirmed = ops::Confirmed { tags, indexes };
+                let confirmed = ops::Confirmed {
+                    tags,
+                    indexes,
+                    referrers: vec![],
+                };
                 let n = sh.concurrency(&profile);
-                let tags =
+                let d =
                     ops::delete_manifest_checked(b.as_ref(), &repo, &digest, &confirmed, n).await?;
-                Ok(Deleted::Manifest { digest, tags })
+                Ok(Deleted::Manifest {
+                    digest,
+                    tags: d.tags,
+                    warnings: d.warnings,
+                })
             }
             .await;
             deleted(ev, req, profile, repo, r).await;
@@ -894,14 +910,23 @@ async fn run(sh: &Shared, cmd: Command) {
             digest,
             tags,
             indexes,
+            referrers,
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                let confirmed = ops::Confirmed { tags, indexes };
+                let confirmed = ops::Confirmed {
+                    tags,
+                    indexes,
+                    referrers,
+                };
                 let n = sh.concurrency(&profile);
-                let (tags, _) =
+                let d =
                     ops::delete_with_referrers(b.as_ref(), &repo, &digest, &confirmed, n).await?;
-                Ok(Deleted::Manifest { digest, tags })
+                Ok(Deleted::Manifest {
+                    digest,
+                    tags: d.tags,
+                    warnings: d.warnings,
+                })
             }
             .await;
             deleted(ev, req, profile, repo, r).await;
@@ -932,10 +957,21 @@ async fn run(sh: &Shared, cmd: Command) {
             to_repo,
             to_tag,
             referrers,
+            allow_move,
         } => {
             let r = async {
                 let from = sh.backend(&profile).await?;
                 let to = sh.backend(&to_profile).await?;
+                if !allow_move {
+                    let d = from.head_manifest(&repo, &reference).await?.digest;
+                    let tags = std::slice::from_ref(&to_tag);
+                    let moves =
+                        crate::registry::copy::tags_that_move(to.as_ref(), &to_repo, tags, &d)
+                            .await?;
+                    if !moves.is_empty() {
+                        return Err(Error::TagsWouldMove { moves });
+                    }
+                }
                 let same = from.info().host == to.info().host && !from.info().host.is_empty();
                 let job = crate::client_content::CopyJob {
                     from: from.as_ref(),
@@ -964,9 +1000,18 @@ async fn run(sh: &Shared, cmd: Command) {
             repo,
             reference,
             tags,
+            allow_move,
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
+                if !allow_move {
+                    let d = b.head_manifest(&repo, &reference).await?.digest;
+                    let moves =
+                        crate::registry::copy::tags_that_move(b.as_ref(), &repo, &tags, &d).await?;
+                    if !moves.is_empty() {
+                        return Err(Error::TagsWouldMove { moves });
+                    }
+                }
                 let d = crate::registry::copy::tag(b.as_ref(), &repo, &reference, &tags).await?;
                 Ok((d, tags))
             }

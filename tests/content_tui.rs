@@ -402,7 +402,8 @@ fn deleting_a_referrer_updates_the_fallback_index_and_rm_with_referrers_takes_th
         // index "using" it).
         let tags = ops::delete_manifest_checked(&b, REPO, &a, &Confirmed::default(), 4)
             .await
-            .unwrap();
+            .unwrap()
+            .tags;
         assert!(tags.is_empty(), "{tags:?}");
         let b = distribution(&url);
         let left = referrers::referrers(&b, REPO, &v3, None).await.unwrap();
@@ -414,7 +415,8 @@ fn deleting_a_referrer_updates_the_fallback_index_and_rm_with_referrers_takes_th
         // The last one: the index goes with its tag.
         let tags = ops::delete_manifest_checked(&b, REPO, &bb, &Confirmed::default(), 4)
             .await
-            .unwrap();
+            .unwrap()
+            .tags;
         assert_eq!(tags, std::slice::from_ref(&fb));
         assert!(!tags_of(&url).await.contains(&fb));
         let b = distribution(&url);
@@ -426,13 +428,17 @@ fn deleting_a_referrer_updates_the_fallback_index_and_rm_with_referrers_takes_th
         );
         // v1 with its signature (cosign tag) and SBOM (fallback index): all of it goes.
         let v1 = b.head_manifest(REPO, "v1").await.unwrap().digest;
+        let shown = referrers::referrers(&b, REPO, &v1, None).await.unwrap();
         let confirmed = Confirmed {
             tags: vec!["v1".into()],
             indexes: vec![],
+            referrers: shown.iter().map(|r| r.digest.clone()).collect(),
         };
-        let (tags, refs) = ops::delete_with_referrers(&b, REPO, &v1, &confirmed, 4)
+        let done = ops::delete_with_referrers(&b, REPO, &v1, &confirmed, 4)
             .await
             .unwrap();
+        assert!(done.warnings.is_empty(), "{:?}", done.warnings);
+        let (tags, refs) = (done.tags, done.referrers);
         let fb1 = referrers::fallback_tag(&v1);
         assert!(
             tags.contains(&"v1".to_string()) && tags.contains(&fb1),
@@ -1044,7 +1050,8 @@ fn a_fallback_tag_that_is_not_an_index_is_left_alone_when_a_referrer_goes() {
         let b = distribution(&url);
         let tags = ops::delete_manifest_checked(&b, REPO, &sig, &Confirmed::default(), 4)
             .await
-            .unwrap();
+            .unwrap()
+            .tags;
         assert!(tags.is_empty(), "{tags:?}");
         let b = distribution(&url);
         let still = b
@@ -1054,7 +1061,7 @@ fn a_fallback_tag_that_is_not_an_index_is_left_alone_when_a_referrer_goes() {
         assert_eq!(still.digest, other.digest, "the odd tag is untouched");
         // unlist on it directly says there was nothing to do.
         assert_eq!(
-            ops::unlist_referrers(&b, REPO, &img.digest, &[sig])
+            ops::unlist_referrers(&b, REPO, &img.digest, &[sig], 4)
                 .await
                 .unwrap(),
             None
@@ -1117,4 +1124,60 @@ async fn d_on_an_opened_referrer_deletes_it_and_its_fallback_index_entry() {
     );
     assert_eq!(h.app.view().tags.badges_of("v1").text(false), "✓");
     let _ = (shop.sbom2, shop.v2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_and_copy_onto_an_existing_tag_say_which_tag_moves_and_ask_again() {
+    use regtui::app::overlay::{CopyState, Overlay};
+    let reg = Registry::start(Options::default());
+    let shop = signed_shop(&reg.url);
+    let mut h = Harness::new(&[("src", &reg.url)], (100, 24)).await;
+    h.open_repo(REPO).await;
+    // T on v2 with the tag v1 (which names v1): nothing pushed, the dialog says what moves.
+    h.select_tag("v2").await;
+    h.press(vec![key('T')]).await;
+    h.press(typing(0, "v1")).await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let Overlay::AddTag(a) = &h.app.overlay else {
+        panic!("no add-tag dialog")
+    };
+    let want = format!(
+        "moves tag v1 from {}",
+        regtui::registry::digest::short(&shop.v1.digest)
+    );
+    assert!(
+        matches!(&a.state, CopyState::ConfirmMove(t) if t.contains(&want)),
+        "{:?}",
+        a.state
+    );
+    assert!(h.screen().contains(&want), "{}", h.screen());
+    assert_eq!(skopeo_digest(&reg, &format!("{REPO}:v1")), shop.v1.digest);
+    // Enter again: it moves.
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let Overlay::AddTag(a) = &h.app.overlay else {
+        panic!()
+    };
+    assert!(matches!(&a.state, CopyState::Done(_)), "{:?}", a.state);
+    assert_eq!(skopeo_digest(&reg, &format!("{REPO}:v1")), shop.v2.digest);
+    h.press(vec![code(KeyCode::Enter)]).await;
+    // The copy dialog: v2 onto v3 asks, and Esc leaves v3 where it was.
+    let v3 = skopeo_digest(&reg, &format!("{REPO}:v3"));
+    h.select_tag("v2").await;
+    h.press(vec![key('c')]).await;
+    let mut keys = vec![code(KeyCode::Tab), code(KeyCode::Tab)];
+    keys.extend(typing(2, "v3"));
+    h.press(keys).await;
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let Overlay::CopyTo(c) = &h.app.overlay else {
+        panic!("no copy dialog")
+    };
+    let want = format!("moves tag v3 from {}", regtui::registry::digest::short(&v3));
+    assert!(
+        matches!(&c.state, CopyState::ConfirmMove(t) if t.contains(&want)),
+        "{:?}",
+        c.state
+    );
+    h.press(vec![code(KeyCode::Esc)]).await;
+    assert!(!h.app.overlay.is_open());
+    assert_eq!(skopeo_digest(&reg, &format!("{REPO}:v3")), v3);
 }

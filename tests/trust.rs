@@ -280,7 +280,7 @@ fn a_moved_tag_or_a_new_tag_stops_a_checked_delete() {
             .await;
         let confirmed = ops::Confirmed {
             tags: vec!["v1.1.0".into()],
-            indexes: vec![],
+            ..Default::default()
         };
         let added =
             ops::delete_manifest_checked(&b, "team/app/api", &v110.digest, &confirmed, 4).await;
@@ -714,7 +714,7 @@ fn an_index_with_an_odd_content_type_is_still_read() {
         let b = client(&pxu);
         let confirmed = ops::Confirmed {
             tags: vec!["amd".into()],
-            indexes: vec![],
+            ..Default::default()
         };
         ops::delete_manifest_checked(&b, "mirror/app", &d, &confirmed, 4).await
     });

@@ -161,10 +161,22 @@ impl App {
                         if r.referrers > 0 {
                             t.push_str(&format!(", {}", plural(r.referrers, "referrer")));
                         }
+                        for w in &r.warnings {
+                            t.push_str(&format!("; warning: {}", crate::sanitize::clean(w)));
+                        }
                         Ok(t)
                     }
                     Err(e) => Err(format!("copy failed: {e}")),
                 };
+                if let (Err(e @ crate::registry::Error::TagsWouldMove { .. }), Overlay::CopyTo(c)) =
+                    (&*result, &mut self.overlay)
+                {
+                    if c.req == Some(req) {
+                        c.req = None;
+                        c.state = CopyState::ConfirmMove(e.to_string());
+                        return Ok(vec![]);
+                    }
+                }
                 match &mut self.overlay {
                     Overlay::CopyTo(c) if c.req == Some(req) => {
                         c.req = None;
@@ -194,6 +206,15 @@ impl App {
                     )),
                     Err(e) => Err(format!("tagging failed: {e}")),
                 };
+                if let (Err(e @ crate::registry::Error::TagsWouldMove { .. }), Overlay::AddTag(a)) =
+                    (&result, &mut self.overlay)
+                {
+                    if a.req == Some(req) {
+                        a.req = None;
+                        a.state = CopyState::ConfirmMove(e.to_string());
+                        return Ok(vec![]);
+                    }
+                }
                 if let Overlay::AddTag(a) = &mut self.overlay {
                     if a.req == Some(req) {
                         a.req = None;

@@ -211,10 +211,16 @@ impl App {
                     Deleted::Tag { tag, .. } => {
                         format!("removed tag {}; {GC_REMINDER}", clean(&tag))
                     }
-                    Deleted::Manifest { tags, .. } => format!(
-                        "deleted the manifest and {}; {GC_REMINDER}",
-                        plural(tags.len(), "tag")
-                    ),
+                    Deleted::Manifest { tags, warnings, .. } => {
+                        let mut t = format!(
+                            "deleted the manifest and {}; {GC_REMINDER}",
+                            plural(tags.len(), "tag")
+                        );
+                        for w in &warnings {
+                            t.push_str(&format!("; warning: {}", clean(w)));
+                        }
+                        t
+                    }
                 });
                 return resize;
             }

@@ -31,6 +31,9 @@ pub struct CopyReport {
     /// Referrers copied with it (`--referrers`).
     #[serde(skip_serializing_if = "is_zero")]
     pub referrers: usize,
+    /// What was skipped on the way (a destination cosign tag holding another signature).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -189,6 +192,25 @@ async fn copy_blob(
     }
 }
 
+/// Those of `tags` that exist in `repo` on another manifest than `digest`, with the digest each
+/// holds now (a push there would move them).
+pub async fn tags_that_move(
+    b: &dyn Backend,
+    repo: &str,
+    tags: &[String],
+    digest: &str,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for t in tags {
+        match b.head_manifest(repo, t).await {
+            Ok(d) if d.digest != digest => out.push((t.clone(), d.digest)),
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Adds `tags` to the manifest `reference` names, pushing the manifest only (no blob moves).
 pub async fn tag(b: &dyn Backend, repo: &str, reference: &str, tags: &[String]) -> Result<String> {
     let m = b.get_manifest(repo, reference).await?;
@@ -210,19 +232,39 @@ pub async fn tag(b: &dyn Backend, repo: &str, reference: &str, tags: &[String]) 
 /// Copies what refers to `subject` in `from` (signatures, SBOMs, attestations) to `to`, after the
 /// subject itself: each referrer by digest (its blobs as any image's), cosign's tags under the
 /// same names, and, where the destination has no referrers API, the fallback index tag
-/// `sha256-<hex>` merged with what it already lists. Returns how many referrers were copied.
+/// `sha256-<hex>` merged with what it already lists. A cosign tag that already holds another
+/// manifest at the destination (signatures made there) is left alone, with a warning. The
+/// fallback index describes each referrer from its copied manifest's own bytes, never from the
+/// source's list. Returns how many referrers were copied, and the warnings.
 pub async fn copy_referrers(
     from: End<'_>,
     to: End<'_>,
     subject: &str,
     opts: &CopyOptions,
-) -> Result<usize> {
+) -> Result<(usize, Vec<String>)> {
     use super::referrers::{self, Source};
     let list = referrers::referrers(from.backend, from.repo, subject, None).await?;
     let noop = |_: usize, _: usize, _: u64| {};
     let mut listed = Vec::new();
+    let mut warnings = Vec::new();
+    let mut copied = 0;
     for r in &list {
         let target = r.tag.as_deref().filter(|_| r.source == Source::CosignTag);
+        if let Some(t) = target {
+            match to.backend.head_manifest(to.repo, t).await {
+                Ok(d) if d.digest != r.digest => {
+                    warnings.push(format!(
+                        "kept {}:{t} at the destination: it holds {}, not the source's {}",
+                        to.repo,
+                        super::digest::short(&d.digest),
+                        super::digest::short(&r.digest)
+                    ));
+                    continue;
+                }
+                Ok(_) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let src = End {
             reference: &r.digest,
             ..from
@@ -236,12 +278,13 @@ pub async fn copy_referrers(
             ..opts.clone()
         };
         copy(src, dst, &plain, &noop).await?;
+        copied += 1;
         if r.source != Source::CosignTag {
             listed.push(r);
         }
     }
     if listed.is_empty() || to.backend.referrers_api(to.repo, subject).await?.is_some() {
-        return Ok(list.len());
+        return Ok((copied, warnings));
     }
     // The fallback index at the destination: what it lists already, plus these.
     let tag = referrers::fallback_tag(subject);
@@ -260,18 +303,7 @@ pub async fn copy_referrers(
         {
             continue;
         }
-        let mut d = serde_json::json!({
-            "mediaType": r.media_type,
-            "digest": r.digest,
-            "size": r.size,
-        });
-        if !r.artifact_type.is_empty() {
-            d["artifactType"] = serde_json::Value::from(r.artifact_type.clone());
-        }
-        if !r.annotations.is_empty() {
-            d["annotations"] = serde_json::to_value(&r.annotations).unwrap_or_default();
-        }
-        manifests.push(d);
+        manifests.push(descriptor_of(to, &r.digest).await?);
     }
     let body = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
@@ -285,5 +317,35 @@ pub async fn copy_referrers(
     to.backend
         .put_manifest_raw(to.repo, &tag, super::model::OCI_INDEX, body)
         .await?;
-    Ok(list.len())
+    Ok((copied, warnings))
+}
+
+/// The index descriptor of manifest `digest` as stored at `to`: size, digest, media type,
+/// artifact type and annotations all from its own (digest-checked) bytes.
+async fn descriptor_of(to: End<'_>, digest: &str) -> Result<serde_json::Value> {
+    let m = to.backend.get_manifest(to.repo, digest).await?;
+    super::digest::verify(digest, &m.raw)?;
+    let v: serde_json::Value = serde_json::from_slice(&m.raw).map_err(|e| Error::Invalid {
+        what: format!("{}@{digest}", to.repo),
+        detail: e.to_string(),
+    })?;
+    let str_of = |x: Option<&serde_json::Value>| x.and_then(|x| x.as_str()).map(str::to_string);
+    let media_type = str_of(v.get("mediaType"))
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| m.media_type.clone());
+    let artifact_type = str_of(v.get("artifactType"))
+        .or_else(|| str_of(v.get("config").and_then(|c| c.get("mediaType"))))
+        .unwrap_or_default();
+    let mut d = serde_json::json!({
+        "mediaType": media_type,
+        "digest": super::digest::sha256(&m.raw),
+        "size": m.raw.len(),
+    });
+    if !artifact_type.is_empty() {
+        d["artifactType"] = serde_json::Value::from(artifact_type);
+    }
+    if let Some(a) = v.get("annotations").filter(|a| a.is_object()) {
+        d["annotations"] = a.clone();
+    }
+    Ok(d)
 }

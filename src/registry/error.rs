@@ -121,6 +121,9 @@ pub enum Error {
     },
     /// Since the confirmation, more tags point at the manifest: nothing was deleted; ask again.
     NewTags { digest: String, tags: Vec<String> },
+    /// Tagging (or copying to a tag) would move existing tags, `(tag, digest it holds now)`:
+    /// nothing was pushed; ask before moving them.
+    TagsWouldMove { moves: Vec<(String, String)> },
     /// The manifest is a platform of a tagged index: nothing was deleted without a confirmation
     /// that names the index.
     UsedByIndex {
@@ -329,6 +332,17 @@ impl fmt::Display for Error {
                 clean(tag),
                 super::digest::short(now),
                 super::digest::short(seen)
+            ),
+            Error::TagsWouldMove { moves } => write!(
+                f,
+                "nothing pushed: {}",
+                clean(
+                    &moves
+                        .iter()
+                        .map(|(t, d)| format!("moves tag {t} from {}", super::digest::short(d)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             ),
             Error::NewTags { digest, tags } => write!(
                 f,

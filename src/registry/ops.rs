@@ -396,6 +396,8 @@ pub async fn users_of(
         .collect()
         .await;
     let mut out: HashMap<String, Users> = HashMap::new();
+    // The subjects of listed manifests, read where a fallback-shaped index lists one.
+    let mut subjects: HashMap<String, Option<String>> = HashMap::new();
     for (t, r) in found {
         let Some((d, children)) = r.map_err(|e| Error::Invalid {
             what: format!("tag {t}"),
@@ -413,13 +415,24 @@ pub async fn users_of(
                 .tags
                 .push(t.clone());
         }
-        // The fallback referrers index `sha256-<hex>` lists referrers without using them: a
-        // deleted referrer is taken out of it instead (see [`unlist_referrers`]).
-        let fallback = super::referrers::is_artifact_tag(&t) && !t.contains('.');
-        for c in children
-            .iter()
-            .filter(|c| !fallback && digests.contains(*c))
-        {
+        // The fallback referrers index `sha256-<hex>` of a manifest's own subject lists it
+        // without using it: a deleted referrer is taken out of it instead (see
+        // [`unlist_referrers`]). Any other index with that tag shape uses what it lists.
+        let fallback_of = (super::referrers::is_artifact_tag(&t) && !t.contains('.'))
+            .then(|| t.replacen('-', ":", 1));
+        for c in children.iter().filter(|c| digests.contains(*c)) {
+            if let Some(s) = &fallback_of {
+                if !subjects.contains_key(c) {
+                    let subject = match b.get_manifest(repo, c).await {
+                        Ok(m) => subject_of(&m.raw),
+                        Err(_) => None,
+                    };
+                    subjects.insert(c.clone(), subject);
+                }
+                if subjects.get(c).and_then(|x| x.as_ref()) == Some(s) {
+                    continue;
+                }
+            }
             out.entry(c.clone())
                 .or_default()
                 .indexes
@@ -591,19 +604,33 @@ pub struct Confirmed {
     pub tags: Vec<String>,
     /// Index tags they agreed to break (the manifest is one of their platforms).
     pub indexes: Vec<String>,
+    /// The referrer digests they were shown, for a delete with referrers: only these go.
+    pub referrers: Vec<String>,
+}
+
+/// What a manifest delete did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Done {
+    /// The tags that went.
+    pub tags: Vec<String>,
+    /// The referrer digests deleted with it.
+    pub referrers: Vec<String>,
+    /// What was left or refused on the way, for people (the delete itself happened).
+    pub warnings: Vec<String>,
 }
 
 /// Deletes manifest `digest` with every tag on it, if nothing beyond what the user confirmed uses
 /// it now: a new tag on it ([`Error::NewTags`]) or a tagged index that lists it and was not
 /// confirmed ([`Error::UsedByIndex`]) refuse the delete. Then checks that it is gone. Returns the
-/// tags that went. The DELETE is never retried.
+/// tags that went; taking a referrer out of its subject's fallback index afterwards is best
+/// effort (a failure is a warning: the delete happened). The DELETE is never retried.
 pub async fn delete_manifest_checked(
     b: &dyn Backend,
     repo: &str,
     digest: &str,
     confirmed: &Confirmed,
     concurrency: usize,
-) -> Result<Vec<String>> {
+) -> Result<Done> {
     refuse_locked(b, repo, None, digest).await?;
     let users = users_of_one(b, repo, digest, concurrency).await?;
     let added: Vec<String> = users
@@ -637,13 +664,25 @@ pub async fn delete_manifest_checked(
         .ok()
         .and_then(|m| subject_of(&m.raw));
     delete_manifest_verified(b, repo, digest).await?;
-    let mut tags = users.tags;
+    let mut done = Done {
+        tags: users.tags,
+        ..Done::default()
+    };
     if let Some(s) = subject {
-        if let Some(gone) = unlist_referrers(b, repo, &s, &[digest.to_string()]).await? {
-            tags.extend(gone);
+        let gone = [digest.to_string()];
+        match unlist_referrers(b, repo, &s, &gone, concurrency).await {
+            Ok(Some((tags, warnings))) => {
+                done.tags.extend(tags);
+                done.warnings.extend(warnings);
+            }
+            Ok(None) => {}
+            Err(e) => done.warnings.push(format!(
+                "the manifest was deleted, but the fallback index {} still lists it: {e}",
+                super::referrers::fallback_tag(&s)
+            )),
         }
     }
-    Ok(tags)
+    Ok(done)
 }
 
 /// The `subject` digest of a manifest (what a referrer refers to), if it names one.
@@ -654,17 +693,62 @@ pub fn subject_of(raw: &[u8]) -> Option<String> {
     Some(d.to_string())
 }
 
+/// Deletes the index `index` that only the tag `tag` is to lose, unless another tag points at
+/// it too: then only `tag` is removed (or, if that fails, kept), and a warning says so.
+/// Returns whether `tag` went, and the warnings.
+async fn drop_tagged_index(
+    b: &dyn Backend,
+    repo: &str,
+    tag: &str,
+    index: &str,
+    n: usize,
+) -> Result<(bool, Vec<String>)> {
+    let going = HashMap::from([(tag.to_string(), index.to_string())]);
+    let digests = BTreeSet::from([index.to_string()]);
+    let users = users_of(b, repo, &digests, &going, n)
+        .await?
+        .remove(index)
+        .unwrap_or_default();
+    if users.tags.is_empty() && users.indexes.is_empty() {
+        return match delete_manifest_verified(b, repo, index).await {
+            Ok(()) | Err(Error::NotFound { .. }) => Ok((true, vec![])),
+            Err(e) => Err(e),
+        };
+    }
+    let mut others: Vec<String> = users.tags.clone();
+    others.extend(users.indexes.iter().map(|(t, _)| t.clone()));
+    let others = others.join(", ");
+    let short = super::digest::short(index);
+    Ok(match untag_checked(b, repo, tag, index).await {
+        Ok(_) => (
+            true,
+            vec![format!(
+                "removed only the tag {tag}: its manifest {short} is also used by {others}"
+            )],
+        ),
+        Err(e) => (
+            false,
+            vec![format!(
+                "kept {tag}: its manifest {short} is also used by {others}, and removing the tag \
+                 alone failed: {e}"
+            )],
+        ),
+    })
+}
+
 /// Takes `gone` out of the fallback referrers index of `subject` (the tag `sha256-<hex>` of
 /// registries without the referrers API), as oras does: the index is stored again without them
-/// and the old one deleted, or, when nothing is left in it, deleted with its tag. Returns the
-/// tags removed (the fallback tag when it went), `None` when there is no such index or it did
-/// not list them.
+/// and the old one deleted, or, when nothing is left in it, deleted with its tag. An index
+/// another tag also points at is never deleted by digest. Returns the tags removed (the
+/// fallback tag when it went) and warnings, `None` when there is no such index or it did not
+/// list them.
 pub async fn unlist_referrers(
     b: &dyn Backend,
     repo: &str,
     subject: &str,
     gone: &[String],
-) -> Result<Option<Vec<String>>> {
+    n: usize,
+) -> Result<Option<(Vec<String>, Vec<String>)>> {
     let tag = super::referrers::fallback_tag(subject);
     let old = match b.get_manifest(repo, &tag).await {
         Ok(m) if m.media_type == OCI_INDEX => m,
@@ -689,8 +773,8 @@ pub async fn unlist_referrers(
         return Ok(None);
     }
     if list.is_empty() {
-        delete_manifest_verified(b, repo, &old.digest).await?;
-        return Ok(Some(vec![tag]));
+        let (went, warnings) = drop_tagged_index(b, repo, &tag, &old.digest, n).await?;
+        return Ok(Some((if went { vec![tag] } else { vec![] }, warnings)));
     }
     let body = serde_json::to_vec(&v).map_err(|e| Error::Invalid {
         what: format!("{repo}:{tag}"),
@@ -698,55 +782,189 @@ pub async fn unlist_referrers(
     })?;
     let new = b.put_manifest_raw(repo, &tag, OCI_INDEX, body).await?;
     if new != old.digest {
-        // The old index is untagged now: garbage, as oras leaves none (best effort).
-        let _ = b.delete_manifest(repo, &old.digest).await;
+        // The old index is untagged now: garbage, as oras leaves none (best effort), unless
+        // another tag still points at it.
+        let digests = BTreeSet::from([old.digest.clone()]);
+        if let Ok(mut u) = users_of(b, repo, &digests, &HashMap::new(), n).await {
+            let u = u.remove(&old.digest).unwrap_or_default();
+            if u.tags.is_empty() && u.indexes.is_empty() {
+                let _ = b.delete_manifest(repo, &old.digest).await;
+            }
+        }
     }
-    Ok(Some(vec![]))
+    Ok(Some((vec![], vec![])))
 }
 
-/// Deletes manifest `digest` like [`delete_manifest_checked`], then everything that refers to it
-/// (signatures, SBOMs, attestations: their manifests, cosign's tags, the fallback index).
-/// Returns the tags removed and the referrer digests deleted.
+/// Why the confirmed referrer `r` of `subject` may not be deleted now (it does not refer to
+/// `subject`), or the tags that go with it (its cosign tag). `Ok(None)`: it is gone already.
+/// Who else uses it is checked by the caller, for all referrers at once.
+async fn vet_referrer(
+    b: &dyn Backend,
+    repo: &str,
+    subject: &str,
+    r: &str,
+    now: &[super::referrers::Referrer],
+) -> Result<Option<Vec<String>>> {
+    use super::referrers::Source;
+    let refuse = |why: String| Error::Invalid {
+        what: format!("referrer {}", super::digest::short(r)),
+        detail: why,
+    };
+    let m = match b.get_manifest(repo, r).await {
+        Ok(m) => m,
+        Err(Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if m.digest != r {
+        return Err(refuse("the registry sent another manifest".into()));
+    }
+    let listed = now.iter().find(|x| x.digest == r);
+    let mut going = HashMap::new();
+    let names_it = subject_of(&m.raw).as_deref() == Some(subject);
+    match listed {
+        // cosign's legacy tags name no subject: the tag must still point at it.
+        Some(x) if x.source == Source::CosignTag => {
+            if let Some(t) = &x.tag {
+                going.insert(t.clone(), r.to_string());
+            }
+        }
+        // Harbor's own record of accessories (not a tag anyone can plant).
+        Some(x) if x.source == Source::HarborAccessory => {}
+        _ if names_it => {}
+        Some(_) => {
+            return Err(refuse(format!(
+                "it does not name {} as its subject",
+                super::digest::short(subject)
+            )));
+        }
+        None => {
+            return Err(refuse(format!(
+                "it no longer refers to {}",
+                super::digest::short(subject)
+            )));
+        }
+    }
+    Ok(Some(going.into_keys().collect()))
+}
+
+/// Deletes manifest `digest` like [`delete_manifest_checked`], then the referrers the user
+/// confirmed (`confirmed.referrers`: signatures, SBOMs, attestations, with cosign's tags) and
+/// the fallback index. Each referrer is checked first: it must name `digest` as its subject (or
+/// sit under its cosign tag now) and be used by nothing else; anything else is kept and reported
+/// in the warnings, as are referrers that appeared since the confirmation.
 pub async fn delete_with_referrers(
     b: &dyn Backend,
     repo: &str,
     digest: &str,
     confirmed: &Confirmed,
     concurrency: usize,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let refs = super::referrers::referrers(b, repo, digest, None).await?;
-    let mut tags = delete_manifest_checked(b, repo, digest, confirmed, concurrency).await?;
-    let mut gone = Vec::new();
-    let partial = |done: usize, e: Error| Error::Invalid {
-        what: format!("the referrers of {}", super::digest::short(digest)),
-        detail: format!(
-            "the image was deleted and {done} of its {} referrers, then: {e}",
-            refs.len()
-        ),
-    };
-    for r in &refs {
-        match delete_manifest_verified(b, repo, &r.digest).await {
-            Ok(()) | Err(Error::NotFound { .. }) => {}
-            Err(e) => return Err(partial(gone.len(), e)),
+) -> Result<Done> {
+    let now = super::referrers::referrers(b, repo, digest, None).await?;
+    let mut plan: Vec<(String, Vec<String>)> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut candidates = Vec::new();
+    for r in &confirmed.referrers {
+        match vet_referrer(b, repo, digest, r, &now).await {
+            Ok(Some(tags)) => candidates.push((r.clone(), tags)),
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("kept {e}")),
         }
-        gone.push(r.digest.clone());
-        if r.source == super::referrers::Source::CosignTag {
-            tags.extend(r.tag.clone());
+    }
+    // Nothing else may use them: a tag of their own (beyond their cosign tag) or an index that
+    // lists them (beyond the fallback index of `digest`). One survey for all of them.
+    if !candidates.is_empty() {
+        let digests: BTreeSet<String> = candidates.iter().map(|(r, _)| r.clone()).collect();
+        let going: HashMap<String, String> = candidates
+            .iter()
+            .flat_map(|(r, tags)| tags.iter().map(move |t| (t.clone(), r.clone())))
+            .collect();
+        let users = users_of(b, repo, &digests, &going, concurrency).await?;
+        for (r, tags) in candidates {
+            match users.get(&r) {
+                Some(u) if !u.tags.is_empty() || !u.indexes.is_empty() => {
+                    let mut by = u.tags.clone();
+                    by.extend(u.index_names());
+                    warnings.push(format!(
+                        "kept referrer {}: it is also used by {}",
+                        super::digest::short(&r),
+                        by.join(", ")
+                    ));
+                }
+                _ => plan.push((r, tags)),
+            }
+        }
+    }
+    let new: Vec<&str> = now
+        .iter()
+        .filter(|x| !confirmed.referrers.contains(&x.digest))
+        .map(|x| x.digest.as_str())
+        .collect();
+    if !new.is_empty() {
+        warnings.push(format!(
+            "kept {} referrer(s) not confirmed (appeared since): {}",
+            new.len(),
+            new.iter()
+                .map(|d| super::digest::short(d))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let mut done = delete_manifest_checked(b, repo, digest, confirmed, concurrency).await?;
+    done.warnings.extend(warnings);
+    let total = plan.len();
+    let partial = |done: usize, e: Error| -> Error {
+        let ctx = format!(" (after the image and {done} of its {total} referrers were deleted)",);
+        match e {
+            Error::OutcomeUnknown { what, cause, after } => Error::OutcomeUnknown {
+                what: what + &ctx,
+                cause,
+                after,
+            },
+            Error::StillPresent { what, detail } => Error::StillPresent {
+                what: what + &ctx,
+                detail,
+            },
+            e => Error::Invalid {
+                what: format!("the referrers of {}", super::digest::short(digest)),
+                detail: format!(
+                    "the image was deleted and {done} of its {total} referrers, then: {e}"
+                ),
+            },
+        }
+    };
+    for (r, tags) in &plan {
+        match delete_manifest_verified(b, repo, r).await {
+            Ok(()) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(partial(done.referrers.len(), e)),
+        }
+        done.referrers.push(r.clone());
+        done.tags.extend(tags.iter().cloned());
+    }
+    // The fallback index: only an index of referrers of `digest`, and only what was deleted
+    // leaves it (the rest stays listed).
+    if !done.referrers.is_empty() {
+        match unlist_referrers(b, repo, digest, &done.referrers, concurrency).await {
+            Ok(Some((tags, w))) => {
+                done.tags.extend(tags);
+                done.warnings.extend(w);
+            }
+            Ok(None) => {}
+            Err(e) => done.warnings.push(format!(
+                "the fallback index {} could not be updated: {e}",
+                super::referrers::fallback_tag(digest)
+            )),
         }
     }
     let fallback = super::referrers::fallback_tag(digest);
-    match b.get_manifest(repo, &fallback).await {
-        Ok(m) => {
-            match delete_manifest_verified(b, repo, &m.digest).await {
-                Ok(()) | Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(partial(gone.len(), e)),
-            }
-            tags.push(fallback);
+    if !done.tags.contains(&fallback) {
+        if let Ok(m) = b.get_manifest(repo, &fallback).await {
+            done.warnings.push(format!(
+                "kept the tag {fallback} ({})",
+                super::digest::short(&m.digest)
+            ));
         }
-        Err(Error::NotFound { .. }) => {}
-        Err(e) => return Err(partial(gone.len(), e)),
     }
-    Ok((tags, gone))
+    Ok(done)
 }
 
 /// Deletes manifest `digest` (never retried) and checks that it is gone; a lost answer is

@@ -34,6 +34,10 @@ fn state_lines(s: &CopyState, t: Theme) -> Vec<Line<'static>> {
             Line::styled(clean(e).into_owned(), t.error()),
             Line::styled("Enter closes", t.dim()),
         ],
+        CopyState::ConfirmMove(m) => vec![
+            Line::styled(clean(m).into_owned(), t.error()),
+            Line::styled("Enter moves it · Esc cancels", t.dim()),
+        ],
     }
 }
 

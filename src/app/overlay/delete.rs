@@ -181,6 +181,7 @@ impl ConfirmDelete {
                         digest,
                         tags,
                         indexes,
+                        referrers: self.referrers.iter().map(|r| r.digest.clone()).collect(),
                     }
                 } else {
                     Command::DeleteManifest {

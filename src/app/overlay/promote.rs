@@ -29,6 +29,9 @@ pub enum CopyState {
     },
     Done(String),
     Failed(String),
+    /// Existing destination tags would move (the text says which): Enter moves them, Esc
+    /// cancels.
+    ConfirmMove(String),
 }
 
 /// The copy / promote dialog.
@@ -107,6 +110,13 @@ impl CopyDialog {
                 return matches!(k.event.code, KeyCode::Enter | KeyCode::Esc)
                     .then_some(Reply::Close);
             }
+            CopyState::ConfirmMove(_) => {
+                return match k.event.code {
+                    KeyCode::Enter => Some(self.start(ids, true)),
+                    KeyCode::Esc => Some(Reply::Close),
+                    _ => None,
+                };
+            }
             CopyState::Editing => {}
         }
         let order = [
@@ -126,23 +136,7 @@ impl CopyDialog {
                 if let Some(p) = self.problem() {
                     return Some(Reply::Say(p));
                 }
-                let req = ids.next();
-                self.req = Some(req);
-                self.state = CopyState::Running {
-                    blobs: 0,
-                    total: 0,
-                    bytes: 0,
-                };
-                return Some(Reply::Send(Command::CopyImage {
-                    req,
-                    profile: self.profile.clone(),
-                    repo: self.repo.clone(),
-                    reference: self.reference.clone(),
-                    to_profile: self.profiles[self.target].0.clone(),
-                    to_repo: self.to_repo.clone(),
-                    to_tag: self.to_tag.clone(),
-                    referrers: self.referrers,
-                }));
+                return Some(self.start(ids, false));
             }
             code => match self.field {
                 CopyField::Profile => {
@@ -163,6 +157,28 @@ impl CopyDialog {
             },
         }
         None
+    }
+
+    /// Sends the copy; `allow_move` once the user agreed to move an existing destination tag.
+    fn start(&mut self, ids: &mut ReqIds, allow_move: bool) -> Reply {
+        let req = ids.next();
+        self.req = Some(req);
+        self.state = CopyState::Running {
+            blobs: 0,
+            total: 0,
+            bytes: 0,
+        };
+        Reply::Send(Command::CopyImage {
+            req,
+            profile: self.profile.clone(),
+            repo: self.repo.clone(),
+            reference: self.reference.clone(),
+            to_profile: self.profiles[self.target].0.clone(),
+            to_repo: self.to_repo.clone(),
+            to_tag: self.to_tag.clone(),
+            referrers: self.referrers,
+            allow_move,
+        })
     }
 }
 
@@ -193,6 +209,13 @@ impl AddTag {
                 return matches!(k.event.code, KeyCode::Enter | KeyCode::Esc)
                     .then_some(Reply::Close);
             }
+            CopyState::ConfirmMove(_) => {
+                return match k.event.code {
+                    KeyCode::Enter => Some(self.start(ids, self.tags(), true)),
+                    KeyCode::Esc => Some(Reply::Close),
+                    _ => None,
+                };
+            }
             CopyState::Editing => {}
         }
         match k.event.code {
@@ -207,25 +230,31 @@ impl AddTag {
                         return Some(Reply::Say(e.to_string()));
                     }
                 }
-                let req = ids.next();
-                self.req = Some(req);
-                self.state = CopyState::Running {
-                    blobs: 0,
-                    total: 0,
-                    bytes: 0,
-                };
-                Some(Reply::Send(Command::AddTags {
-                    req,
-                    profile: self.profile.clone(),
-                    repo: self.repo.clone(),
-                    reference: self.reference.clone(),
-                    tags,
-                }))
+                Some(self.start(ids, tags, false))
             }
             code => {
                 edit(&mut self.text, code);
                 None
             }
         }
+    }
+
+    /// Sends the tagging; `allow_move` once the user agreed to move existing tags.
+    fn start(&mut self, ids: &mut ReqIds, tags: Vec<String>, allow_move: bool) -> Reply {
+        let req = ids.next();
+        self.req = Some(req);
+        self.state = CopyState::Running {
+            blobs: 0,
+            total: 0,
+            bytes: 0,
+        };
+        Reply::Send(Command::AddTags {
+            req,
+            profile: self.profile.clone(),
+            repo: self.repo.clone(),
+            reference: self.reference.clone(),
+            tags,
+            allow_move,
+        })
     }
 }
