@@ -714,7 +714,7 @@ pub async fn du(
 }
 
 /// Tag count and distinct bytes of one repository, for the repositories pane. Bytes are left
-/// out (`None`) above [`PANE_MAX_TAGS`] tags.
+/// out (`None`) above [`PANE_MAX_TAGS`] tags and where details cost a request per tag (GitLab).
 ///
 /// Hook for the persistent cache (src/registry/cache.rs): where it knows this repository's
 /// tag list and manifests by digest, answer from it here instead of surveying the registry.
@@ -725,7 +725,9 @@ pub async fn repo_size(
 ) -> Result<(usize, Option<u64>), Error> {
     with_priority(Priority::Background, async {
         let tags = ops::all_tags(b, repo).await?;
-        if tags.len() > PANE_MAX_TAGS {
+        // Too many tags, or a provider that details one tag per request (GitLab): the count
+        // only, so sizing the pane never costs a request per tag of every repository.
+        if tags.len() > PANE_MAX_TAGS || b.details_per_tag() {
             return Ok((tags.len(), None));
         }
         let s = survey(b, repo, concurrency).await?;
