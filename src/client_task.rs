@@ -68,7 +68,9 @@ pub enum Command {
         digest: String,
     },
     /// Delete a manifest and every tag on it, if nothing beyond what the user confirmed (`tags`,
-    /// and the index tags `indexes` they agreed to break) uses it now.
+    /// and the index tags `indexes` they agreed to break) uses it now; then the `referrers` the
+    /// user chose to delete with it (signatures, SBOMs, attestations, their cosign tags and the
+    /// fallback index entry).
     DeleteManifest {
         req: ReqId,
         profile: String,
@@ -76,17 +78,7 @@ pub enum Command {
         digest: String,
         tags: Vec<String>,
         indexes: Vec<String>,
-    },
-    /// [`Command::DeleteManifest`], then everything that refers to it (signatures, SBOMs,
-    /// attestations, their cosign tags and the fallback index), as the user chose.
-    DeleteManifestWithReferrers {
-        req: ReqId,
-        profile: String,
-        repo: String,
-        digest: String,
-        tags: Vec<String>,
-        indexes: Vec<String>,
-        /// The referrer digests the dialog showed: only these are deleted.
+        /// The referrer digests the dialog showed and the user chose: only these are deleted.
         referrers: Vec<String>,
     },
     /// The files of an image's layers: one layer (`layer`), or all merged with whiteouts.
@@ -175,7 +167,6 @@ impl Command {
             | Command::TagsOnDigest { profile, .. }
             | Command::DeleteTag { profile, .. }
             | Command::DeleteManifest { profile, .. }
-            | Command::DeleteManifestWithReferrers { profile, .. }
             | Command::ListFiles { profile, .. }
             | Command::StopFiles { profile }
             | Command::CopyImage { profile, .. }
@@ -603,7 +594,6 @@ pub fn spawn_with_store(
                 Command::RunPrune { .. }
                 | Command::DeleteTag { .. }
                 | Command::DeleteManifest { .. }
-                | Command::DeleteManifestWithReferrers { .. }
                 | Command::CopyImage { .. }
                 | Command::AddTags { .. }
                 | Command::Search { .. }
@@ -883,45 +873,22 @@ async fn run(sh: &Shared, cmd: Command) {
             digest,
             tags,
             indexes,
-        } => {
-            let r = async {
-                let b = sh.backend(&profile).await?;
-                let confirmed = ops::Confirmed {
-                    tags,
-                    indexes,
-                    referrers: vec![],
-                };
-                let n = sh.concurrency(&profile);
-                let d =
-                    ops::delete_manifest_checked(b.as_ref(), &repo, &digest, &confirmed, n).await?;
-                Ok(Deleted::Manifest {
-                    digest,
-                    tags: d.tags,
-                    warnings: d.warnings,
-                })
-            }
-            .await;
-            deleted(ev, req, profile, repo, r).await;
-        }
-        Command::DeleteManifestWithReferrers {
-            req,
-            profile,
-            repo,
-            digest,
-            tags,
-            indexes,
             referrers,
         } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
+                let with_referrers = !referrers.is_empty();
                 let confirmed = ops::Confirmed {
                     tags,
                     indexes,
                     referrers,
                 };
                 let n = sh.concurrency(&profile);
-                let d =
-                    ops::delete_with_referrers(b.as_ref(), &repo, &digest, &confirmed, n).await?;
+                let d = if with_referrers {
+                    ops::delete_with_referrers(b.as_ref(), &repo, &digest, &confirmed, n).await?
+                } else {
+                    ops::delete_manifest_checked(b.as_ref(), &repo, &digest, &confirmed, n).await?
+                };
                 Ok(Deleted::Manifest {
                     digest,
                     tags: d.tags,

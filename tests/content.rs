@@ -127,6 +127,11 @@ fn referrers_from_the_fallback_tag_and_cosign_tags_make_one_list() {
     let g = list.iter().find(|r| r.digest == sig).unwrap();
     assert_eq!(g.source, Source::CosignTag);
     assert_eq!(g.kind.label(), "signature (cosign)");
+    // The manifest's own artifactType, not its (empty) config's media type.
+    assert_eq!(
+        g.artifact_type,
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
     // The other images have none.
     let b = client(&reg);
     let other = find("team/app/api", "v1.1.0").digest;

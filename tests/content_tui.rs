@@ -902,6 +902,8 @@ async fn copy_dialog_promotes_to_another_registry_with_referrers_and_t_adds_a_ta
     );
     h.press(vec![code(KeyCode::Enter)]).await;
     assert!(h.app.view().tags.names.iter().any(|t| t == "prod"));
+    // The reload keeps the selection where the user was, so a `d` next acts on v2.
+    assert_eq!(h.app.view().tags.selected(), Some("v2"));
     assert_eq!(skopeo_digest(&src, &format!("{REPO}:prod")), shop.v2.digest);
     // A bad tag is refused before any request.
     h.press(vec![key('T')]).await;

@@ -184,6 +184,18 @@ impl App {
                             Ok(t) => CopyState::Done(format!("{t} → {}", c.preview())),
                             Err(e) => CopyState::Failed(e.clone()),
                         };
+                        // Copied into the repository in view: its new tag shows (the selection
+                        // stays); into another repository of this registry: the list has it.
+                        let into = c.profiles.get(c.target).map(|(p, _)| p.clone());
+                        let to_repo = c.to_repo.clone();
+                        if result.is_ok() && into.as_deref() == Some(self.profile()) {
+                            if self.view().tags.repo.as_deref() == Some(to_repo.as_str()) {
+                                return Ok(self.reload_repo(to_repo));
+                            }
+                            if !self.view().repos.names.contains(&to_repo) {
+                                return Ok(self.load_repos());
+                            }
+                        }
                     }
                     // The dialog was closed: say it in the toast.
                     _ => match text {
@@ -228,7 +240,7 @@ impl App {
                 let shown = self.profile() == profile
                     && self.view().tags.repo.as_deref() == Some(repo.as_str());
                 if result.is_ok() && shown {
-                    return Ok(self.open_repo(repo));
+                    return Ok(self.reload_repo(repo));
                 }
             }
             ev => return Err(ev),

@@ -304,6 +304,12 @@ impl App {
         v.open_repo(&self.profiles[i].name, &mut self.ids, repo)
     }
 
+    fn reload_repo(&mut self, repo: String) -> Vec<Effect> {
+        let i = self.current;
+        let v = &mut self.views[i];
+        v.reload_repo(&self.profiles[i].name, &mut self.ids, repo)
+    }
+
     fn request_details(&mut self) -> Vec<Effect> {
         let i = self.current;
         let area = self.area();

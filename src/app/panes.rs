@@ -283,6 +283,9 @@ pub struct TagsPane {
     /// The selection stays on the top row while details stream in and rows reorder, until the
     /// user moves it (then it follows its tag, on the same screen row).
     pub pinned: bool,
+    /// After a reload the user did not ask for (tags added, an image copied here): the tag to
+    /// select again once it is listed, so the next key acts where the user was.
+    pub reselect: Option<String>,
     /// Cells of the longest name, the widest size and platform list (for column widths).
     pub widths: (usize, usize, usize),
     /// Signed / SBOM / attested badges per digest (see `app::badges`).
@@ -365,12 +368,14 @@ impl TagsPane {
     /// Moves the selection by `delta` rows (the user did: it is no longer pinned to the top).
     pub fn move_by(&mut self, delta: isize, height: usize) {
         self.pinned = false;
+        self.reselect = None;
         self.nav.move_by(delta, self.view.len(), height);
     }
 
     /// Selects the row at `pos` of the view (a click).
     pub fn select(&mut self, pos: usize, height: usize) {
         self.pinned = false;
+        self.reselect = None;
         self.nav.selected = pos;
         self.nav.clamp(self.view.len(), height);
     }
@@ -540,7 +545,13 @@ impl TagsPane {
 
     /// After a reorder: the top row when pinned, else `keep` (a name index) on its screen row.
     fn place(&mut self, keep: Option<usize>, height: usize) {
-        if self.pinned {
+        let again = self.reselect.as_ref().and_then(|t| {
+            let k = self.names.binary_search_by(|n| natural_cmp(n, t)).ok()?;
+            self.view.iter().position(|x| *x == k)
+        });
+        if let Some(p) = again {
+            self.nav.follow(p, self.view.len(), height.max(1));
+        } else if self.pinned {
             self.nav = ListNav::default();
         } else if let Some(p) = keep.and_then(|k| self.view.iter().position(|x| *x == k)) {
             self.nav.follow(p, self.view.len(), height.max(1));

@@ -178,6 +178,15 @@ impl ProfileView {
         })]
     }
 
+    /// Lists `repo` again after a change made here (tags added, an image copied in), selecting
+    /// the same tag again once it is listed.
+    pub fn reload_repo(&mut self, profile: &str, ids: &mut ReqIds, repo: String) -> Vec<Effect> {
+        let selected = self.tags.selected().map(str::to_string);
+        let fx = self.open_repo(profile, ids, repo);
+        self.tags.reselect = selected;
+        fx
+    }
+
     /// Asks for the details of tags still without them: rows in view first, then the rest of
     /// the (filtered) view, then the tags the filter hides.
     pub fn request_details(&mut self, profile: &str, ids: &mut ReqIds, area: Rect) -> Vec<Effect> {

@@ -234,9 +234,10 @@ pub async fn referrers(
         let v: serde_json::Value = serde_json::from_slice(&m.raw).unwrap_or_default();
         out.push(Referrer {
             digest: m.digest.clone(),
+            // The manifest's own artifactType, else its config's media type (OCI 1.1).
             artifact_type: v
-                .get("config")
-                .and_then(|c| c.get("mediaType"))
+                .get("artifactType")
+                .or_else(|| v.get("config").and_then(|c| c.get("mediaType")))
                 .and_then(|x| x.as_str())
                 .unwrap_or("")
                 .to_string(),

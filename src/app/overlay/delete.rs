@@ -173,25 +173,19 @@ impl ConfirmDelete {
                 let (profile, repo, digest) =
                     (self.profile.clone(), self.repo.clone(), self.digest.clone());
                 let indexes = self.indexes.iter().map(|(t, _)| t.clone()).collect();
-                Some(Reply::Send(if self.choice == DeleteChoice::WithReferrers {
-                    Command::DeleteManifestWithReferrers {
-                        req,
-                        profile,
-                        repo,
-                        digest,
-                        tags,
-                        indexes,
-                        referrers: self.referrers.iter().map(|r| r.digest.clone()).collect(),
-                    }
+                let referrers = if self.choice == DeleteChoice::WithReferrers {
+                    self.referrers.iter().map(|r| r.digest.clone()).collect()
                 } else {
-                    Command::DeleteManifest {
-                        req,
-                        profile,
-                        repo,
-                        digest,
-                        tags,
-                        indexes,
-                    }
+                    vec![]
+                };
+                Some(Reply::Send(Command::DeleteManifest {
+                    req,
+                    profile,
+                    repo,
+                    digest,
+                    tags,
+                    indexes,
+                    referrers,
                 }))
             }
         }
