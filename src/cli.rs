@@ -1235,6 +1235,10 @@ pub fn preview_text(p: &Plan) -> String {
         out.push_str(&clean(&shared));
         out.push('\n');
     }
+    if let Some(line) = p.orphans_text() {
+        out.push_str(&clean(&line));
+        out.push('\n');
+    }
     out
 }
 

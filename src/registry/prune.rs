@@ -375,9 +375,30 @@ pub struct Plan {
     /// Blobs of the removals that other repositories still use (they stay after GC).
     #[serde(skip)]
     pub elsewhere_blobs: BTreeSet<String>,
+    /// Artifact tags (`sha256-<hex>`, `.sig`, `.att`, `.sbom`) of deleted manifests that stay:
+    /// signatures, SBOMs and attestations left without their image (cleanup rules never mark
+    /// artifact tags; `rm --with-referrers` or the TUI's delete removes them with the image).
+    pub orphaned_referrer_tags: Vec<String>,
 }
 
 impl Plan {
+    /// What stays behind of the deleted images' signatures, SBOMs and attestations, if any.
+    pub fn orphans_text(&self) -> Option<String> {
+        let n = self.orphaned_referrer_tags.len();
+        (n > 0).then(|| {
+            let first = &self.orphaned_referrer_tags[0];
+            let more = if n > 1 {
+                format!(" and {} more", n - 1)
+            } else {
+                String::new()
+            };
+            format!(
+                "{n} artifact tag(s) of deleted images stay without their image ({first}{more}): \
+                 signatures, SBOMs or attestations; rm --with-referrers removes them with an image"
+            )
+        })
+    }
+
     /// Deletions to carry out (untags plus manifests).
     pub fn len(&self) -> usize {
         self.untag.len() + self.delete.len()
@@ -545,7 +566,7 @@ pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabili
         }
     }
     let size_of: HashMap<&str, u64> = s.rows.iter().map(|r| (r.digest.as_str(), r.size)).collect();
-    let delete = removals
+    let delete: Vec<Removal> = removals
         .into_iter()
         .map(|(d, mut tags)| {
             tags.sort_by(|a, b| natural_cmp(a, b));
@@ -557,6 +578,7 @@ pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabili
         })
         .collect();
     kept.sort_by(|a, b| natural_cmp(a, b));
+    let orphaned_referrer_tags = orphaned(&kept, removals_digests(&delete));
     Plan {
         repo: s.repo.clone(),
         untag,
@@ -570,7 +592,28 @@ pub fn plan(s: &Survey, marked: &[String], protected: &Protected, caps: Capabili
         gc: GcCheck::in_repo(bytes_freed),
         manifest_blobs,
         elsewhere_blobs: BTreeSet::new(),
+        orphaned_referrer_tags,
     }
+}
+
+fn removals_digests(delete: &[Removal]) -> BTreeSet<&str> {
+    delete.iter().map(|r| r.digest.as_str()).collect()
+}
+
+/// The kept tags that are artifact tags of a deleted digest: `sha256-<hex>` (the referrers
+/// fallback index) and cosign's `sha256-<hex>.sig`, `.att`, `.sbom`.
+fn orphaned(kept: &[String], deleted: BTreeSet<&str>) -> Vec<String> {
+    kept.iter()
+        .filter(|t| {
+            let Some(rest) = t.strip_prefix("sha256-") else {
+                return false;
+            };
+            let hex = rest.split('.').next().unwrap_or(rest);
+            let suffix_ok = matches!(rest.strip_prefix(hex), Some("" | ".sig" | ".att" | ".sbom"));
+            suffix_ok && deleted.contains(format!("sha256:{hex}").as_str())
+        })
+        .cloned()
+        .collect()
 }
 
 /// What happened to one item of a plan.
@@ -899,6 +942,40 @@ mod tests {
             p.skipped
         );
         assert_eq!(p.tags_removed(), ["b"]);
+    }
+
+    #[test]
+    fn artifact_tags_of_deleted_images_are_named_as_left_behind() {
+        let (a, b) = (
+            format!("sha256:{}", "a".repeat(64)),
+            format!("sha256:{}", "b".repeat(64)),
+        );
+        let fa = a.replacen(':', "-", 1);
+        let fb = b.replacen(':', "-", 1);
+        let rows = vec![
+            row("old", &a, 100),
+            row("new", &b, 100),
+            row(&format!("{fa}.sig"), "sha256:s1", 1),
+            row(&fa, "sha256:i1", 1),
+            row(&format!("{fb}.sig"), "sha256:s2", 1),
+            row(&format!("{fa}.other"), "sha256:s3", 1),
+        ];
+        let survey = Survey {
+            repo: "r".into(),
+            rows,
+            footprints: HashMap::new(),
+        };
+        let caps = Capabilities {
+            list_repos: true,
+            delete_digest: true,
+            delete_tag: true,
+        };
+        let p = plan(&survey, &["old".into()], &Protected::default(), caps);
+        assert_eq!(p.orphaned_referrer_tags, [fa.clone(), format!("{fa}.sig")]);
+        let text = p.orphans_text().unwrap();
+        assert!(text.starts_with("2 artifact tag(s)"), "{text}");
+        let none = plan(&survey, &[], &Protected::default(), caps);
+        assert!(none.orphans_text().is_none());
     }
 
     #[test]

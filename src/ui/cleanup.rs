@@ -194,6 +194,9 @@ pub fn prune(d: &PruneDialog, f: &mut Frame, area: Rect, t: Theme) {
             if !shared.is_empty() {
                 head.push(Line::styled(clean(&shared).into_owned(), t.dim()));
             }
+            if let Some(line) = p.orphans_text() {
+                head.push(Line::styled(clean(&line).into_owned(), t.warn()));
+            }
             let foot = if p.is_empty() {
                 Line::styled("nothing to delete · Esc closes", t.dim())
             } else {

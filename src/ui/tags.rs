@@ -61,7 +61,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                 title.push_str(&format!("· {} marked ", p.marked.len()));
             }
             if hidden > 0 && long {
-                title.push_str(&format!("· {hidden} artifact tags hidden (a) "));
+                let s = if hidden == 1 { "" } else { "s" };
+                title.push_str(&format!("· {hidden} artifact tag{s} hidden (a) "));
             } else if hidden > 0 {
                 title.push_str(&format!("· {hidden} hidden (a) "));
             }
