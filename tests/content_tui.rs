@@ -1144,7 +1144,7 @@ async fn t_and_copy_onto_an_existing_tag_say_which_tag_moves_and_ask_again() {
         panic!("no add-tag dialog")
     };
     let want = format!(
-        "moves tag v1 from {}",
+        "this moves tag v1, now on {}, to this image",
         regtui::registry::digest::short(&shop.v1.digest)
     );
     assert!(
@@ -1173,7 +1173,10 @@ async fn t_and_copy_onto_an_existing_tag_say_which_tag_moves_and_ask_again() {
     let Overlay::CopyTo(c) = &h.app.overlay else {
         panic!("no copy dialog")
     };
-    let want = format!("moves tag v3 from {}", regtui::registry::digest::short(&v3));
+    let want = format!(
+        "this moves tag v3, now on {}, to this image",
+        regtui::registry::digest::short(&v3)
+    );
     assert!(
         matches!(&c.state, CopyState::ConfirmMove(t) if t.contains(&want)),
         "{:?}",

@@ -335,11 +335,14 @@ impl fmt::Display for Error {
             ),
             Error::TagsWouldMove { moves } => write!(
                 f,
-                "nothing pushed: {}",
+                "{} (nothing pushed yet)",
                 clean(
                     &moves
                         .iter()
-                        .map(|(t, d)| format!("moves tag {t} from {}", super::digest::short(d)))
+                        .map(|(t, d)| format!(
+                            "this moves tag {t}, now on {}, to this image",
+                            super::digest::short(d)
+                        ))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
