@@ -138,7 +138,7 @@ impl TagsPane {
             .names
             .iter()
             .filter(|n| show || !is_artifact_tag(n))
-            .map(|n| crate::fmt::width(&crate::sanitize::clean(n)))
+            .map(|n| crate::fmt::width(&crate::sanitize::clean(&short_name(n))))
             .max()
             .unwrap_or(0);
         if !self.badges.is_empty() {
@@ -154,9 +154,32 @@ impl TagsPane {
     }
 }
 
+/// A tag as the tags pane shows it: an artifact tag (`sha256-<64 hex>` and its cosign
+/// suffixes) with its digest shortened to 12 hex digits, so one such tag does not push the
+/// other columns out; any other tag as it is.
+pub fn short_name(tag: &str) -> std::borrow::Cow<'_, str> {
+    if !is_artifact_tag(tag) {
+        return tag.into();
+    }
+    let rest = &tag["sha256-".len()..];
+    format!("sha256-{}…{}", &rest[..12], &rest[64..]).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn artifact_tags_are_shown_with_a_short_digest() {
+        let hex = "0123456789ab".to_string() + &"c".repeat(52);
+        assert_eq!(
+            short_name(&format!("sha256-{hex}.sig")),
+            "sha256-0123456789ab….sig"
+        );
+        assert_eq!(short_name(&format!("sha256-{hex}")), "sha256-0123456789ab…");
+        assert_eq!(short_name("sha256-short.sig"), "sha256-short.sig");
+        assert_eq!(short_name("v1.2"), "v1.2");
+    }
 
     #[test]
     fn artifact_tags_give_badges_to_their_subject() {

@@ -147,12 +147,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             };
             if cols.digest == 0 {
                 first.push(Span::raw(ellipsize(
-                    &clean(name),
+                    &clean(&crate::app::badges::short_name(name)),
                     cols.name.saturating_sub(2 + badge_w),
                 )));
             } else {
                 first.push(Span::raw(ellipsize(
-                    &clean(name),
+                    &clean(&crate::app::badges::short_name(name)),
                     cols.name.saturating_sub(1 + badge_w),
                 )));
             }
