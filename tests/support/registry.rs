@@ -99,6 +99,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 impl Registry {
     pub fn start(opts: Options) -> Registry {
+        // A port picked free can be taken before the registry binds it (other tests, or a
+        // connect to it that the kernel answers from itself): a new port then, never a flake.
+        let mut tries = 0;
+        loop {
+            match Self::try_start(opts.clone()) {
+                Ok(r) => return r,
+                Err(log) if log.contains("address already in use") && tries < 4 => tries += 1,
+                Err(log) => panic!("docker-registry exited early: {log}"),
+            }
+        }
+    }
+
+    fn try_start(opts: Options) -> Result<Registry, String> {
         require(REGISTRY_BIN, "docker-registry");
         let dir = tempfile::tempdir().unwrap();
         let storage = dir.path().join("storage");
@@ -207,22 +220,36 @@ impl Registry {
             token: token_server,
             opts,
         };
-        r.wait_ready();
-        r
+        r.wait_ready()?;
+        Ok(r)
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the registry listens; `Err` with its log when it exited instead.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
+        let exited = |r: &mut Registry| -> Option<String> {
+            let status = r.child.try_wait().ok()??;
+            Some(format!(
+                "({status}) {}",
+                std::fs::read_to_string(r.dir.path().join("registry.log")).unwrap_or_default()
+            ))
+        };
         while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "docker-registry exited early ({status}): {}",
-                    std::fs::read_to_string(self.dir.path().join("registry.log"))
-                        .unwrap_or_default()
-                );
+            if let Some(log) = exited(self) {
+                return Err(log);
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+            if let Ok(s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                // A connect to a free port can meet itself (TCP simultaneous open): not it.
+                let own = s.local_addr().map(|a| a.port()).ok() == Some(self.port);
+                drop(s);
+                if !own {
+                    // Still running a moment later: the listener is the registry's.
+                    std::thread::sleep(Duration::from_millis(50));
+                    return match exited(self) {
+                        Some(log) => Err(log),
+                        None => Ok(()),
+                    };
+                }
             }
             std::thread::sleep(Duration::from_millis(25));
         }
