@@ -9,6 +9,9 @@
 //!
 //! Run: `cargo bench --bench scale` (needs /usr/bin/docker-registry). `REGTUI_SCALE_TAGS=N`
 //! sets the tag count (default 100000; building takes a while on two cores).
+//! `REGTUI_SCALE_STORAGE=DIR` keeps the built registry storage in DIR and, when DIR holds one
+//! already (of the same tag count), starts the registry on a copy of it instead of building.
+//! `REGTUI_SCALE_INTAKE_ONLY=1` stops after the pane's intake of synthetic cached rows.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -164,21 +167,107 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let reg = support::Registry::start(support::Options::default());
+    intake(n);
+    if std::env::var_os("REGTUI_SCALE_INTAKE_ONLY").is_some() {
+        return;
+    }
+    // A kept storage is reused only when it was built with the same tag count.
+    let kept = std::env::var_os("REGTUI_SCALE_STORAGE")
+        .map(|d| std::path::PathBuf::from(d).join(format!("tags-{n}")));
+    let reuse = kept.as_ref().filter(|d| d.join("docker").is_dir()).cloned();
+    let reg = support::Registry::start(support::Options {
+        storage_from: reuse.clone(),
+        ..support::Options::default()
+    });
     let url = reg.url.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let t = Instant::now();
-    rt.block_on(build(&url, n));
-    println!(
-        "built {n} tags by manifest PUT in {:.1?} ({:.0} PUT/s)",
-        t.elapsed(),
-        n as f64 / t.elapsed().as_secs_f64()
-    );
+    if let Some(d) = &reuse {
+        println!("reused the storage of {n} tags in {}", d.display());
+    } else {
+        let t = Instant::now();
+        rt.block_on(build(&url, n));
+        println!(
+            "built {n} tags by manifest PUT in {:.1?} ({:.0} PUT/s)",
+            t.elapsed(),
+            n as f64 / t.elapsed().as_secs_f64()
+        );
+        if let Some(d) = &kept {
+            let part = d.with_extension("part");
+            let _ = std::fs::remove_dir_all(&part);
+            support::registry::copy_dir(&reg.storage, &part);
+            std::fs::rename(&part, d).unwrap();
+        }
+    }
     rt.block_on(figures(url, n));
+}
+
+/// The tags pane taking in `n` cached rows (synthetic, shaped like the bench's), as the
+/// `CachedTags` event does, then the registry's own list of the same names (`Tags`).
+fn intake(n: usize) {
+    use regtui::registry::model::{PlatformEntry, TagRow};
+    let hex = |i: usize, salt: u8| format!("sha256:{:0>64x}", i * 256 + salt as usize);
+    let layer = hex(0, 1);
+    let config = hex(0, 2);
+    let rows: Vec<TagRow> = (0..n)
+        .map(|i| TagRow {
+            tag: format!("t{i:06}"),
+            digest: hex(i, 3),
+            media_type: OCI_MANIFEST.into(),
+            size: 1024 + 600 + (i as u64 % 7),
+            created: Some(format!("2024-06-01T12:{:02}:{:02}Z", i / 60 % 60, i % 60)),
+            pushed: None,
+            platforms: vec![PlatformEntry {
+                platform: "linux/amd64".into(),
+                digest: hex(i, 3),
+                size: 1624,
+            }],
+            blobs: vec![(config.clone(), 600), (layer.clone(), 1024)],
+            locked: None,
+            pulled: None,
+        })
+        .collect();
+    let names: Vec<String> = rows.iter().map(|r| r.tag.clone()).collect();
+    let mut app = App::new(
+        vec![ProfileEntry::new("bench", "http://127.0.0.1:1")],
+        0,
+        (160, 48),
+        1_735_689_600,
+    );
+    // Open the repository as a user does; the list request's id is what the events answer.
+    let mut fx = app.start();
+    for c in format!(":repo {REPO}").chars() {
+        fx.extend(app.update(key(KeyCode::Char(c))));
+    }
+    fx.extend(app.update(key(KeyCode::Enter)));
+    let req = fx
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Send(Command::ListTags { req, .. }) => Some(req),
+            _ => None,
+        })
+        .expect("the repository's tag list was asked for");
+    let t = Instant::now();
+    app.update(Msg::Client(Event::CachedTags {
+        req,
+        seen: 1_735_689_000,
+        rows,
+    }));
+    let cached = t.elapsed();
+    assert_eq!(app.view().tags.names.len(), n);
+    let t = Instant::now();
+    app.update(Msg::Client(Event::Tags {
+        req,
+        page: names,
+        done: true,
+    }));
+    let listed = t.elapsed();
+    println!(
+        "intake of {n} synthetic rows by the tags pane: cached rows (CachedTags) {cached:.1?}; the registry's list over them (Tags) {listed:.1?}"
+    );
 }
 
 async fn figures(url: String, n: usize) {

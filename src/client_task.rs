@@ -365,7 +365,8 @@ struct Shared {
 #[derive(Default)]
 struct Seen {
     names: Vec<String>,
-    rows: HashMap<String, TagRow>,
+    /// Compact (strings shared): the app holds the full rows.
+    rows: cache::CompactRows,
 }
 
 impl Shared {
@@ -502,15 +503,14 @@ impl Shared {
         let _ = tokio::task::spawn_blocking(move || {
             if rows.len() < names.len() {
                 if let Some(old) = st.tags(&key, &repo) {
-                    for r in old.rows {
-                        if !rows.contains_key(&r.tag) {
-                            rows.insert(r.tag.clone(), r);
+                    for r in &old.rows {
+                        if !rows.contains(&r.tag) {
+                            rows.insert(&r.tag, r);
                         }
                     }
                 }
             }
-            let list: Vec<TagRow> = names.iter().filter_map(|n| rows.remove(n)).collect();
-            st.put_tags(&key, &repo, cache::now(), &list)
+            st.put_compact(&key, &repo, cache::now(), &names, rows)
         })
         .await;
     }
@@ -743,8 +743,9 @@ async fn run(sh: &Shared, cmd: Command) {
                     let mut seen = sh.seen.lock().unwrap();
                     let s = seen.entry((profile.clone(), repo.clone())).or_default();
                     s.names = all.clone();
-                    let names: std::collections::HashSet<&String> = all.iter().collect();
-                    s.rows.retain(|k, _| names.contains(k));
+                    let names: std::collections::HashSet<&str> =
+                        all.iter().map(String::as_str).collect();
+                    s.rows.retain(|k| names.contains(k));
                 }
                 Ok::<_, Error>(all)
             }
@@ -796,7 +797,7 @@ async fn run(sh: &Shared, cmd: Command) {
                     if let (true, Ok(row)) = (keep, &result) {
                         let mut seen = sh.seen.lock().unwrap();
                         if let Some(s) = seen.get_mut(&(profile.clone(), repo.clone())) {
-                            s.rows.insert(tag.clone(), row.clone());
+                            s.rows.insert(&tag, row);
                         }
                     }
                     let result = result.map(Box::new);

@@ -347,10 +347,23 @@ impl TagsPane {
 
     /// Replaces the tag list (sorted naturally, deduplicated); new tags start pending.
     pub fn set_names(&mut self, mut names: Vec<String>, height: usize) {
-        names.sort_by(|a, b| natural_cmp(a, b));
+        // A list in order already (the store's, most registries') needs no sort.
+        if !names.is_sorted_by(|a, b| natural_cmp(a, b) != std::cmp::Ordering::Greater) {
+            names.sort_by(|a, b| natural_cmp(a, b));
+        }
         names.dedup();
+        // The same list again (the registry's over the cached one, unchanged): nothing to redo.
+        if names == self.names && self.rows.len() == names.len() && self.index.len() == names.len()
+        {
+            return;
+        }
+        self.rows
+            .reserve(names.len().saturating_sub(self.rows.len()));
         for n in &names {
-            self.rows.entry(n.clone()).or_insert(RowState::Pending);
+            // No key allocated for a tag already known (the registry's list over cached rows).
+            if !self.rows.contains_key(n) {
+                self.rows.insert(n.clone(), RowState::Pending);
+            }
         }
         if self.rows.len() > names.len() {
             let keep: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
@@ -591,18 +604,92 @@ impl TagsPane {
 
     /// Loads many rows at once (a repository's cached rows): one sort, not one insertion each.
     pub fn set_rows(&mut self, rows: Vec<TagRow>, height: usize) {
+        // Widths measured once per run of rows alike (same size and platforms), not per row.
+        let mut last: Option<(u64, Vec<String>)> = None;
         for r in rows {
             let Some(&i) = self.index.get(&r.tag) else {
                 continue;
             };
-            self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
-            self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platforms(&r))));
+            let same = last.as_ref().is_some_and(|(size, p)| {
+                *size == r.size && p.iter().eq(r.platforms.iter().map(|x| &x.platform))
+            });
+            if !same {
+                self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
+                self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platforms(&r))));
+                let plats = r.platforms.iter().map(|p| p.platform.clone()).collect();
+                last = Some((r.size, plats));
+            }
             let row = RowState::Loaded(r);
             self.keys[i] = Self::key_of(&row);
-            self.rows.insert(self.names[i].clone(), row);
+            // The key is there already when set_names ran: no allocation for it.
+            match self.rows.get_mut(&self.names[i]) {
+                Some(slot) => *slot = row,
+                None => {
+                    self.rows.insert(self.names[i].clone(), row);
+                }
+            }
         }
         self.recount();
         self.resort(height);
+    }
+
+    /// Replaces the list by `rows` (a repository's cached rows): names, rows, index, sort keys
+    /// and digest counts built in one pass, then one sort.
+    pub fn load_rows(&mut self, mut rows: Vec<TagRow>, height: usize) {
+        let by_tag = |a: &TagRow, b: &TagRow| natural_cmp(&a.tag, &b.tag);
+        // The store keeps the order it was given: most lists need no sort.
+        if !rows.is_sorted_by(|a, b| by_tag(a, b) != std::cmp::Ordering::Greater) {
+            rows.sort_by(by_tag);
+        }
+        // A tag listed twice keeps its last row (as set_rows would).
+        rows.dedup_by(|later, kept| {
+            let same = later.tag == kept.tag;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        let keep = self.selected().map(str::to_string);
+        let n = rows.len();
+        let mut names = Vec::with_capacity(n);
+        let mut map = HashMap::with_capacity(n);
+        let mut index = HashMap::with_capacity(n);
+        let mut keys = Vec::with_capacity(n);
+        self.per_digest.clear();
+        // Widths measured once per run of rows alike (same size and platforms), not per row.
+        let mut last: Option<(u64, Vec<String>)> = None;
+        for (i, r) in rows.into_iter().enumerate() {
+            let same = last.as_ref().is_some_and(|(size, p)| {
+                *size == r.size && p.iter().eq(r.platforms.iter().map(|x| &x.platform))
+            });
+            if !same {
+                self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
+                self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platforms(&r))));
+                let plats = r.platforms.iter().map(|p| p.platform.clone()).collect();
+                last = Some((r.size, plats));
+            }
+            match self.per_digest.get_mut(&r.digest) {
+                Some(c) => *c += 1,
+                None => {
+                    self.per_digest.insert(r.digest.clone(), 1);
+                }
+            }
+            index.insert(r.tag.clone(), i);
+            names.push(r.tag.clone());
+            let row = RowState::Loaded(r);
+            keys.push(Self::key_of(&row));
+            map.insert(names[i].clone(), row);
+        }
+        self.names = names;
+        self.rows = map;
+        self.index = index;
+        self.keys = keys;
+        self.marked.retain(|t| self.rows.contains_key(t));
+        // The old view holds indices into the old names.
+        self.view.clear();
+        self.rebadge();
+        self.rewidth();
+        self.resort_keeping(keep, height);
     }
 
     /// Recomputes the digest counts.
@@ -610,7 +697,13 @@ impl TagsPane {
         self.per_digest.clear();
         for r in self.rows.values() {
             if let RowState::Loaded(r) = r {
-                *self.per_digest.entry(r.digest.clone()).or_default() += 1;
+                // The digest is cloned only the first time it is seen.
+                match self.per_digest.get_mut(&r.digest) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.per_digest.insert(r.digest.clone(), 1);
+                    }
+                }
             }
         }
     }
@@ -936,6 +1029,46 @@ mod tests {
             pushed: None,
             platforms: vec![],
             blobs: vec![],
+        }
+    }
+
+    #[test]
+    fn cached_rows_load_as_names_then_rows_would() {
+        // Out of order, one tag twice, over a pane that showed another repository.
+        let tags = ["v1.10", "v1.9", "latest", "v1.9", "b", "a10", "a9"];
+        let rows: Vec<TagRow> = tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| row(t, i as u64))
+            .collect();
+        for sort in [SortKey::Created, SortKey::Name, SortKey::Size] {
+            let mut old = TagsPane {
+                sort,
+                ..TagsPane::default()
+            };
+            old.set_names(vec!["gone".into(), "b".into()], 3);
+            old.marked.insert("gone".into());
+            old.marked.insert("b".into());
+            let mut new = old.clone();
+            let names = rows.iter().map(|r| r.tag.clone()).collect();
+            old.set_names(names, 3);
+            old.set_rows(rows.clone(), 3);
+            new.load_rows(rows.clone(), 3);
+            new.check_invariants(3).unwrap();
+            assert_eq!(new.names, old.names);
+            assert_eq!(new.names, ["a9", "a10", "b", "latest", "v1.9", "v1.10"]);
+            assert_eq!(new.rows, old.rows);
+            assert_eq!(new.view, old.view);
+            assert_eq!(new.per_digest, old.per_digest);
+            assert_eq!(new.widths, old.widths);
+            assert_eq!(new.marked, old.marked);
+            // The selected tag stays selected.
+            assert_eq!(new.selected(), Some("b"));
+            // The same list again changes nothing.
+            let before = new.view.clone();
+            new.set_names(new.names.clone(), 3);
+            assert_eq!(new.view, before);
+            new.check_invariants(3).unwrap();
         }
     }
 

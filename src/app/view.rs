@@ -280,9 +280,7 @@ impl ProfileView {
             }
             Event::CachedTags { req, seen, rows } if self.tags.list_req == Some(req) => {
                 // Stale-while-revalidate: the rows as last seen, marked, until the registry answers.
-                let names = rows.iter().map(|r| r.tag.clone()).collect();
-                self.tags.set_names(names, ht);
-                self.tags.set_rows(rows, ht);
+                self.tags.load_rows(rows, ht);
                 self.tags.stale = self.tags.rows.keys().cloned().collect();
                 self.tags.cache = Some(CacheMark {
                     seen,

@@ -199,6 +199,69 @@ impl Interner {
     }
 }
 
+/// Tag rows kept compact until they are written to the [`Store`]: as on disk, every digest,
+/// media type and platform is one shared string, and a row holds indexes into them.
+#[derive(Default)]
+pub struct CompactRows {
+    ids: HashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
+    /// Per tag, its row (the tag field left empty: the key holds it).
+    rows: HashMap<Box<str>, RowRec>,
+}
+
+impl CompactRows {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.ids.get(s) {
+            return *i;
+        }
+        let i = self.strings.len() as u32;
+        let a: Arc<str> = Arc::from(s);
+        self.strings.push(a.clone());
+        self.ids.insert(a, i);
+        i
+    }
+
+    /// Keeps `r` as the row of `tag` (replacing an earlier one).
+    pub fn insert(&mut self, tag: &str, r: &TagRow) {
+        let rec = RowRec(
+            String::new(),
+            self.id(&r.digest),
+            self.id(&r.media_type),
+            r.size,
+            r.created.clone(),
+            r.pushed.clone(),
+            r.platforms
+                .iter()
+                .map(|p| (self.id(&p.platform), self.id(&p.digest), p.size))
+                .collect(),
+            r.blobs.iter().map(|(d, s)| (self.id(d), *s)).collect(),
+            r.locked.clone(),
+            r.pulled.clone().map(|p| p.into_iter().collect()),
+        );
+        self.rows.insert(tag.into(), rec);
+    }
+
+    /// Whether `tag` has a row.
+    pub fn contains(&self, tag: &str) -> bool {
+        self.rows.contains_key(tag)
+    }
+
+    /// How many rows are kept.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no row is kept.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Keeps the rows of the tags `keep` says yes to (the shared strings stay until written).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.rows.retain(|k, _| keep(k));
+    }
+}
+
 fn hex_of(s: &str) -> String {
     digest::sha256(s.as_bytes())
         .trim_start_matches("sha256:")
@@ -463,6 +526,38 @@ impl Store {
             strings: i.strings,
             rows: recs,
         };
+        if let Ok(bytes) = serde_json::to_vec(&f) {
+            self.write(&self.tags_path(registry, repo), &bytes);
+        }
+    }
+
+    /// Records the tag list of `repo` on `registry` as seen at `seen`: `names` in order, each
+    /// with its row from `rows` (a name without one is left out).
+    pub fn put_compact(
+        &self,
+        registry: &str,
+        repo: &str,
+        seen: i64,
+        names: &[String],
+        mut rows: CompactRows,
+    ) {
+        let recs: Vec<RowRec> = names
+            .iter()
+            .filter_map(|n| {
+                let mut r = rows.rows.remove(n.as_str())?;
+                r.0 = n.clone();
+                Some(r)
+            })
+            .collect();
+        let f = TagFile {
+            v: LIST_VERSION,
+            registry: registry.to_string(),
+            repo: repo.to_string(),
+            seen,
+            strings: rows.strings.iter().map(|s| s.to_string()).collect(),
+            rows: recs,
+        };
+        drop(rows);
         if let Ok(bytes) = serde_json::to_vec(&f) {
             self.write(&self.tags_path(registry, repo), &bytes);
         }
