@@ -370,12 +370,14 @@ impl TagsPane {
             self.rows.retain(|k, _| keep.contains(k.as_str()));
         }
         self.marked.retain(|t| self.rows.contains_key(t));
+        // The selected tag, read before the names change under the view's indexes.
+        let keep = self.selected().map(str::to_string);
         self.names = names;
         self.rebadge();
         self.rewidth();
         self.reindex();
         self.recount();
-        self.resort(height);
+        self.resort_keeping(keep, height);
     }
 
     /// Moves the selection by `delta` rows (the user did: it is no longer pinned to the top).
@@ -961,6 +963,18 @@ mod tests {
         assert_eq!((n.selected, n.offset), (25, 16));
         n.move_by(-20, 100, 10);
         assert_eq!((n.selected, n.offset), (5, 5));
+    }
+
+    #[test]
+    fn a_new_list_keeps_the_selected_tag_selected() {
+        let mut p = TagsPane::default();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        p.set_names(names(&["a", "c", "e"]), 20);
+        p.move_by(1, 20);
+        assert_eq!(p.selected(), Some("c"));
+        // Tags added before it: the selection follows "c", not its old row.
+        p.set_names(names(&["a", "b", "c", "d", "e"]), 20);
+        assert_eq!(p.selected(), Some("c"));
     }
 
     #[test]
