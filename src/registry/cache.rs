@@ -162,6 +162,27 @@ struct RowRec(
     Option<Vec<String>>,
 );
 
+impl RowRec {
+    /// `r` as stored, its strings turned into indexes by `id`.
+    fn of(tag: String, r: &TagRow, id: &mut dyn FnMut(&str) -> u32) -> RowRec {
+        RowRec(
+            tag,
+            id(&r.digest),
+            id(&r.media_type),
+            r.size,
+            r.created.clone(),
+            r.pushed.clone(),
+            r.platforms
+                .iter()
+                .map(|p| (id(&p.platform), id(&p.digest), p.size))
+                .collect(),
+            r.blobs.iter().map(|(d, s)| (id(d), *s)).collect(),
+            r.locked.clone(),
+            r.pulled.clone().map(|p| p.into_iter().collect()),
+        )
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct TagFile {
     v: u32,
@@ -223,21 +244,7 @@ impl CompactRows {
 
     /// Keeps `r` as the row of `tag` (replacing an earlier one).
     pub fn insert(&mut self, tag: &str, r: &TagRow) {
-        let rec = RowRec(
-            String::new(),
-            self.id(&r.digest),
-            self.id(&r.media_type),
-            r.size,
-            r.created.clone(),
-            r.pushed.clone(),
-            r.platforms
-                .iter()
-                .map(|p| (self.id(&p.platform), self.id(&p.digest), p.size))
-                .collect(),
-            r.blobs.iter().map(|(d, s)| (self.id(d), *s)).collect(),
-            r.locked.clone(),
-            r.pulled.clone().map(|p| p.into_iter().collect()),
-        );
+        let rec = RowRec::of(String::new(), r, &mut |s| self.id(s));
         self.rows.insert(tag.into(), rec);
     }
 
@@ -500,23 +507,7 @@ impl Store {
         let mut i = Interner::default();
         let recs: Vec<RowRec> = rows
             .iter()
-            .map(|r| {
-                RowRec(
-                    r.tag.clone(),
-                    i.id(&r.digest),
-                    i.id(&r.media_type),
-                    r.size,
-                    r.created.clone(),
-                    r.pushed.clone(),
-                    r.platforms
-                        .iter()
-                        .map(|p| (i.id(&p.platform), i.id(&p.digest), p.size))
-                        .collect(),
-                    r.blobs.iter().map(|(d, s)| (i.id(d), *s)).collect(),
-                    r.locked.clone(),
-                    r.pulled.clone().map(|p| p.into_iter().collect()),
-                )
-            })
+            .map(|r| RowRec::of(r.tag.clone(), r, &mut |s| i.id(s)))
             .collect();
         let f = TagFile {
             v: LIST_VERSION,
