@@ -77,7 +77,12 @@ pub fn render(v: &FilesView, f: &mut Frame, area: Rect, t: Theme) {
             };
             vec![Line::styled(
                 format!(
-                    "{shown} entries  ·  / filter  ·  [ ] layer  ·  Esc close{}",
+                    "{shown} {}  ·  / filter  ·  [ ] layer  ·  Esc close{}",
+                    if v.entries.len() == 1 {
+                        "entry"
+                    } else {
+                        "entries"
+                    },
                     if v.filter.is_empty() && !v.filtering {
                         String::new()
                     } else {
