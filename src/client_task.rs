@@ -18,6 +18,7 @@ use crate::registry::model::{Desc, Inspection, TagDeleteMethod, TagRow};
 use crate::registry::providers::KindKeys;
 use crate::registry::providers::dockerhub::{self, SearchResult};
 use crate::registry::prune::{self, Outcome, Plan, Protected};
+use crate::registry::table::TagTable;
 use crate::registry::usage;
 use crate::registry::{Backend, BackendInfo, Error, credentials, ops};
 
@@ -295,11 +296,13 @@ pub enum Event {
         result: Result<(String, Vec<String>), Error>,
     },
     /// The repository's rows as last seen (from the persistent cache), sent before the
-    /// registry's own list; `seen` is when (Unix seconds).
+    /// registry's own list; `seen` is when (Unix seconds). First the head of the list (a first
+    /// screen under any sort, `total` the whole list's length), then the whole list.
     CachedTags {
         req: ReqId,
         seen: i64,
-        rows: Vec<TagRow>,
+        table: Box<TagTable>,
+        total: usize,
     },
     /// The registry could not be reached: the repository list as last seen instead, and why.
     CachedRepos {
@@ -502,12 +505,8 @@ impl Shared {
         let repo = repo.to_string();
         let _ = tokio::task::spawn_blocking(move || {
             if rows.len() < names.len() {
-                if let Some(old) = st.tags(&key, &repo) {
-                    for r in &old.rows {
-                        if !rows.contains(&r.tag) {
-                            rows.insert(&r.tag, r);
-                        }
-                    }
+                if let Some((_, old)) = st.tag_table(&key, &repo) {
+                    rows.fill_from(&names, &old);
                 }
             }
             st.put_compact(&key, &repo, cache::now(), &names, rows)
@@ -721,24 +720,44 @@ async fn run(sh: &Shared, cmd: Command) {
         Command::ListTags { req, profile, repo } => {
             let r = async {
                 let b = sh.backend(&profile).await?;
-                // Stale-while-revalidate: the rows as last seen first, then the registry's list.
-                if let Some(st) = sh.store_for(&profile) {
+                // Stale-while-revalidate: the rows as last seen first (the head of the stored
+                // list, then all of it, read and built off the async threads), while the
+                // registry is asked for its list.
+                let cached = async {
+                    let Some(st) = sh.store_for(&profile) else {
+                        return;
+                    };
                     let key = cache::registry_key(&b.info());
-                    let r2 = repo.clone();
-                    if let Ok(Some(l)) =
-                        tokio::task::spawn_blocking(move || st.tags(&key, &r2)).await
-                    {
+                    let (st2, k2, r2) = (st.clone(), key.clone(), repo.clone());
+                    let head = tokio::task::spawn_blocking(move || st2.tag_head(&k2, &r2));
+                    if let Ok(Some((seen, total, table))) = head.await {
                         let _ = ev
                             .send(Event::CachedTags {
                                 req,
-                                seen: l.seen,
-                                rows: l.rows,
+                                seen,
+                                table: Box::new(table),
+                                total,
                             })
                             .await;
                     }
-                }
+                    let r2 = repo.clone();
+                    let whole = tokio::task::spawn_blocking(move || st.tag_table(&key, &r2));
+                    if let Ok(Some((seen, table))) = whole.await {
+                        let total = table.len();
+                        let _ = ev
+                            .send(Event::CachedTags {
+                                req,
+                                seen,
+                                table: Box::new(table),
+                                total,
+                            })
+                            .await;
+                    }
+                };
                 let mut all = Vec::new();
-                b.list_tags(&repo, &mut |page| all.extend(page)).await?;
+                let mut sink = |page: Vec<String>| all.extend(page);
+                let (_, listed) = tokio::join!(cached, b.list_tags(&repo, &mut sink));
+                listed?;
                 if sh.store_for(&profile).is_some() {
                     let mut seen = sh.seen.lock().unwrap();
                     let s = seen.entry((profile.clone(), repo.clone())).or_default();

@@ -192,7 +192,7 @@ impl App {
         let t = &self.view().tags;
         let repo = t.repo.clone()?;
         let tag = t.selected()?;
-        Some((repo, t.row(tag)?.clone()))
+        Some((repo, t.row(tag)?))
     }
 
     /// `d` on one tag: the confirmation dialog, and a check of which tags share its digest.

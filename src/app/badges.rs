@@ -148,8 +148,8 @@ impl TagsPane {
 
     /// The badges of a tag whose details are loaded.
     pub fn badges_of(&self, tag: &str) -> Badges {
-        self.row(tag)
-            .and_then(|r| self.badges.get(&r.digest).copied())
+        self.digest_of(tag)
+            .and_then(|d| self.badges.get(d).copied())
             .unwrap_or_default()
     }
 }

@@ -263,7 +263,7 @@ fn select(
 ) -> Vec<String> {
     let mut out = rules.select(dates, protected, now);
     if let Some(age) = rules.unpulled_for {
-        out.retain(|t| match tags.row(t).map(|r| &r.pulled) {
+        out.retain(|t| match tags.pulled_of(t) {
             Some(Some(None)) => true,
             Some(Some(Some(at))) => {
                 crate::registry::model::unix_seconds(at).is_some_and(|d| d <= now - age)

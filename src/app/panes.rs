@@ -11,6 +11,7 @@ use crate::registry::model::{Inspection, TagRow};
 use crate::registry::ops::natural_cmp;
 use crate::registry::prune::Protected;
 use crate::registry::referrers::is_artifact_tag;
+use crate::registry::table::{Compact, Strings, TagTable};
 use crate::sanitize::clean;
 
 /// Loading state of a pane.
@@ -91,11 +92,15 @@ pub fn filter_indices<'a>(items: impl Iterator<Item = &'a str>, filter: &str) ->
 
 /// A tag's platforms as the tags pane lists them: `amd64,arm64` (Linux implied), others whole.
 pub fn platforms(row: &TagRow) -> String {
-    row.platforms
-        .iter()
-        .map(|p| match p.platform.split_once('/') {
-            Some(("linux", rest)) => rest.to_string(),
-            _ => p.platform.clone(),
+    platform_list(row.platforms.iter().map(|p| p.platform.as_str()))
+}
+
+/// `amd64,arm64/v8` from platform names (`linux/` left out).
+fn platform_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|p| match p.split_once('/') {
+            Some(("linux", rest)) => rest,
+            _ => p,
         })
         .collect::<Vec<_>>()
         .join(",")
@@ -208,6 +213,8 @@ pub struct CacheMark {
     /// Unix time the cached list was seen.
     pub seen: i64,
     pub state: Freshness,
+    /// The head of the list is shown while the whole list (this many rows) is read.
+    pub reading: Option<usize>,
 }
 
 impl CacheMark {
@@ -221,6 +228,10 @@ impl CacheMark {
             ),
         };
         match self.state {
+            Freshness::Refreshing if self.reading.is_some() => format!(
+                "cached {age} · reading {} rows",
+                self.reading.unwrap_or_default()
+            ),
             Freshness::Refreshing => format!("cached {age} · refreshing"),
             Freshness::Current => "current".into(),
             Freshness::Offline => format!("offline · cached {age}"),
@@ -259,12 +270,25 @@ impl SortKey {
     }
 }
 
-/// The tags pane.
+/// What the tags pane knows of one tag, kept compact (see [`crate::registry::table`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slot {
+    Pending,
+    Loaded(Compact),
+    Failed(Box<str>),
+}
+
+/// The tags pane. Rows live in vectors aligned with `names` (kept in natural order, so a
+/// tag's position is a binary search away), their strings interned: 100,000 detailed rows
+/// take a few tens of MB.
 #[derive(Debug, Clone, Default)]
 pub struct TagsPane {
     pub repo: Option<String>,
     pub names: Vec<String>,
-    pub rows: HashMap<String, RowState>,
+    /// Per name, its details as far as known.
+    slots: Vec<Slot>,
+    /// The strings the loaded rows point into.
+    strings: Strings,
     pub state: LoadState,
     pub sort: SortKey,
     pub view: Vec<usize>,
@@ -274,8 +298,9 @@ pub struct TagsPane {
     pub show_artifacts: bool,
     pub list_req: Option<ReqId>,
     pub details_req: Option<ReqId>,
-    /// How many tags per digest (for the shared-digest marker).
-    pub per_digest: HashMap<String, usize>,
+    /// How many loaded tags point at each digest, by the digest's index in `strings` (for the
+    /// shared-digest marker).
+    per_digest: Vec<u32>,
     /// Tags marked for cleanup.
     pub marked: BTreeSet<String>,
     /// The tag last toggled with space: one end of a `V` range.
@@ -292,34 +317,71 @@ pub struct TagsPane {
     pub badges: HashMap<String, super::badges::Badges>,
     /// Badges from the referrers of manifests opened (they win over the tag names).
     pub known_referrers: HashMap<String, super::badges::Badges>,
-    /// Position of each name in `names`.
-    index: HashMap<String, usize>,
     /// Sort keys aligned with `names`: the date (Unix nanoseconds, full precision) and size,
     /// once loaded.
     keys: Vec<(Option<i128>, Option<u64>)>,
     /// Set when the rows came from the persistent cache: their age and revalidation state.
     pub cache: Option<CacheMark>,
-    /// Tags whose row came from the cache and was not checked against the registry yet.
-    pub stale: std::collections::HashSet<String>,
+    /// Per name: its row came from the cache and was not checked against the registry yet.
+    stale: Vec<bool>,
+    /// How many `stale` are set.
+    stale_count: usize,
     /// The registry's own tag list arrived (the cached names were replaced by it).
     pub fresh_list: bool,
 }
 
 impl TagsPane {
+    /// Position of `tag` in `names`.
+    fn pos(&self, tag: &str) -> Option<usize> {
+        self.names.binary_search_by(|n| natural_cmp(n, tag)).ok()
+    }
+
+    /// Whether `tag` is listed.
+    pub fn has(&self, tag: &str) -> bool {
+        self.pos(tag).is_some()
+    }
+
     /// Rows whose details arrived (loaded or failed).
     pub fn done(&self) -> usize {
-        self.rows
-            .values()
-            .filter(|r| !matches!(r, RowState::Pending))
+        self.slots
+            .iter()
+            .filter(|r| !matches!(r, Slot::Pending))
             .count()
     }
 
-    /// The loaded details of a tag.
-    pub fn row(&self, tag: &str) -> Option<&TagRow> {
-        match self.rows.get(tag) {
-            Some(RowState::Loaded(r)) => Some(r),
+    fn loaded(&self, tag: &str) -> Option<&Compact> {
+        match self.slots.get(self.pos(tag)?) {
+            Some(Slot::Loaded(c)) => Some(c),
             _ => None,
         }
+    }
+
+    /// The loaded details of a tag (made whole from the compact form).
+    pub fn row(&self, tag: &str) -> Option<TagRow> {
+        Some(self.loaded(tag)?.row(tag, &self.strings))
+    }
+
+    /// What is known of a tag (`None` when it is not listed).
+    pub fn row_state(&self, tag: &str) -> Option<RowState> {
+        Some(match self.slots.get(self.pos(tag)?)? {
+            Slot::Pending => RowState::Pending,
+            Slot::Loaded(c) => RowState::Loaded(c.row(tag, &self.strings)),
+            Slot::Failed(e) => RowState::Failed(e.to_string()),
+        })
+    }
+
+    /// The digest a loaded tag points at.
+    pub fn digest_of(&self, tag: &str) -> Option<&str> {
+        Some(self.loaded(tag)?.digest(&self.strings))
+    }
+
+    /// Whether another loaded tag points at the same digest as `tag`.
+    pub fn shares_digest(&self, tag: &str) -> bool {
+        self.loaded(tag).is_some_and(|c| {
+            self.per_digest
+                .get(c.digest_id() as usize)
+                .is_some_and(|n| *n > 1)
+        })
     }
 
     /// The selected tag name.
@@ -332,20 +394,54 @@ impl TagsPane {
 
     /// Other loaded tags on the same digest as `tag`.
     pub fn siblings(&self, tag: &str) -> Vec<String> {
-        let Some(d) = self.row(tag).map(|r| r.digest.clone()) else {
+        let Some(d) = self.loaded(tag).map(Compact::digest_id) else {
             return vec![];
         };
-        let mut v: Vec<String> = self
-            .rows
+        // `names` is in natural order already.
+        self.names
             .iter()
-            .filter(|(t, r)| *t != tag && matches!(r, RowState::Loaded(x) if x.digest == d))
+            .zip(&self.slots)
+            .filter(|(t, r)| *t != tag && matches!(r, Slot::Loaded(x) if x.digest_id() == d))
             .map(|(t, _)| t.clone())
-            .collect();
-        v.sort_by(|a, b| natural_cmp(a, b));
-        v
+            .collect()
     }
 
-    /// Replaces the tag list (sorted naturally, deduplicated); new tags start pending.
+    /// Whether the cached row of `tag` still waits to be checked against the registry.
+    pub fn is_stale(&self, tag: &str) -> bool {
+        self.pos(tag).is_some_and(|i| self.stale[i])
+    }
+
+    /// Every cached row was checked (or none came from the cache).
+    pub fn none_stale(&self) -> bool {
+        self.stale_count == 0
+    }
+
+    /// Marks every row as cached and not checked yet.
+    pub fn mark_all_stale(&mut self) {
+        self.stale = vec![true; self.names.len()];
+        self.stale_count = self.names.len();
+    }
+
+    /// Forgets which rows were unchecked (the registry cannot be asked).
+    pub fn clear_stale(&mut self) {
+        self.stale = vec![false; self.names.len()];
+        self.stale_count = 0;
+    }
+
+    /// Clears the unchecked mark of `tag`; returns whether it was set.
+    pub fn take_stale(&mut self, tag: &str) -> bool {
+        let Some(i) = self.pos(tag) else {
+            return false;
+        };
+        let was = std::mem::replace(&mut self.stale[i], false);
+        if was {
+            self.stale_count -= 1;
+        }
+        was
+    }
+
+    /// Replaces the tag list (sorted naturally, deduplicated); new tags start pending, known
+    /// ones keep their rows.
     pub fn set_names(&mut self, mut names: Vec<String>, height: usize) {
         // A list in order already (the store's, most registries') needs no sort.
         if !names.is_sorted_by(|a, b| natural_cmp(a, b) != std::cmp::Ordering::Greater) {
@@ -353,29 +449,52 @@ impl TagsPane {
         }
         names.dedup();
         // The same list again (the registry's over the cached one, unchanged): nothing to redo.
-        if names == self.names && self.rows.len() == names.len() && self.index.len() == names.len()
-        {
+        if names == self.names && self.slots.len() == names.len() {
             return;
         }
-        self.rows
-            .reserve(names.len().saturating_sub(self.rows.len()));
-        for n in &names {
-            // No key allocated for a tag already known (the registry's list over cached rows).
-            if !self.rows.contains_key(n) {
-                self.rows.insert(n.clone(), RowState::Pending);
-            }
-        }
-        if self.rows.len() > names.len() {
-            let keep: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
-            self.rows.retain(|k, _| keep.contains(k.as_str()));
-        }
-        self.marked.retain(|t| self.rows.contains_key(t));
         // The selected tag, read before the names change under the view's indexes.
         let keep = self.selected().map(str::to_string);
+        // Both lists are in natural order: one merge walk carries each known row over.
+        let (old_names, old_slots, old_stale) = (
+            std::mem::take(&mut self.names),
+            std::mem::take(&mut self.slots),
+            std::mem::take(&mut self.stale),
+        );
+        let mut old = old_names
+            .into_iter()
+            .zip(old_slots.into_iter().zip(old_stale))
+            .peekable();
+        let mut slots = Vec::with_capacity(names.len());
+        let mut stale = Vec::with_capacity(names.len());
+        for n in &names {
+            while old
+                .peek()
+                .is_some_and(|(o, _)| natural_cmp(o, n) == std::cmp::Ordering::Less)
+            {
+                old.next();
+            }
+            match old.next_if(|(o, _)| o == n) {
+                Some((_, (slot, st))) => {
+                    slots.push(slot);
+                    stale.push(st);
+                }
+                None => {
+                    slots.push(Slot::Pending);
+                    stale.push(false);
+                }
+            }
+        }
+        drop(old);
         self.names = names;
+        self.slots = slots;
+        self.stale_count = stale.iter().filter(|s| **s).count();
+        self.stale = stale;
+        self.marked
+            .retain(|t| self.names.binary_search_by(|n| natural_cmp(n, t)).is_ok());
+        self.view.clear();
         self.rebadge();
         self.rewidth();
-        self.reindex();
+        self.rekey();
         self.recount();
         self.resort_keeping(keep, height);
     }
@@ -400,9 +519,21 @@ impl TagsPane {
     pub fn remove(&mut self, gone: &[String], height: usize) {
         let keep = self.selected().map(str::to_string);
         let gone: std::collections::HashSet<&str> = gone.iter().map(String::as_str).collect();
-        self.names.retain(|t| !gone.contains(t.as_str()));
+        let n = self.names.len();
+        let drop: Vec<bool> = self
+            .names
+            .iter()
+            .map(|t| gone.contains(t.as_str()))
+            .collect();
+        let mut it = drop.iter();
+        self.names.retain(|_| !*it.next().unwrap_or(&false));
+        let mut it = drop.iter();
+        self.slots.retain(|_| !*it.next().unwrap_or(&false));
+        let mut it = drop.iter();
+        self.stale.retain(|_| !*it.next().unwrap_or(&false));
+        debug_assert_eq!(self.names.len() + drop.iter().filter(|d| **d).count(), n);
+        self.stale_count = self.stale.iter().filter(|s| **s).count();
         for t in &gone {
-            self.rows.remove(*t);
             self.marked.remove(*t);
         }
         if self.anchor.as_deref().is_some_and(|a| gone.contains(a)) {
@@ -411,35 +542,35 @@ impl TagsPane {
         // The old view holds indices into the old names: drop it before anything reads it.
         self.view.clear();
         self.rebadge();
-        self.reindex();
+        self.rekey();
         self.recount();
         self.resort_keeping(keep, height);
     }
 
-    fn key_of(row: &RowState) -> (Option<i128>, Option<u64>) {
+    fn key_of(row: &Slot) -> (Option<i128>, Option<u64>) {
         match row {
-            RowState::Loaded(r) => (r.date_nanos(), Some(r.size)),
+            Slot::Loaded(r) => (r.date_nanos(), Some(r.size)),
             _ => (None, None),
         }
     }
 
-    fn reindex(&mut self) {
-        self.index = self
-            .names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), i))
-            .collect();
-        self.keys = self
-            .names
-            .iter()
-            .map(|n| self.rows.get(n).map(Self::key_of).unwrap_or_default())
-            .collect();
+    fn rekey(&mut self) {
+        self.keys = self.slots.iter().map(Self::key_of).collect();
     }
 
     /// The service's own lock on `tag` (`TagRow::locked`), once its details are loaded.
     pub fn lock_of(&self, tag: &str) -> Option<&str> {
-        self.row(tag)?.locked.as_deref()
+        self.loaded(tag)?.locked()
+    }
+
+    /// The date retention rules use (see [`TagRow::date`]), once loaded.
+    pub fn date_of(&self, tag: &str) -> Option<i64> {
+        self.loaded(tag)?.date()
+    }
+
+    /// When a loaded tag was last pulled (see [`TagRow::pulled`]).
+    pub fn pulled_of(&self, tag: &str) -> Option<Option<Option<&str>>> {
+        Some(self.loaded(tag)?.pulled())
     }
 
     /// Marks or unmarks `tag`; a protected or locked tag is refused with the reason.
@@ -489,17 +620,17 @@ impl TagsPane {
     /// once; rows a provider sized without naming blobs count once per manifest.
     pub fn marked_size(&self) -> u64 {
         let mut manifests = std::collections::HashSet::new();
-        let mut blobs: HashMap<&str, u64> = HashMap::new();
+        let mut blobs: HashMap<u32, u64> = HashMap::new();
         let mut other = 0u64;
-        for r in self.marked.iter().filter_map(|t| self.row(t)) {
-            if !manifests.insert(r.digest.as_str()) {
+        for r in self.marked.iter().filter_map(|t| self.loaded(t)) {
+            if !manifests.insert(r.digest_id()) {
                 continue;
             }
-            if r.blobs.is_empty() {
+            if r.blobs().is_empty() {
                 other = other.saturating_add(r.size);
             }
-            for (d, size) in &r.blobs {
-                blobs.insert(d.as_str(), *size);
+            for (d, size) in r.blobs() {
+                blobs.insert(*d, *size);
             }
         }
         crate::registry::model::sum_sizes(blobs.into_values()).saturating_add(other)
@@ -510,8 +641,12 @@ impl TagsPane {
     pub fn dates(&self) -> Vec<(String, Option<i64>)> {
         self.names
             .iter()
-            .filter(|t| self.row(t).is_none_or(|r| r.locked.is_none()))
-            .map(|t| (t.clone(), self.row(t).and_then(TagRow::date)))
+            .zip(&self.slots)
+            .filter_map(|(t, s)| match s {
+                Slot::Loaded(c) if c.locked().is_some() => None,
+                Slot::Loaded(c) => Some((t.clone(), c.date())),
+                _ => Some((t.clone(), None)),
+            })
             .collect()
     }
 
@@ -524,23 +659,44 @@ impl TagsPane {
         }
     }
 
+    /// Counts `c` in the digest counts, `by` up or down.
+    fn count(&mut self, c: &Compact, up: bool) {
+        let d = c.digest_id() as usize;
+        if self.per_digest.len() <= d {
+            self.per_digest.resize(self.strings.len().max(d + 1), 0);
+        }
+        let n = &mut self.per_digest[d];
+        *n = if up { *n + 1 } else { n.saturating_sub(1) };
+    }
+
+    /// Widens the size and platform columns for a row.
+    fn widen(&mut self, c: &Compact) {
+        self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(c.size)));
+        self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platform_list(
+            c.platform_names(&self.strings),
+        ))));
+    }
+
     /// Records a tag's details and moves just that row to its sorted place (no full re-sort).
     pub fn set_row(&mut self, tag: &str, row: RowState, height: usize) {
-        let Some(&i) = self.index.get(tag) else {
+        let Some(i) = self.pos(tag) else {
             return;
         };
-        if let Some(RowState::Loaded(old)) = self.rows.get(tag) {
-            if let Some(n) = self.per_digest.get_mut(&old.digest) {
-                *n = n.saturating_sub(1);
-            }
+        let slot = match row {
+            RowState::Pending => Slot::Pending,
+            RowState::Loaded(r) => Slot::Loaded(Compact::of(&r, &mut self.strings)),
+            RowState::Failed(e) => Slot::Failed(e.into()),
+        };
+        if let Slot::Loaded(old) = std::mem::replace(&mut self.slots[i], Slot::Pending) {
+            self.count(&old, false);
         }
-        if let RowState::Loaded(r) = &row {
-            *self.per_digest.entry(r.digest.clone()).or_default() += 1;
-            self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
-            self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platforms(r))));
+        if let Slot::Loaded(c) = &slot {
+            let c = c.clone();
+            self.count(&c, true);
+            self.widen(&c);
         }
-        self.keys[i] = Self::key_of(&row);
-        self.rows.insert(tag.to_string(), row);
+        self.keys[i] = Self::key_of(&slot);
+        self.slots[i] = slot;
         if !self.filter.is_empty()
             || self.sort == SortKey::Name
             || (!self.show_artifacts && is_artifact_tag(tag))
@@ -561,7 +717,7 @@ impl TagsPane {
     /// After a reorder: the top row when pinned, else `keep` (a name index) on its screen row.
     fn place(&mut self, keep: Option<usize>, height: usize) {
         let again = self.reselect.as_ref().and_then(|t| {
-            let k = self.names.binary_search_by(|n| natural_cmp(n, t)).ok()?;
+            let k = self.pos(t)?;
             self.view.iter().position(|x| *x == k)
         });
         if let Some(p) = again {
@@ -604,89 +760,61 @@ impl TagsPane {
         }
     }
 
-    /// Loads many rows at once (a repository's cached rows): one sort, not one insertion each.
-    pub fn set_rows(&mut self, rows: Vec<TagRow>, height: usize) {
-        // Widths measured once per run of rows alike (same size and platforms), not per row.
-        let mut last: Option<(u64, Vec<String>)> = None;
-        for r in rows {
-            let Some(&i) = self.index.get(&r.tag) else {
-                continue;
-            };
-            let same = last.as_ref().is_some_and(|(size, p)| {
-                *size == r.size && p.iter().eq(r.platforms.iter().map(|x| &x.platform))
-            });
-            if !same {
-                self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
-                self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platforms(&r))));
-                let plats = r.platforms.iter().map(|p| p.platform.clone()).collect();
-                last = Some((r.size, plats));
-            }
-            let row = RowState::Loaded(r);
-            self.keys[i] = Self::key_of(&row);
-            // The key is there already when set_names ran: no allocation for it.
-            match self.rows.get_mut(&self.names[i]) {
-                Some(slot) => *slot = row,
-                None => {
-                    self.rows.insert(self.names[i].clone(), row);
-                }
-            }
-        }
-        self.recount();
-        self.resort(height);
+    /// Replaces the list by `rows` (a repository's cached rows).
+    pub fn load_rows(&mut self, rows: Vec<TagRow>, height: usize) {
+        self.load_table(TagTable::from_rows(&rows), height);
     }
 
-    /// Replaces the list by `rows` (a repository's cached rows): names, rows, index, sort keys
-    /// and digest counts built in one pass, then one sort.
-    pub fn load_rows(&mut self, mut rows: Vec<TagRow>, height: usize) {
-        let by_tag = |a: &TagRow, b: &TagRow| natural_cmp(&a.tag, &b.tag);
-        // The store keeps the order it was given: most lists need no sort.
-        if !rows.is_sorted_by(|a, b| by_tag(a, b) != std::cmp::Ordering::Greater) {
-            rows.sort_by(by_tag);
-        }
-        // A tag listed twice keeps its last row (as set_rows would).
-        rows.dedup_by(|later, kept| {
-            let same = later.tag == kept.tag;
-            if same {
-                std::mem::swap(later, kept);
-            }
-            same
-        });
+    /// Replaces the list by a table of cached rows (built off the UI thread): its vectors move
+    /// in whole; the work here is the digest counts, the widths and one sort of the view.
+    pub fn load_table(&mut self, t: TagTable, height: usize) {
+        let TagTable {
+            names,
+            rows,
+            strings,
+        } = t;
+        let mut pairs: Vec<(String, Compact)> = Vec::new();
+        let (names, rows) =
+            if names.is_sorted_by(|a, b| natural_cmp(a, b) == std::cmp::Ordering::Less) {
+                (names, rows)
+            } else {
+                // Out of order or a tag listed twice (it keeps its last row).
+                pairs.extend(names.into_iter().zip(rows));
+                pairs.reverse();
+                pairs.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+                pairs.dedup_by(|later, kept| later.0 == kept.0);
+                pairs.into_iter().unzip()
+            };
         let keep = self.selected().map(str::to_string);
-        let n = rows.len();
-        let mut names = Vec::with_capacity(n);
-        let mut map = HashMap::with_capacity(n);
-        let mut index = HashMap::with_capacity(n);
-        let mut keys = Vec::with_capacity(n);
-        self.per_digest.clear();
+        self.strings = strings;
+        self.per_digest = vec![0; self.strings.len()];
         // Widths measured once per run of rows alike (same size and platforms), not per row.
-        let mut last: Option<(u64, Vec<String>)> = None;
-        for (i, r) in rows.into_iter().enumerate() {
-            let same = last.as_ref().is_some_and(|(size, p)| {
-                *size == r.size && p.iter().eq(r.platforms.iter().map(|x| &x.platform))
+        let mut last: Option<&Compact> = None;
+        for c in &rows {
+            self.per_digest[c.digest_id() as usize] += 1;
+            let same = last.is_some_and(|l| {
+                l.size == c.size
+                    && l.platform_names(&self.strings)
+                        .eq(c.platform_names(&self.strings))
             });
             if !same {
-                self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(r.size)));
-                self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platforms(&r))));
-                let plats = r.platforms.iter().map(|p| p.platform.clone()).collect();
-                last = Some((r.size, plats));
+                self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(c.size)));
+                self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platform_list(
+                    c.platform_names(&self.strings),
+                ))));
+                last = Some(c);
             }
-            match self.per_digest.get_mut(&r.digest) {
-                Some(c) => *c += 1,
-                None => {
-                    self.per_digest.insert(r.digest.clone(), 1);
-                }
-            }
-            index.insert(r.tag.clone(), i);
-            names.push(r.tag.clone());
-            let row = RowState::Loaded(r);
-            keys.push(Self::key_of(&row));
-            map.insert(names[i].clone(), row);
         }
+        self.keys = rows
+            .iter()
+            .map(|c| (c.date_nanos(), Some(c.size)))
+            .collect();
+        self.slots = rows.into_iter().map(Slot::Loaded).collect();
+        self.stale = vec![false; names.len()];
+        self.stale_count = 0;
         self.names = names;
-        self.rows = map;
-        self.index = index;
-        self.keys = keys;
-        self.marked.retain(|t| self.rows.contains_key(t));
+        self.marked
+            .retain(|t| self.names.binary_search_by(|n| natural_cmp(n, t)).is_ok());
         // The old view holds indices into the old names.
         self.view.clear();
         self.rebadge();
@@ -694,18 +822,38 @@ impl TagsPane {
         self.resort_keeping(keep, height);
     }
 
+    /// Fills the rows still pending from a table of cached rows: the registry's list came
+    /// first and decides which tags there are. The rows filled count as unchecked.
+    pub fn fill_pending(&mut self, t: TagTable, height: usize) {
+        let mut any = false;
+        for (n, c) in t.names.iter().zip(&t.rows) {
+            let Some(i) = self.pos(n) else {
+                continue;
+            };
+            if !matches!(self.slots[i], Slot::Pending) {
+                continue;
+            }
+            let c = c.moved(&t.strings, &mut self.strings);
+            self.count(&c, true);
+            self.widen(&c);
+            self.keys[i] = (c.date_nanos(), Some(c.size));
+            self.slots[i] = Slot::Loaded(c);
+            if !std::mem::replace(&mut self.stale[i], true) {
+                self.stale_count += 1;
+            }
+            any = true;
+        }
+        if any {
+            self.resort(height);
+        }
+    }
+
     /// Recomputes the digest counts.
-    pub fn recount(&mut self) {
-        self.per_digest.clear();
-        for r in self.rows.values() {
-            if let RowState::Loaded(r) = r {
-                // The digest is cloned only the first time it is seen.
-                match self.per_digest.get_mut(&r.digest) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.per_digest.insert(r.digest.clone(), 1);
-                    }
-                }
+    fn recount(&mut self) {
+        self.per_digest = vec![0; self.strings.len()];
+        for s in &self.slots {
+            if let Slot::Loaded(c) = s {
+                self.per_digest[c.digest_id() as usize] += 1;
             }
         }
     }
@@ -718,8 +866,8 @@ impl TagsPane {
 
     /// Re-sorts and re-filters, selecting `keep` when it is still shown.
     fn resort_keeping(&mut self, keep: Option<String>, height: usize) {
-        if self.keys.len() != self.names.len() || self.index.len() != self.names.len() {
-            self.reindex();
+        if self.keys.len() != self.names.len() {
+            self.rekey();
         }
         let mut idx = filter_indices(self.names.iter().map(String::as_str), &self.filter);
         if !self.show_artifacts {
@@ -729,12 +877,12 @@ impl TagsPane {
             idx.sort_by(|a, b| self.cmp(*a, *b));
         }
         self.view = idx;
-        let keep = keep.and_then(|k| self.index.get(&k).copied());
+        let keep = keep.and_then(|k| self.pos(&k));
         self.place(keep, height);
     }
 
     /// Checks the pane's invariants (used by tests after every step): the view holds distinct
-    /// indices of existing names, the selection and offset lie inside it, and the index maps agree.
+    /// indices of existing names, the selection and offset lie inside it, and the vectors agree.
     pub fn check_invariants(&self, height: usize) -> Result<(), String> {
         let n = self.names.len();
         if let Some(i) = self.view.iter().find(|i| **i >= n) {
@@ -762,10 +910,16 @@ impl TagsPane {
                 return Err(format!("selection not visible: {:?}", self.nav));
             }
         }
-        if self.keys.len() != n || self.index.len() != n {
-            return Err("sort keys or index out of step with names".into());
+        if self.keys.len() != n || self.slots.len() != n || self.stale.len() != n {
+            return Err("sort keys, rows or stale marks out of step with names".into());
         }
-        if self.marked.iter().any(|t| !self.rows.contains_key(t)) {
+        if !self
+            .names
+            .is_sorted_by(|a, b| natural_cmp(a, b) == std::cmp::Ordering::Less)
+        {
+            return Err("names not in natural order".into());
+        }
+        if self.marked.iter().any(|t| !self.has(t)) {
             return Err("a marked tag is not in the list".into());
         }
         Ok(())
@@ -773,12 +927,7 @@ impl TagsPane {
 
     /// Tags still without details: those in view (from `offset`, `height` rows) first, then the rest.
     pub fn pending_in_view_order(&self, height: usize) -> Vec<String> {
-        let pending = |i: &&usize| {
-            matches!(
-                self.rows.get(&self.names[**i]),
-                Some(RowState::Pending) | None
-            ) || self.stale.contains(&self.names[**i])
-        };
+        let pending = |i: &&usize| matches!(self.slots[**i], Slot::Pending) || self.stale[**i];
         let start = self.nav.offset.min(self.view.len());
         let end = (start + height).min(self.view.len());
         let mut out: Vec<String> = self.view[start..end]
@@ -795,10 +944,13 @@ impl TagsPane {
         );
         // Tags the filter hides come last (they still load, for sorting and rules).
         if self.view.len() < self.names.len() {
-            let shown: std::collections::HashSet<usize> = self.view.iter().copied().collect();
+            let mut shown = vec![false; self.names.len()];
+            for i in &self.view {
+                shown[*i] = true;
+            }
             out.extend(
                 (0..self.names.len())
-                    .filter(|i| !shown.contains(i))
+                    .filter(|i| !shown[*i])
                     .filter(|i| pending(&i))
                     .map(|i| self.names[i].clone()),
             );
@@ -812,7 +964,7 @@ impl TagsPane {
             .iter()
             .skip(self.nav.offset)
             .take(height)
-            .any(|i| matches!(self.rows.get(&self.names[*i]), Some(RowState::Pending)))
+            .any(|i| matches!(self.slots[*i], Slot::Pending))
     }
 }
 
@@ -1066,14 +1218,19 @@ mod tests {
             let mut new = old.clone();
             let names = rows.iter().map(|r| r.tag.clone()).collect();
             old.set_names(names, 3);
-            old.set_rows(rows.clone(), 3);
+            for r in &rows {
+                old.set_row(&r.tag, RowState::Loaded(r.clone()), 3);
+            }
+            old.resort(3);
             new.load_rows(rows.clone(), 3);
             new.check_invariants(3).unwrap();
             assert_eq!(new.names, old.names);
             assert_eq!(new.names, ["a9", "a10", "b", "latest", "v1.9", "v1.10"]);
-            assert_eq!(new.rows, old.rows);
+            for t in &new.names {
+                assert_eq!(new.row_state(t), old.row_state(t), "{t}");
+                assert_eq!(new.shares_digest(t), old.shares_digest(t), "{t}");
+            }
             assert_eq!(new.view, old.view);
-            assert_eq!(new.per_digest, old.per_digest);
             assert_eq!(new.widths, old.widths);
             assert_eq!(new.marked, old.marked);
             // The selected tag stays selected.

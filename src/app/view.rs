@@ -278,15 +278,33 @@ impl ProfileView {
                 };
                 self.repos.sizes.insert(repo, size);
             }
-            Event::CachedTags { req, seen, rows } if self.tags.list_req == Some(req) => {
-                // Stale-while-revalidate: the rows as last seen, marked, until the registry answers.
-                self.tags.load_rows(rows, ht);
-                self.tags.stale = self.tags.rows.keys().cloned().collect();
+            Event::CachedTags {
+                req,
+                seen,
+                table,
+                total,
+            } if self.tags.list_req == Some(req) => {
+                // Stale-while-revalidate: the rows as last seen, marked, until the registry
+                // answers. The head of the list comes first (a first screen), then all of it.
+                let whole = table.len() >= total;
+                if self.tags.fresh_list {
+                    // The registry's list came first: it decides which tags there are.
+                    self.tags.fill_pending(*table, ht);
+                } else {
+                    self.tags.load_table(*table, ht);
+                    self.tags.mark_all_stale();
+                }
+                let state = match self.tags.cache {
+                    Some(c) if c.state != Freshness::Refreshing => c.state,
+                    _ => Freshness::Refreshing,
+                };
                 self.tags.cache = Some(CacheMark {
                     seen,
-                    state: Freshness::Refreshing,
+                    state,
+                    reading: (!whole).then_some(total),
                 });
                 self.tags.state = LoadState::Loaded;
+                self.check_current();
             }
             Event::Tags { req, page, done } if self.tags.list_req == Some(req) => {
                 // The registry's list replaces the cached one: tags that went away disappear.
@@ -298,8 +316,6 @@ impl ProfileView {
                 self.tags.fresh_list = true;
                 names.extend(page);
                 self.tags.set_names(names, ht);
-                let rows = &self.tags.rows;
-                self.tags.stale.retain(|t| rows.contains_key(t));
                 if done {
                     self.tags.state = LoadState::Loaded;
                     self.check_current();
@@ -307,9 +323,9 @@ impl ProfileView {
                 }
             }
             Event::Detail { req, tag, result }
-                if self.tags.details_req == Some(req) && self.tags.rows.contains_key(&tag) =>
+                if self.tags.details_req == Some(req) && self.tags.has(&tag) =>
             {
-                let was_stale = self.tags.stale.remove(&tag);
+                let was_stale = self.tags.take_stale(&tag);
                 match result {
                     Ok(r) => self.tags.set_row(&tag, RowState::Loaded(*r), ht),
                     // A cached row stays when checking it failed.
@@ -369,7 +385,7 @@ impl ProfileView {
                 if let Some(c) = &mut self.tags.cache {
                     c.state = Freshness::Offline;
                 }
-                self.tags.stale.clear();
+                self.tags.clear_stale();
                 self.tags.details_req = None;
                 self.tags.state = LoadState::Loaded;
                 let text =
@@ -419,8 +435,10 @@ impl ProfileView {
     /// Cached rows become "current" once the registry's list arrived and every row was checked.
     fn check_current(&mut self) {
         let t = &mut self.tags;
+        let checked =
+            t.fresh_list && t.none_stale() && t.cache.is_some_and(|c| c.reading.is_none());
         if let Some(c) = &mut t.cache {
-            if t.fresh_list && t.stale.is_empty() && c.state == Freshness::Refreshing {
+            if checked && c.state == Freshness::Refreshing {
                 c.state = Freshness::Current;
             }
         }

@@ -12,6 +12,8 @@
 //! configs/sha256/ab/<hex>     the config blob's bytes
 //! tags/<sha256(registry\nrepo)>.json   the last tag list of one repository: rows with digests and
 //!                             details (strings interned), and when it was seen
+//! tags/<…>.head.json          its head: the first 100 rows under each sort order, so a first
+//!                             screen shows in a millisecond however long the list
 //! repos/<sha256(registry)>.json        the last repository list of one registry
 //! tmp/                        files being written (renamed into place when complete)
 //! ```
@@ -46,7 +48,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{ConfigSummary, Desc, Manifest, PlatformEntry, TagDeleteMethod, TagRow};
+use super::model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
+use super::table::{Compact, Strings, TagTable};
 use super::{
     Backend, BackendInfo, BoxFut, ByteStream, Error, PageSink, Result, digest, parse, referrers,
 };
@@ -101,7 +104,7 @@ pub const DEFAULT_MAX_MIB: u64 = 512;
 /// Environment variable that turns the persistent store off (`REGTUI_NO_CACHE=1`).
 pub const NO_CACHE_ENV: &str = "REGTUI_NO_CACHE";
 /// Format version of tag and repository lists; other versions are ignored.
-const LIST_VERSION: u32 = 1;
+const LIST_VERSION: u32 = 2;
 /// A read refreshes a file's mtime (its LRU position) when it is older than this.
 const TOUCH_AFTER: Duration = Duration::from_secs(3600);
 /// Largest tag list file read (a 100,000-tag repository is a few MB).
@@ -146,15 +149,15 @@ impl TagList {
     }
 }
 
-/// One row on disk: strings other than the tag and dates are indexes into `strings`.
+/// One row on disk: strings other than the tag are indexes into `strings`.
 #[derive(Serialize, Deserialize)]
 struct RowRec(
     String,
     u32,
     u32,
     u64,
-    Option<String>,
-    Option<String>,
+    Option<u32>,
+    Option<u32>,
     Vec<(u32, u32, u64)>,
     Vec<(u32, u64)>,
     Option<String>,
@@ -163,22 +166,25 @@ struct RowRec(
 );
 
 impl RowRec {
-    /// `r` as stored, its strings turned into indexes by `id`.
-    fn of(tag: String, r: &TagRow, id: &mut dyn FnMut(&str) -> u32) -> RowRec {
+    /// `c` as stored under `tag`, its string indexes mapped by `id` (into the file's table).
+    fn of(tag: String, c: &Compact, id: &mut dyn FnMut(u32) -> u32) -> RowRec {
+        let mut opt = |i: Option<u32>| i.map(&mut *id);
+        let (created, pushed) = (opt(c.created_id()), opt(c.pushed_id()));
         RowRec(
             tag,
-            id(&r.digest),
-            id(&r.media_type),
-            r.size,
-            r.created.clone(),
-            r.pushed.clone(),
-            r.platforms
+            id(c.digest_id()),
+            id(c.media_id()),
+            c.size,
+            created,
+            pushed,
+            c.platform_ids()
                 .iter()
-                .map(|p| (id(&p.platform), id(&p.digest), p.size))
+                .map(|(p, d, n)| (id(*p), id(*d), *n))
                 .collect(),
-            r.blobs.iter().map(|(d, s)| (id(d), *s)).collect(),
-            r.locked.clone(),
-            r.pulled.clone().map(|p| p.into_iter().collect()),
+            c.blobs().iter().map(|(d, n)| (id(*d), *n)).collect(),
+            c.locked().map(str::to_string),
+            c.pulled()
+                .map(|p| p.map(str::to_string).into_iter().collect()),
         )
     }
 }
@@ -189,8 +195,48 @@ struct TagFile {
     registry: String,
     repo: String,
     seen: i64,
+    /// In a head file: how many rows the whole list has.
+    #[serde(default)]
+    total: usize,
     strings: Vec<String>,
     rows: Vec<RowRec>,
+}
+
+impl TagFile {
+    /// The file's rows as a table (`None` when an index points outside its strings).
+    fn table(self) -> Option<TagTable> {
+        let mut strings = Strings::from_vec(self.strings);
+        let n = strings.len() as u32;
+        let mut t = TagTable {
+            names: Vec::with_capacity(self.rows.len()),
+            rows: Vec::with_capacity(self.rows.len()),
+            strings: Strings::default(),
+        };
+        let date = |s: &Strings, i: Option<u32>| match i {
+            Some(i) if i < n => Some(Some(s.get(i).to_string())),
+            Some(_) => None,
+            None => Some(None),
+        };
+        for RowRec(tag, d, mt, size, created, pushed, plats, blobs, locked, pulled) in self.rows {
+            let (created, pushed) = (date(&strings, created)?, date(&strings, pushed)?);
+            let c = Compact::stored(
+                &mut strings,
+                d,
+                mt,
+                size,
+                created,
+                pushed,
+                plats,
+                blobs,
+                locked,
+                pulled.map(|v| v.into_iter().next()),
+            )?;
+            t.names.push(tag);
+            t.rows.push(c);
+        }
+        t.strings = strings;
+        Some(t)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -201,51 +247,28 @@ struct RepoFile {
     repos: Vec<String>,
 }
 
-/// Interns strings into a table of indexes.
-#[derive(Default)]
-struct Interner {
-    ids: HashMap<String, u32>,
-    strings: Vec<String>,
-}
-
-impl Interner {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(i) = self.ids.get(s) {
-            return *i;
-        }
-        let i = self.strings.len() as u32;
-        self.strings.push(s.to_string());
-        self.ids.insert(s.to_string(), i);
-        i
-    }
-}
-
 /// Tag rows kept compact until they are written to the [`Store`]: as on disk, every digest,
 /// media type and platform is one shared string, and a row holds indexes into them.
 #[derive(Default)]
 pub struct CompactRows {
-    ids: HashMap<Arc<str>, u32>,
-    strings: Vec<Arc<str>>,
-    /// Per tag, its row (the tag field left empty: the key holds it).
-    rows: HashMap<Box<str>, RowRec>,
+    strings: Strings,
+    /// Per tag, its row.
+    rows: HashMap<Box<str>, Compact>,
 }
 
 impl CompactRows {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(i) = self.ids.get(s) {
-            return *i;
-        }
-        let i = self.strings.len() as u32;
-        let a: Arc<str> = Arc::from(s);
-        self.strings.push(a.clone());
-        self.ids.insert(a, i);
-        i
-    }
-
     /// Keeps `r` as the row of `tag` (replacing an earlier one).
     pub fn insert(&mut self, tag: &str, r: &TagRow) {
-        let rec = RowRec::of(String::new(), r, &mut |s| self.id(s));
-        self.rows.insert(tag.into(), rec);
+        let c = Compact::of(r, &mut self.strings);
+        self.rows.insert(tag.into(), c);
+    }
+
+    /// Keeps the row `c` of `tag` from a table whose strings are `s` (when it has none yet).
+    fn insert_from(&mut self, tag: &str, c: &Compact, s: &Strings) {
+        if !self.rows.contains_key(tag) {
+            let c = c.moved(s, &mut self.strings);
+            self.rows.insert(tag.into(), c);
+        }
     }
 
     /// Whether `tag` has a row.
@@ -267,6 +290,55 @@ impl CompactRows {
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.rows.retain(|k, _| keep(k));
     }
+
+    /// Fills the rows this run did not detail from `old` (the list stored before).
+    pub fn fill_from(&mut self, names: &[String], old: &TagTable) {
+        let want: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        for (n, c) in old.names.iter().zip(&old.rows) {
+            if want.contains(n.as_str()) {
+                self.insert_from(n, c, &old.strings);
+            }
+        }
+    }
+}
+
+/// Rows a list's head keeps per sort order: more than a screen shows.
+pub const HEAD_ROWS: usize = 100;
+
+/// Indexes of the rows a head keeps: the first [`HEAD_ROWS`] under each order the tags pane
+/// sorts by (newest first, by name, largest first; ties by name), artifact tags left out as
+/// the pane hides them; in table order.
+fn head_rows(t: &TagTable) -> Vec<usize> {
+    use std::cmp::Ordering;
+    let name = |a: usize, b: usize| super::ops::natural_cmp(&t.names[a], &t.names[b]);
+    let orders: [&dyn Fn(usize, usize) -> Ordering; 3] = [
+        &|a, b| {
+            let (x, y) = (t.rows[a].date_nanos(), t.rows[b].date_nanos());
+            // Newest first, unknown dates last.
+            match (x, y) {
+                (Some(x), Some(y)) => y.cmp(&x),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }
+            .then_with(|| name(a, b))
+        },
+        &|a, b| name(a, b),
+        &|a, b| t.rows[b].size.cmp(&t.rows[a].size).then_with(|| name(a, b)),
+    ];
+    let all: Vec<usize> = (0..t.len())
+        .filter(|i| !super::referrers::is_artifact_tag(&t.names[*i]))
+        .collect();
+    let mut keep = std::collections::BTreeSet::new();
+    for order in orders {
+        let mut v = all.clone();
+        if v.len() > HEAD_ROWS {
+            v.select_nth_unstable_by(HEAD_ROWS, |a, b| order(*a, *b));
+            v.truncate(HEAD_ROWS);
+        }
+        keep.extend(v);
+    }
+    keep.into_iter().collect()
 }
 
 fn hex_of(s: &str) -> String {
@@ -464,62 +536,45 @@ impl Store {
         }
     }
 
+    fn head_path(&self, registry: &str, repo: &str) -> PathBuf {
+        self.tags_path(registry, repo).with_extension("head.json")
+    }
+
+    /// Reads a tag list file of `repo` on `registry` (the whole list or its head).
+    fn tag_file(&self, path: &Path, registry: &str, repo: &str) -> Option<TagFile> {
+        let bytes = self.read(path, LIST_FILE_LIMIT)?;
+        let f: TagFile = serde_json::from_slice(&bytes).ok()?;
+        (f.v == LIST_VERSION && f.registry == registry && f.repo == repo).then_some(f)
+    }
+
     /// The last tag list of `repo` on `registry`, if any (and readable).
     pub fn tags(&self, registry: &str, repo: &str) -> Option<TagList> {
-        let bytes = self.read(&self.tags_path(registry, repo), LIST_FILE_LIMIT)?;
-        let f: TagFile = serde_json::from_slice(&bytes).ok()?;
-        if f.v != LIST_VERSION || f.registry != registry || f.repo != repo {
-            return None;
-        }
-        let s = |i: u32| f.strings.get(i as usize).cloned();
-        let mut rows = Vec::with_capacity(f.rows.len());
-        for RowRec(tag, d, mt, size, created, pushed, plats, blobs, locked, pulled) in f.rows {
-            rows.push(TagRow {
-                tag,
-                digest: s(d)?,
-                media_type: s(mt)?,
-                size,
-                created,
-                pushed,
-                platforms: plats
-                    .into_iter()
-                    .map(|(p, d, size)| {
-                        Some(PlatformEntry {
-                            platform: s(p)?,
-                            digest: s(d)?,
-                            size,
-                        })
-                    })
-                    .collect::<Option<_>>()?,
-                blobs: blobs
-                    .into_iter()
-                    .map(|(d, size)| Some((s(d)?, size)))
-                    .collect::<Option<_>>()?,
-                locked,
-                pulled: pulled.map(|v| v.into_iter().next()),
-            });
-        }
-        Some(TagList { seen: f.seen, rows })
+        let (seen, t) = self.tag_table(registry, repo)?;
+        Some(TagList {
+            seen,
+            rows: t.to_rows(),
+        })
+    }
+
+    /// The last tag list of `repo` on `registry` as a compact table, and when it was seen.
+    pub fn tag_table(&self, registry: &str, repo: &str) -> Option<(i64, TagTable)> {
+        let f = self.tag_file(&self.tags_path(registry, repo), registry, repo)?;
+        let seen = f.seen;
+        Some((seen, f.table()?))
+    }
+
+    /// The head of the last tag list of `repo`: the first rows under each sort order the tags
+    /// pane offers (a first screen, whatever the order), how many rows the whole list has, and
+    /// when it was seen. A few KB, read in a millisecond however long the list.
+    pub fn tag_head(&self, registry: &str, repo: &str) -> Option<(i64, usize, TagTable)> {
+        let f = self.tag_file(&self.head_path(registry, repo), registry, repo)?;
+        let (seen, total) = (f.seen, f.total);
+        Some((seen, total, f.table()?))
     }
 
     /// Records the tag list of `repo` on `registry` as seen at `seen` (Unix seconds).
     pub fn put_tags(&self, registry: &str, repo: &str, seen: i64, rows: &[TagRow]) {
-        let mut i = Interner::default();
-        let recs: Vec<RowRec> = rows
-            .iter()
-            .map(|r| RowRec::of(r.tag.clone(), r, &mut |s| i.id(s)))
-            .collect();
-        let f = TagFile {
-            v: LIST_VERSION,
-            registry: registry.to_string(),
-            repo: repo.to_string(),
-            seen,
-            strings: i.strings,
-            rows: recs,
-        };
-        if let Ok(bytes) = serde_json::to_vec(&f) {
-            self.write(&self.tags_path(registry, repo), &bytes);
-        }
+        self.put_table(registry, repo, seen, &TagTable::from_rows(rows));
     }
 
     /// Records the tag list of `repo` on `registry` as seen at `seen`: `names` in order, each
@@ -532,24 +587,53 @@ impl Store {
         names: &[String],
         mut rows: CompactRows,
     ) {
-        let recs: Vec<RowRec> = names
-            .iter()
-            .filter_map(|n| {
-                let mut r = rows.rows.remove(n.as_str())?;
-                r.0 = n.clone();
-                Some(r)
-            })
-            .collect();
-        let f = TagFile {
+        let mut t = TagTable {
+            names: Vec::with_capacity(rows.len()),
+            rows: Vec::with_capacity(rows.len()),
+            strings: std::mem::take(&mut rows.strings),
+        };
+        for n in names {
+            if let Some(c) = rows.rows.remove(n.as_str()) {
+                t.names.push(n.clone());
+                t.rows.push(c);
+            }
+        }
+        drop(rows);
+        self.put_table(registry, repo, seen, &t);
+    }
+
+    /// Writes a tag list and its head (see [`Store::tag_head`]).
+    fn put_table(&self, registry: &str, repo: &str, seen: i64, t: &TagTable) {
+        let file = |strings: Vec<String>, rows: Vec<RowRec>, total: usize| TagFile {
             v: LIST_VERSION,
             registry: registry.to_string(),
             repo: repo.to_string(),
             seen,
-            strings: rows.strings.iter().map(|s| s.to_string()).collect(),
-            rows: recs,
+            total,
+            strings,
+            rows,
         };
-        drop(rows);
-        if let Ok(bytes) = serde_json::to_vec(&f) {
+        // The head first: a reader that finds a head newer than the list shows the head, then
+        // the older list, then the registry's answer; never a head without its list for long.
+        let mut i = Strings::default();
+        let head: Vec<RowRec> = head_rows(t)
+            .into_iter()
+            .map(|k| {
+                RowRec::of(t.names[k].clone(), &t.rows[k], &mut |x| {
+                    i.id(t.strings.get(x))
+                })
+            })
+            .collect();
+        if let Ok(bytes) = serde_json::to_vec(&file(i.to_vec(), head, t.len())) {
+            self.write(&self.head_path(registry, repo), &bytes);
+        }
+        let rows: Vec<RowRec> = t
+            .names
+            .iter()
+            .zip(&t.rows)
+            .map(|(n, c)| RowRec::of(n.clone(), c, &mut |x| x))
+            .collect();
+        if let Ok(bytes) = serde_json::to_vec(&file(t.strings.to_vec(), rows, t.len())) {
             self.write(&self.tags_path(registry, repo), &bytes);
         }
     }
@@ -611,7 +695,8 @@ impl Store {
             match rel.components().next().and_then(|c| c.as_os_str().to_str()) {
                 Some("manifests") => st.manifests += 1,
                 Some("configs") => st.configs += 1,
-                Some("tags") => st.tag_lists += 1,
+                // A list's head is part of it.
+                Some("tags") if !p.to_string_lossy().ends_with(".head.json") => st.tag_lists += 1,
                 Some("repos") => st.repo_lists += 1,
                 _ => {}
             }
@@ -734,10 +819,15 @@ impl Cached {
         if let Some(l) = self.lists.lock().unwrap().get(repo) {
             return Some(l.clone());
         }
-        let l = self.store.tags(&self.key(), repo).map(|list| {
+        let l = self.store.tag_table(&self.key(), repo).map(|(seen, t)| {
+            let digests = t
+                .rows
+                .iter()
+                .map(|c| c.digest(&t.strings).to_string())
+                .collect::<Vec<_>>();
             Arc::new(Known {
-                seen: list.seen,
-                digests: list.rows.into_iter().map(|r| (r.tag, r.digest)).collect(),
+                seen,
+                digests: t.names.into_iter().zip(digests).collect(),
             })
         });
         // A list written later in this process (the first visit) is read when it exists.
@@ -1056,6 +1146,7 @@ fn make_private_dir(root: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::model::PlatformEntry;
 
     fn row(tag: &str, d: &str) -> TagRow {
         TagRow {
@@ -1091,6 +1182,60 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(s.tags("http://h:5000", "r/x").is_none());
+    }
+
+    #[test]
+    fn a_lists_head_shows_the_first_screen_of_the_whole_list_under_every_sort() {
+        use crate::app::panes::{SortKey, TagsPane};
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::new(dir.path().to_path_buf(), 64 << 20);
+        // 1,000 rows: dates, sizes and names in unrelated orders, some dates unknown, a few
+        // artifact tags (the pane hides them: they must not take a head row).
+        let mut rows: Vec<TagRow> = (0..1000u64)
+            .map(|i| {
+                let d = digest::sha256(&i.to_le_bytes());
+                let mut r = row(&format!("v{}", (i * 7919) % 1000), &d);
+                r.size = (i * 104_729) % 997;
+                r.created = (i % 11 != 0).then(|| {
+                    format!(
+                        "2024-{:02}-{:02}T00:00:{:02}Z",
+                        1 + i % 12,
+                        1 + i % 28,
+                        i % 60
+                    )
+                });
+                r
+            })
+            .collect();
+        for i in 0..5u64 {
+            let mut r = row(
+                &format!("sha256-{}.sig", "ab".repeat(31) + &format!("{i:02}")),
+                "sha256:x",
+            );
+            r.size = 1 << 40;
+            r.created = Some("2030-01-01T00:00:00Z".into());
+            rows.push(r);
+        }
+        s.put_tags("http://h:5000", "r/x", 1000, &rows);
+        let (seen, total, head) = s.tag_head("http://h:5000", "r/x").unwrap();
+        assert_eq!((seen, total), (1000, rows.len()));
+        assert!(head.len() <= 3 * HEAD_ROWS && head.len() >= HEAD_ROWS);
+        assert!(head.names.iter().all(|n| !n.starts_with("sha256-")));
+        let (_, whole) = s.tag_table("http://h:5000", "r/x").unwrap();
+        assert_eq!(whole.to_rows(), rows);
+        for sort in [SortKey::Created, SortKey::Name, SortKey::Size] {
+            let shown = |t: TagTable| {
+                let mut p = TagsPane::default();
+                p.sort = sort;
+                p.load_table(t, 50);
+                p.view
+                    .iter()
+                    .take(HEAD_ROWS)
+                    .map(|i| p.row(&p.names[*i]).unwrap())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(shown(head.clone()), shown(whole.clone()), "{sort:?}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod providers;
 pub mod prune;
 pub mod reference;
 pub mod referrers;
+pub mod table;
 pub mod tls;
 pub mod usage;
 

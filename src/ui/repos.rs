@@ -22,6 +22,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                 crate::app::panes::CacheMark {
                     seen,
                     state: crate::app::panes::Freshness::Offline,
+                    reading: None,
                 }
                 .label(app.now)
             ),

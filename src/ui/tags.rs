@@ -121,7 +121,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             } else {
                 Default::default()
             };
-            let loaded = match p.rows.get(name) {
+            // One row made whole per line drawn (the pane keeps them compact).
+            let state = p.row_state(name);
+            let loaded = match &state {
                 Some(RowState::Loaded(r)) => Some(r),
                 _ => None,
             };
@@ -134,8 +136,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             } else {
                 Span::raw(" ")
             };
-            let shared =
-                loaded.is_some_and(|r| p.per_digest.get(&r.digest).copied().unwrap_or(0) > 1);
+            let shared = p.shares_digest(name);
             let shared_mark = Span::styled(if shared { "⇆" } else { " " }, t.warn());
             let mut first = vec![mark];
             // Signed / SBOM / attested after the name, taking room from it.
@@ -164,7 +165,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
                 first.push(shared_mark.clone());
             }
             let mut cells = vec![Cell::from(Line::from(first))];
-            match p.rows.get(name) {
+            match &state {
                 Some(RowState::Loaded(r)) => {
                     if cols.digest > 0 {
                         let d = short(&r.digest);

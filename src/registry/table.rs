@@ -1,0 +1,390 @@
+//! Tag rows kept compact (issue 12: 100,000 detailed rows in well under 100 MB): every digest,
+//! media type, platform and date is one shared string, and a row is a few indexes into them.
+//! The tags pane holds its rows this way, and the store loads a cached list straight into it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::model::{PlatformEntry, TagRow, unix_nanos};
+
+/// No string (an absent date).
+const NONE: u32 = u32::MAX;
+
+/// Interned strings: each distinct string is kept once and named by its index.
+#[derive(Debug, Clone, Default)]
+pub struct Strings {
+    ids: HashMap<Arc<str>, u32>,
+    all: Vec<Arc<str>>,
+}
+
+impl Strings {
+    /// The index of `s`, adding it when new.
+    pub fn id(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.ids.get(s) {
+            return *i;
+        }
+        let i = self.all.len() as u32;
+        let a: Arc<str> = Arc::from(s);
+        self.all.push(a.clone());
+        self.ids.insert(a, i);
+        i
+    }
+
+    /// The string of index `i` (empty for an index it never gave out).
+    pub fn get(&self, i: u32) -> &str {
+        self.all.get(i as usize).map(|s| &**s).unwrap_or("")
+    }
+
+    /// How many distinct strings are kept.
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Whether no string is kept.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// Every string in index order (a stored table's form).
+    pub fn to_vec(&self) -> Vec<String> {
+        self.all.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The strings of a stored table, in its order (so its indexes stay valid); a string listed
+    /// twice keeps its first index.
+    pub fn from_vec(v: Vec<String>) -> Strings {
+        let mut s = Strings {
+            ids: HashMap::with_capacity(v.len()),
+            all: Vec::with_capacity(v.len()),
+        };
+        for x in v {
+            let a: Arc<str> = Arc::from(x);
+            let i = s.all.len() as u32;
+            s.all.push(a.clone());
+            s.ids.entry(a).or_insert(i);
+        }
+        s
+    }
+}
+
+/// What few rows have: the service's lock and the last pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rare {
+    locked: Option<Box<str>>,
+    pulled: Option<Option<Box<str>>>,
+}
+
+/// One tag's details (a [`TagRow`] without its name), its strings as indexes into a
+/// [`Strings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compact {
+    digest: u32,
+    media: u32,
+    /// See [`TagRow::size`].
+    pub size: u64,
+    created: u32,
+    pushed: u32,
+    /// [`TagRow::date_nanos`], worked out once.
+    date: Option<i128>,
+    platforms: Box<[(u32, u32, u64)]>,
+    blobs: Box<[(u32, u64)]>,
+    rare: Option<Box<Rare>>,
+}
+
+impl Compact {
+    /// `r` with its strings interned in `s`.
+    pub fn of(r: &TagRow, s: &mut Strings) -> Compact {
+        let mut opt = |v: &Option<String>| v.as_deref().map_or(NONE, |x| s.id(x));
+        let (created, pushed) = (opt(&r.created), opt(&r.pushed));
+        Compact {
+            digest: s.id(&r.digest),
+            media: s.id(&r.media_type),
+            size: r.size,
+            created,
+            pushed,
+            date: r.date_nanos(),
+            platforms: r
+                .platforms
+                .iter()
+                .map(|p| (s.id(&p.platform), s.id(&p.digest), p.size))
+                .collect(),
+            blobs: r.blobs.iter().map(|(d, n)| (s.id(d), *n)).collect(),
+            rare: (r.locked.is_some() || r.pulled.is_some()).then(|| {
+                Box::new(Rare {
+                    locked: r.locked.as_deref().map(Box::from),
+                    pulled: r.pulled.as_ref().map(|p| p.as_deref().map(Box::from)),
+                })
+            }),
+        }
+    }
+
+    /// A row read from the store: `digest`, `media` and the platforms' and blobs' strings are
+    /// indexes into `s` already (checked here: `None` when one is out of range).
+    #[allow(clippy::too_many_arguments)]
+    pub fn stored(
+        s: &mut Strings,
+        digest: u32,
+        media: u32,
+        size: u64,
+        created: Option<String>,
+        pushed: Option<String>,
+        platforms: Vec<(u32, u32, u64)>,
+        blobs: Vec<(u32, u64)>,
+        locked: Option<String>,
+        pulled: Option<Option<String>>,
+    ) -> Option<Compact> {
+        let n = s.len() as u32;
+        let ok = |i: u32| i < n;
+        if !ok(digest)
+            || !ok(media)
+            || !platforms.iter().all(|(p, d, _)| ok(*p) && ok(*d))
+            || !blobs.iter().all(|(d, _)| ok(*d))
+        {
+            return None;
+        }
+        let date = pushed
+            .as_deref()
+            .and_then(unix_nanos)
+            .or_else(|| created.as_deref().and_then(unix_nanos));
+        let mut opt = |v: Option<String>| v.as_deref().map_or(NONE, |x| s.id(x));
+        let (created, pushed) = (opt(created), opt(pushed));
+        Some(Compact {
+            digest,
+            media,
+            size,
+            created,
+            pushed,
+            date,
+            platforms: platforms.into(),
+            blobs: blobs.into(),
+            rare: (locked.is_some() || pulled.is_some()).then(|| {
+                Box::new(Rare {
+                    locked: locked.map(Box::from),
+                    pulled: pulled.map(|p| p.map(Box::from)),
+                })
+            }),
+        })
+    }
+
+    /// The whole row again, named `tag`.
+    pub fn row(&self, tag: &str, s: &Strings) -> TagRow {
+        let opt = |i: u32| (i != NONE).then(|| s.get(i).to_string());
+        TagRow {
+            tag: tag.to_string(),
+            digest: s.get(self.digest).to_string(),
+            media_type: s.get(self.media).to_string(),
+            size: self.size,
+            created: opt(self.created),
+            pushed: opt(self.pushed),
+            platforms: self
+                .platforms
+                .iter()
+                .map(|(p, d, size)| PlatformEntry {
+                    platform: s.get(*p).to_string(),
+                    digest: s.get(*d).to_string(),
+                    size: *size,
+                })
+                .collect(),
+            blobs: self
+                .blobs
+                .iter()
+                .map(|(d, n)| (s.get(*d).to_string(), *n))
+                .collect(),
+            locked: self.locked().map(str::to_string),
+            pulled: self
+                .rare
+                .as_ref()
+                .and_then(|r| r.pulled.as_ref())
+                .map(|p| p.as_deref().map(str::to_string)),
+        }
+    }
+
+    /// The same row with its strings interned in `to` instead of `from`.
+    pub fn moved(&self, from: &Strings, to: &mut Strings) -> Compact {
+        let mut id = |i: u32| if i == NONE { NONE } else { to.id(from.get(i)) };
+        Compact {
+            digest: id(self.digest),
+            media: id(self.media),
+            size: self.size,
+            created: id(self.created),
+            pushed: id(self.pushed),
+            date: self.date,
+            platforms: self
+                .platforms
+                .iter()
+                .map(|(p, d, n)| (id(*p), id(*d), *n))
+                .collect(),
+            blobs: self.blobs.iter().map(|(d, n)| (id(*d), *n)).collect(),
+            rare: self.rare.clone(),
+        }
+    }
+
+    /// The media type's index.
+    pub fn media_id(&self) -> u32 {
+        self.media
+    }
+
+    /// The creation date's index (see [`TagRow::created`]).
+    pub fn created_id(&self) -> Option<u32> {
+        (self.created != NONE).then_some(self.created)
+    }
+
+    /// The push date's index (see [`TagRow::pushed`]).
+    pub fn pushed_id(&self) -> Option<u32> {
+        (self.pushed != NONE).then_some(self.pushed)
+    }
+
+    /// `(platform, digest, size)` of each platform, strings as indexes.
+    pub fn platform_ids(&self) -> &[(u32, u32, u64)] {
+        &self.platforms
+    }
+
+    /// The digest's index in its [`Strings`].
+    pub fn digest_id(&self) -> u32 {
+        self.digest
+    }
+
+    /// The digest the tag points at.
+    pub fn digest<'a>(&self, s: &'a Strings) -> &'a str {
+        s.get(self.digest)
+    }
+
+    /// [`TagRow::date_nanos`].
+    pub fn date_nanos(&self) -> Option<i128> {
+        self.date
+    }
+
+    /// [`TagRow::date`] (Unix seconds).
+    pub fn date(&self) -> Option<i64> {
+        self.date
+            .map(|n| i64::try_from(n.div_euclid(1_000_000_000)).unwrap_or(i64::MAX))
+    }
+
+    /// See [`TagRow::locked`].
+    pub fn locked(&self) -> Option<&str> {
+        self.rare.as_ref()?.locked.as_deref()
+    }
+
+    /// See [`TagRow::pulled`].
+    pub fn pulled(&self) -> Option<Option<&str>> {
+        self.rare.as_ref()?.pulled.as_ref().map(|p| p.as_deref())
+    }
+
+    /// The platforms' names in order (`linux/amd64`, …).
+    pub fn platform_names<'a>(&'a self, s: &'a Strings) -> impl Iterator<Item = &'a str> + 'a {
+        self.platforms.iter().map(move |(p, _, _)| s.get(*p))
+    }
+
+    /// `(digest index, size)` of every blob (see [`TagRow::blobs`]).
+    pub fn blobs(&self) -> &[(u32, u64)] {
+        &self.blobs
+    }
+}
+
+/// A repository's cached rows as the tags pane takes them: names with their details, built
+/// off the UI thread (the store's list, or a head of it).
+#[derive(Debug, Clone, Default)]
+pub struct TagTable {
+    /// Tag names, each with its row in `rows` at the same index.
+    pub names: Vec<String>,
+    pub rows: Vec<Compact>,
+    pub strings: Strings,
+}
+
+impl TagTable {
+    /// A table of `rows` (each keeps its own name).
+    pub fn from_rows(rows: &[TagRow]) -> TagTable {
+        let mut t = TagTable::default();
+        for r in rows {
+            t.push(r);
+        }
+        t
+    }
+
+    /// Adds `r`.
+    pub fn push(&mut self, r: &TagRow) {
+        self.rows.push(Compact::of(r, &mut self.strings));
+        self.names.push(r.tag.clone());
+    }
+
+    /// How many rows it holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether it holds no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Every row in full (the CLI's and the tests' form).
+    pub fn to_rows(&self) -> Vec<TagRow> {
+        self.names
+            .iter()
+            .zip(&self.rows)
+            .map(|(n, r)| r.row(n, &self.strings))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(tag: &str) -> TagRow {
+        TagRow {
+            tag: tag.into(),
+            digest: format!("sha256:{}", "ab".repeat(32)),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            size: 1624,
+            created: Some("2024-06-01T12:00:00.5Z".into()),
+            pushed: None,
+            platforms: vec![PlatformEntry {
+                platform: "linux/amd64".into(),
+                digest: format!("sha256:{}", "ab".repeat(32)),
+                size: 1624,
+            }],
+            blobs: vec![(format!("sha256:{}", "cd".repeat(32)), 600)],
+            locked: Some("immutable".into()),
+            pulled: Some(None),
+        }
+    }
+
+    #[test]
+    fn a_compact_row_gives_back_the_row_it_was_made_of_sharing_its_strings() {
+        let (a, mut b) = (row("v1"), row("v2"));
+        b.locked = None;
+        b.pulled = Some(Some("2024-07-01T00:00:00Z".into()));
+        let t = TagTable::from_rows(&[a.clone(), b.clone()]);
+        assert_eq!(t.to_rows(), vec![a.clone(), b]);
+        // One digest, one media type, one platform, one date, one blob: five strings.
+        assert_eq!(t.strings.len(), 5);
+        assert_eq!(t.rows[0].date_nanos(), a.date_nanos());
+        assert_eq!(t.rows[0].date(), a.date());
+        assert_eq!(t.rows[0].locked(), Some("immutable"));
+        assert_eq!(t.rows[0].digest(&t.strings), a.digest);
+    }
+
+    #[test]
+    fn a_stored_row_with_an_index_out_of_range_is_refused() {
+        let mut s = Strings::from_vec(vec!["sha256:x".into(), "mt".into()]);
+        let c = |s: &mut Strings, d| {
+            Compact::stored(s, d, 1, 1, None, None, vec![], vec![], None, None)
+        };
+        assert!(c(&mut s, 0).is_some());
+        assert!(c(&mut s, 7).is_none());
+        let bad_blob = Compact::stored(
+            &mut s,
+            0,
+            1,
+            1,
+            None,
+            None,
+            vec![],
+            vec![(9, 1)],
+            None,
+            None,
+        );
+        assert!(bad_blob.is_none());
+    }
+}
