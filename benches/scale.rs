@@ -89,8 +89,10 @@ struct Run {
     app: App,
     tx: tokio::sync::mpsc::Sender<Command>,
     rx: tokio::sync::mpsc::Receiver<Event>,
-    /// Longest single `update` of a client event (the UI thread's work per event).
+    /// Longest single `update` of a client event (the UI thread's work per event), and which
+    /// event it was.
     longest_update: Duration,
+    longest_kind: &'static str,
 }
 
 impl Run {
@@ -117,6 +119,7 @@ impl Run {
             tx,
             rx,
             longest_update: Duration::ZERO,
+            longest_kind: "",
         }
     }
 
@@ -142,9 +145,21 @@ impl Run {
     async fn until(&mut self, mut done: impl FnMut(&App) -> bool) {
         while !done(&self.app) {
             let ev = self.rx.recv().await.expect("client task alive");
+            let kind = match &ev {
+                Event::CachedTags { table, total, .. } if table.len() < *total => {
+                    "CachedTags (head)"
+                }
+                Event::CachedTags { .. } => "CachedTags (whole)",
+                Event::Tags { .. } => "Tags",
+                Event::Detail { .. } => "Detail",
+                _ => "other",
+            };
             let t = Instant::now();
             let fx = self.app.update(Msg::Client(ev));
-            self.longest_update = self.longest_update.max(t.elapsed());
+            if t.elapsed() > self.longest_update {
+                self.longest_update = t.elapsed();
+                self.longest_kind = kind;
+            }
             self.send(fx);
         }
     }
@@ -178,9 +193,8 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    intake(n);
     if std::env::var_os("REGTUI_SCALE_INTAKE_ONLY").is_some() {
-        return;
+        return intake(n);
     }
     // A kept storage is reused only when it was built with the same tag count.
     let kept = std::env::var_os("REGTUI_SCALE_STORAGE")
@@ -214,6 +228,8 @@ fn main() {
         }
     }
     rt.block_on(figures(url, n));
+    // Last: its synthetic rows would otherwise count in the figures' memory.
+    intake(n);
 }
 
 /// The tags pane taking in `n` cached rows (synthetic, shaped like the bench's), as the
@@ -242,31 +258,39 @@ fn intake(n: usize) {
         })
         .collect();
     let names: Vec<String> = rows.iter().map(|r| r.tag.clone()).collect();
+    // Cold: the registry's list into an empty pane.
+    let mut cold = App::new(
+        vec![ProfileEntry::new("bench", "http://127.0.0.1:1")],
+        0,
+        (160, 48),
+        1_735_689_600,
+    );
+    let req = open_repo(&mut cold);
+    let t = Instant::now();
+    let fx = cold.update(Msg::Client(Event::Tags {
+        req,
+        page: names.clone(),
+        done: true,
+    }));
+    let cold_list = t.elapsed();
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Send(Command::TagDetails { .. }))),
+        "details asked for"
+    );
+    drop(cold);
     let mut app = App::new(
         vec![ProfileEntry::new("bench", "http://127.0.0.1:1")],
         0,
         (160, 48),
         1_735_689_600,
     );
-    // Open the repository as a user does; the list request's id is what the events answer.
-    let mut fx = app.start();
-    for c in format!(":repo {REPO}").chars() {
-        fx.extend(app.update(key(KeyCode::Char(c))));
-    }
-    fx.extend(app.update(key(KeyCode::Enter)));
-    let req = fx
-        .into_iter()
-        .find_map(|e| match e {
-            Effect::Send(Command::ListTags { req, .. }) => Some(req),
-            _ => None,
-        })
-        .expect("the repository's tag list was asked for");
+    let req = open_repo(&mut app);
     let rss_before = status("VmRSS");
     // The client task builds the compact table (off the UI thread), the pane takes it in.
     let t = Instant::now();
     let table = regtui::registry::table::TagTable::from_rows(&rows);
     let built = t.elapsed();
-    drop(rows);
     let t = Instant::now();
     app.update(Msg::Client(Event::CachedTags {
         req,
@@ -284,9 +308,24 @@ fn intake(n: usize) {
     }));
     let listed = t.elapsed();
     println!(
-        "intake of {n} synthetic rows: table built (client task) {built:.1?}; taken in by the tags pane (UI thread, CachedTags) {cached:.1?}; the registry's list over them (Tags) {listed:.1?}; VmRSS {rss_before} before, {} after",
+        "intake of {n} synthetic rows: the registry's list into an empty pane (Tags, then the details asked for) {cold_list:.1?}; table built (client task) {built:.1?}; taken in by the tags pane (UI thread, CachedTags) {cached:.1?}; the registry's list over them (Tags) {listed:.1?}; VmRSS {rss_before} before, {} after",
         status("VmRSS")
     );
+}
+
+/// Opens the repository as a user does; the list request's id is what the events answer.
+fn open_repo(app: &mut App) -> regtui::client_task::ReqId {
+    let mut fx = app.start();
+    for c in format!(":repo {REPO}").chars() {
+        fx.extend(app.update(key(KeyCode::Char(c))));
+    }
+    fx.extend(app.update(key(KeyCode::Enter)));
+    fx.into_iter()
+        .find_map(|e| match e {
+            Effect::Send(Command::ListTags { req, .. }) => Some(req),
+            _ => None,
+        })
+        .expect("the repository's tag list was asked for")
 }
 
 async fn figures(url: String, n: usize) {
@@ -327,16 +366,20 @@ async fn figures(url: String, n: usize) {
     cold.open();
     cold.until(|a| a.view().tags.names.len() == n).await;
     let list_at = t.elapsed();
+    let rss_list = status("VmRSS");
     cold.until(|a| in_view_sized(a, n)).await;
     let first_cold = t.elapsed();
+    let rss_first = status("VmRSS");
     cold.until(|a| a.view().tags.done() == n).await;
     let all_cold = t.elapsed();
     let (rss, hwm) = (status("VmRSS"), status("VmHWM"));
     println!(
-        "cold: tag list in the pane {list_at:.1?}; first screen (rows in view sized) {first_cold:.1?}; every row detailed {all_cold:.1?}; longest event update {:.1?}",
-        cold.longest_update
+        "cold: tag list in the pane {list_at:.1?}; first screen (rows in view sized) {first_cold:.1?}; every row detailed {all_cold:.1?}; longest event update {:.1?} ({})",
+        cold.longest_update, cold.longest_kind
     );
-    println!("memory with {n} rows detailed: VmRSS {rss}, VmHWM {hwm}");
+    println!(
+        "memory with {n} rows detailed: VmRSS {rss}, VmHWM {hwm} (VmRSS {rss_list} with the list in the pane, {rss_first} at the first screen)"
+    );
 
     // Keystrokes with every row detailed: sort cycle and a filter typed.
     let mut longest = Duration::ZERO;
@@ -377,6 +420,11 @@ async fn figures(url: String, n: usize) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     drop(list);
+    println!(
+        "memory once the list was stored: VmRSS {}, VmHWM {}",
+        status("VmRSS"),
+        status("VmHWM")
+    );
     let t = Instant::now();
     let list = store.tags(&key_, REPO).unwrap();
     let load = t.elapsed();
@@ -416,13 +464,14 @@ async fn figures(url: String, n: usize) {
     .await;
     let all_warm = t.elapsed();
     println!(
-        "warm: first screen from the cache {first_warm:.1?} ({}); all {n} cached rows in the pane {whole_warm:.1?}; every row revalidated (HEAD each, no GET) {all_warm:.1?}; longest event update {:.1?}",
+        "warm: first screen from the cache {first_warm:.1?} ({}); all {n} cached rows in the pane {whole_warm:.1?}; every row revalidated (HEAD each, no GET) {all_warm:.1?}; longest event update {:.1?} ({})",
         if from_head {
             "from the list's head"
         } else {
             "from the whole list"
         },
-        warm.longest_update
+        warm.longest_update,
+        warm.longest_kind
     );
     println!(
         "memory after warm: VmRSS {}, VmHWM {}",

@@ -731,6 +731,7 @@ async fn run(sh: &Shared, cmd: Command) {
                     let (st2, k2, r2) = (st.clone(), key.clone(), repo.clone());
                     let head = tokio::task::spawn_blocking(move || st2.tag_head(&k2, &r2));
                     if let Ok(Some((seen, total, table))) = head.await {
+                        let whole = table.len() >= total;
                         let _ = ev
                             .send(Event::CachedTags {
                                 req,
@@ -739,6 +740,10 @@ async fn run(sh: &Shared, cmd: Command) {
                                 total,
                             })
                             .await;
+                        if whole {
+                            // A short list is its own head.
+                            return;
+                        }
                     }
                     let r2 = repo.clone();
                     let whole = tokio::task::spawn_blocking(move || st.tag_table(&key, &r2));
@@ -800,7 +805,7 @@ async fn run(sh: &Shared, cmd: Command) {
                 ops::tag_rows_in_view(
                     b.as_ref(),
                     &repo,
-                    &tags,
+                    tags,
                     sh.concurrency(&profile),
                     IN_VIEW,
                     |t: &str, r: Result<TagRow, Error>| {
@@ -1096,6 +1101,28 @@ async fn run(sh: &Shared, cmd: Command) {
                 }
             };
             let n = sh.concurrency(&profile);
+            // What the cache knows first (the heads of stored lists: no request), then the
+            // registry's figures replace it.
+            if let Some(st) = sh.store_for(&profile) {
+                let key = cache::registry_key(&b.info());
+                let asked = repos.clone();
+                let known = tokio::task::spawn_blocking(move || {
+                    asked
+                        .into_iter()
+                        .filter_map(|r| {
+                            let (_, tags, bytes) = st.repo_size(&key, &r)?;
+                            Some((r, tags, bytes))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await
+                .unwrap_or_default();
+                for (repo, tags, bytes) in known {
+                    let bytes = (tags <= usage::PANE_MAX_TAGS).then_some(bytes);
+                    let result = Ok((tags, bytes));
+                    let _ = ev.send(Event::RepoSize { req, repo, result }).await;
+                }
+            }
             // A few repositories at a time, each surveyed with the profile's concurrency: the
             // host's limiter (background priority) keeps them behind what the user opened.
             let mut sizes = futures_util::stream::iter(repos)

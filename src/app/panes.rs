@@ -319,7 +319,7 @@ pub struct TagsPane {
     pub known_referrers: HashMap<String, super::badges::Badges>,
     /// Sort keys aligned with `names`: the date (Unix nanoseconds, full precision) and size,
     /// once loaded.
-    keys: Vec<(Option<i128>, Option<u64>)>,
+    keys: Vec<(Option<i64>, Option<u64>)>,
     /// Set when the rows came from the persistent cache: their age and revalidation state.
     pub cache: Option<CacheMark>,
     /// Per name: its row came from the cache and was not checked against the registry yet.
@@ -547,7 +547,7 @@ impl TagsPane {
         self.resort_keeping(keep, height);
     }
 
-    fn key_of(row: &Slot) -> (Option<i128>, Option<u64>) {
+    fn key_of(row: &Slot) -> (Option<i64>, Option<u64>) {
         match row {
             Slot::Loaded(r) => (r.date_nanos(), Some(r.size)),
             _ => (None, None),
@@ -619,21 +619,7 @@ impl TagsPane {
     /// Bytes of the marked tags whose details are loaded, each blob (config, layer) counted
     /// once; rows a provider sized without naming blobs count once per manifest.
     pub fn marked_size(&self) -> u64 {
-        let mut manifests = std::collections::HashSet::new();
-        let mut blobs: HashMap<u32, u64> = HashMap::new();
-        let mut other = 0u64;
-        for r in self.marked.iter().filter_map(|t| self.loaded(t)) {
-            if !manifests.insert(r.digest_id()) {
-                continue;
-            }
-            if r.blobs().is_empty() {
-                other = other.saturating_add(r.size);
-            }
-            for (d, size) in r.blobs() {
-                blobs.insert(*d, *size);
-            }
-        }
-        crate::registry::model::sum_sizes(blobs.into_values()).saturating_add(other)
+        crate::registry::table::distinct_bytes(self.marked.iter().filter_map(|t| self.loaded(t)))
     }
 
     /// `(tag, date)` of every tag, for retention rules (unknown while details load); a tag the

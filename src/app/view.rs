@@ -272,9 +272,11 @@ impl ProfileView {
                 }
             }
             Event::RepoSize { req, repo, result } if self.repos.sizes_req == Some(req) => {
-                let size = match result {
-                    Ok((tags, bytes)) => RepoSize::Known { tags, bytes },
-                    Err(_) => RepoSize::Failed,
+                let size = match (result, self.repos.sizes.get(&repo)) {
+                    (Ok((tags, bytes)), _) => RepoSize::Known { tags, bytes },
+                    // The cache's figure stays when the registry cannot be asked.
+                    (Err(_), Some(known @ RepoSize::Known { .. })) => known.clone(),
+                    (Err(_), _) => RepoSize::Failed,
                 };
                 self.repos.sizes.insert(repo, size);
             }
@@ -350,7 +352,9 @@ impl ProfileView {
                 let text = format!(
                     "offline: {error} — showing the repositories last seen (cached); r retries"
                 );
-                return (vec![], Some(self.failed(Topic::Repos, error, text)));
+                // Their sizes as last seen come from the cache too.
+                let fx = self.request_sizes(profile, ids, area);
+                return (fx, Some(self.failed(Topic::Repos, error, text)));
             }
             Event::Inspected { req, result } if self.manifest.req == Some(req) => match *result {
                 Ok(i) => {

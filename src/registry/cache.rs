@@ -24,10 +24,12 @@
 //!   add a B-tree page per insert plus a WAL or copy-on-write pages (2–4× the bytes for small
 //!   values) and a dependency tree heavier than the rest of the cache code; rusqlite also needs a C
 //!   toolchain.
-//! - **Startup cost at 100,000 rows**: opening the store reads nothing. A repository's rows come
-//!   from one JSON file parsed in one pass (digests, media types and platforms interned, so
-//!   100,000 rows are a few MB); content is read only by digest, one `open` each. A database
-//!   would make the open cheaper per row but not the first screen: it needs the rows too.
+//! - **Startup cost at 100,000 rows**: opening the store reads nothing. A repository's first
+//!   screen comes from its list's head (the first 100 rows under each sort order, a few KB,
+//!   read in about a millisecond); the whole list follows from one JSON file parsed in one pass
+//!   off the UI thread, straight into the compact table the tags pane keeps (strings
+//!   interned: `registry::table`). Content is read only by digest, one `open` each. A database
+//!   would make reading a row cheaper but not the first screen, which the head already serves.
 //! - **Crash safety**: every file is written to `tmp/` and renamed into place, so a reader sees
 //!   the old file or the new one, never half of one — also with two regtui processes at once
 //!   (same digest → same bytes, whichever rename wins). Content is checked against its digest
@@ -49,7 +51,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::model::{ConfigSummary, Desc, Manifest, TagDeleteMethod, TagRow};
-use super::table::{Compact, Strings, TagTable};
+use super::table::{self, Compact, Strings, TagTable};
 use super::{
     Backend, BackendInfo, BoxFut, ByteStream, Error, PageSink, Result, digest, parse, referrers,
 };
@@ -117,6 +119,8 @@ pub struct Store {
     /// Bytes written by this process since the last sweep.
     written: AtomicU64,
     sweeping: Arc<AtomicBool>,
+    /// Per (registry, repository): the stored list's tag → digest map (`None`: no list).
+    known: Mutex<HashMap<(String, String), Option<Arc<Known>>>>,
 }
 
 /// What `regtui cache stats` prints.
@@ -198,6 +202,9 @@ struct TagFile {
     /// In a head file: how many rows the whole list has.
     #[serde(default)]
     total: usize,
+    /// In a head file: the whole list's distinct bytes (see [`table::distinct_bytes`]).
+    #[serde(default)]
+    bytes: Option<u64>,
     strings: Vec<String>,
     rows: Vec<RowRec>,
 }
@@ -360,6 +367,7 @@ impl Store {
             max_bytes,
             written: AtomicU64::new(0),
             sweeping: Arc::new(AtomicBool::new(false)),
+            known: Mutex::default(),
         }
     }
 
@@ -557,10 +565,39 @@ impl Store {
     }
 
     /// The last tag list of `repo` on `registry` as a compact table, and when it was seen.
+    /// Its tag → digest map is kept for [`Store::known`] (one read serves both).
     pub fn tag_table(&self, registry: &str, repo: &str) -> Option<(i64, TagTable)> {
         let f = self.tag_file(&self.tags_path(registry, repo), registry, repo)?;
         let seen = f.seen;
-        Some((seen, f.table()?))
+        let t = f.table()?;
+        self.remember_known(registry, repo, Some(Arc::new(Known::of(seen, &t))));
+        Some((seen, t))
+    }
+
+    fn remember_known(&self, registry: &str, repo: &str, k: Option<Arc<Known>>) {
+        let mut m = self.known.lock().unwrap();
+        // Bounded: a session opens few repositories; past that, start afresh.
+        if m.len() >= 64 {
+            m.clear();
+        }
+        m.insert((registry.to_string(), repo.to_string()), k);
+    }
+
+    /// What the last stored tag list of `repo` says each tag pointed at: read once per
+    /// process (or taken from the last [`Store::tag_table`] read), and replaced when this
+    /// process writes the list.
+    pub fn known(&self, registry: &str, repo: &str) -> Option<Arc<Known>> {
+        let key = (registry.to_string(), repo.to_string());
+        if let Some(k) = self.known.lock().unwrap().get(&key) {
+            return k.clone();
+        }
+        match self.tag_table(registry, repo) {
+            Some(_) => self.known.lock().unwrap().get(&key).cloned().flatten(),
+            None => {
+                self.remember_known(registry, repo, None);
+                None
+            }
+        }
     }
 
     /// The head of the last tag list of `repo`: the first rows under each sort order the tags
@@ -570,6 +607,13 @@ impl Store {
         let f = self.tag_file(&self.head_path(registry, repo), registry, repo)?;
         let (seen, total) = (f.seen, f.total);
         Some((seen, total, f.table()?))
+    }
+
+    /// The tag count and distinct bytes of `repo` as last seen (from the list's head: no
+    /// row is read), and when.
+    pub fn repo_size(&self, registry: &str, repo: &str) -> Option<(i64, usize, u64)> {
+        let f = self.tag_file(&self.head_path(registry, repo), registry, repo)?;
+        Some((f.seen, f.total, f.bytes?))
     }
 
     /// Records the tag list of `repo` on `registry` as seen at `seen` (Unix seconds).
@@ -604,12 +648,14 @@ impl Store {
 
     /// Writes a tag list and its head (see [`Store::tag_head`]).
     fn put_table(&self, registry: &str, repo: &str, seen: i64, t: &TagTable) {
-        let file = |strings: Vec<String>, rows: Vec<RowRec>, total: usize| TagFile {
+        self.remember_known(registry, repo, Some(Arc::new(Known::of(seen, t))));
+        let file = |strings: Vec<String>, rows: Vec<RowRec>, bytes: Option<u64>| TagFile {
             v: LIST_VERSION,
             registry: registry.to_string(),
             repo: repo.to_string(),
             seen,
-            total,
+            total: t.len(),
+            bytes,
             strings,
             rows,
         };
@@ -624,7 +670,8 @@ impl Store {
                 })
             })
             .collect();
-        if let Ok(bytes) = serde_json::to_vec(&file(i.to_vec(), head, t.len())) {
+        let size = Some(table::distinct_bytes(t.rows.iter()));
+        if let Ok(bytes) = serde_json::to_vec(&file(i.to_vec(), head, size)) {
             self.write(&self.head_path(registry, repo), &bytes);
         }
         let rows: Vec<RowRec> = t
@@ -633,7 +680,7 @@ impl Store {
             .zip(&t.rows)
             .map(|(n, c)| RowRec::of(n.clone(), c, &mut |x| x))
             .collect();
-        if let Ok(bytes) = serde_json::to_vec(&file(t.strings.to_vec(), rows, t.len())) {
+        if let Ok(bytes) = serde_json::to_vec(&file(t.strings.to_vec(), rows, None)) {
             self.write(&self.tags_path(registry, repo), &bytes);
         }
     }
@@ -782,8 +829,6 @@ pub struct Cached {
     inner: Arc<dyn Backend>,
     store: Arc<Store>,
     offline: bool,
-    /// The last tag list per repository (and each tag's row in it), loaded from the store once.
-    lists: Mutex<HashMap<String, Arc<Known>>>,
 }
 
 /// What a stored tag list says each tag pointed at (the rows themselves are not kept: the app
@@ -791,7 +836,22 @@ pub struct Cached {
 pub struct Known {
     /// Unix time the list was seen.
     pub seen: i64,
-    digests: HashMap<String, String>,
+    /// Digests shared with the table they came from (no copy of each).
+    digests: HashMap<Box<str>, Arc<str>>,
+}
+
+impl Known {
+    fn of(seen: i64, t: &TagTable) -> Known {
+        Known {
+            seen,
+            digests: t
+                .names
+                .iter()
+                .zip(&t.rows)
+                .map(|(n, c)| (n.as_str().into(), t.strings.arc(c.digest_id())))
+                .collect(),
+        }
+    }
 }
 
 impl Cached {
@@ -801,7 +861,6 @@ impl Cached {
             inner,
             store,
             offline,
-            lists: Mutex::default(),
         }
     }
 
@@ -814,30 +873,9 @@ impl Cached {
         registry_key(&self.inner.info())
     }
 
-    /// The tag → digest map of `repo` as last stored (loaded once per process).
+    /// The tag → digest map of `repo` as last stored (see [`Store::known`]).
     pub fn list(&self, repo: &str) -> Option<Arc<Known>> {
-        if let Some(l) = self.lists.lock().unwrap().get(repo) {
-            return Some(l.clone());
-        }
-        let l = self.store.tag_table(&self.key(), repo).map(|(seen, t)| {
-            let digests = t
-                .rows
-                .iter()
-                .map(|c| c.digest(&t.strings).to_string())
-                .collect::<Vec<_>>();
-            Arc::new(Known {
-                seen,
-                digests: t.names.into_iter().zip(digests).collect(),
-            })
-        });
-        // A list written later in this process (the first visit) is read when it exists.
-        if let Some(l) = &l {
-            self.lists
-                .lock()
-                .unwrap()
-                .insert(repo.to_string(), l.clone());
-        }
-        l
+        self.store.known(&self.key(), repo)
     }
 
     /// The whole stored list of `repo` (offline answers).
@@ -846,7 +884,7 @@ impl Cached {
     }
 
     fn known_digest(&self, repo: &str, tag: &str) -> Option<String> {
-        self.list(repo)?.digests.get(tag).cloned()
+        Some(self.list(repo)?.digests.get(tag)?.to_string())
     }
 
     async fn manifest_online(&self, repo: &str, reference: &str) -> Result<Arc<Manifest>> {

@@ -209,7 +209,7 @@ pub async fn tag_rows(
     concurrency: usize,
     on_row: impl FnMut(&str, Result<TagRow>),
 ) {
-    tag_rows_in_view(b, repo, tags, concurrency, usize::MAX, on_row).await
+    tag_rows_in_view(b, repo, tags.to_vec(), concurrency, usize::MAX, on_row).await
 }
 
 /// [`tag_rows`] where only the first `in_view` tags are what the user is looking at: their
@@ -217,12 +217,12 @@ pub async fn tag_rows(
 pub async fn tag_rows_in_view(
     b: &dyn Backend,
     repo: &str,
-    tags: &[String],
+    tags: Vec<String>,
     concurrency: usize,
     in_view: usize,
     mut on_row: impl FnMut(&str, Result<TagRow>),
 ) {
-    let mut rest: Vec<String> = tags.to_vec();
+    let mut rest = tags;
     let per_tag = b.details_per_tag();
     // A failed bulk listing falls back to v2, which may still work (or say why it does not).
     if per_tag {
@@ -230,11 +230,10 @@ pub async fn tag_rows_in_view(
     } else if let Ok(Some(rows)) = b.bulk_rows(repo).await {
         let by_tag: std::collections::HashMap<&str, &TagRow> =
             rows.iter().map(|r| (r.tag.as_str(), r)).collect();
-        rest.clear();
-        for t in tags {
+        for t in std::mem::take(&mut rest) {
             match by_tag.get(t.as_str()) {
-                Some(r) => on_row(t, Ok((*r).clone())),
-                None => rest.push(t.clone()),
+                Some(r) => on_row(&t, Ok((*r).clone())),
+                None => rest.push(t),
             }
         }
     }

@@ -10,6 +10,11 @@ use super::model::{PlatformEntry, TagRow, unix_nanos};
 /// No string (an absent date).
 const NONE: u32 = u32::MAX;
 
+/// Nanoseconds as i64 (dates outside 1678–2261 keep their order's ends).
+fn clamp(n: i128) -> i64 {
+    i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
+}
+
 /// Interned strings: each distinct string is kept once and named by its index.
 #[derive(Debug, Clone, Default)]
 pub struct Strings {
@@ -33,6 +38,14 @@ impl Strings {
     /// The string of index `i` (empty for an index it never gave out).
     pub fn get(&self, i: u32) -> &str {
         self.all.get(i as usize).map(|s| &**s).unwrap_or("")
+    }
+
+    /// The string of index `i`, shared.
+    pub fn arc(&self, i: u32) -> Arc<str> {
+        self.all
+            .get(i as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""))
     }
 
     /// How many distinct strings are kept.
@@ -84,8 +97,8 @@ pub struct Compact {
     pub size: u64,
     created: u32,
     pushed: u32,
-    /// [`TagRow::date_nanos`], worked out once.
-    date: Option<i128>,
+    /// [`TagRow::date_nanos`], worked out once (as i64: years 1678 to 2261, the rest clamped).
+    date: Option<i64>,
     platforms: Box<[(u32, u32, u64)]>,
     blobs: Box<[(u32, u64)]>,
     rare: Option<Box<Rare>>,
@@ -102,7 +115,7 @@ impl Compact {
             size: r.size,
             created,
             pushed,
-            date: r.date_nanos(),
+            date: r.date_nanos().map(clamp),
             platforms: r
                 .platforms
                 .iter()
@@ -145,7 +158,8 @@ impl Compact {
         let date = pushed
             .as_deref()
             .and_then(unix_nanos)
-            .or_else(|| created.as_deref().and_then(unix_nanos));
+            .or_else(|| created.as_deref().and_then(unix_nanos))
+            .map(clamp);
         let mut opt = |v: Option<String>| v.as_deref().map_or(NONE, |x| s.id(x));
         let (created, pushed) = (opt(created), opt(pushed));
         Some(Compact {
@@ -249,15 +263,14 @@ impl Compact {
         s.get(self.digest)
     }
 
-    /// [`TagRow::date_nanos`].
-    pub fn date_nanos(&self) -> Option<i128> {
+    /// [`TagRow::date_nanos`] (clamped to i64).
+    pub fn date_nanos(&self) -> Option<i64> {
         self.date
     }
 
     /// [`TagRow::date`] (Unix seconds).
     pub fn date(&self) -> Option<i64> {
-        self.date
-            .map(|n| i64::try_from(n.div_euclid(1_000_000_000)).unwrap_or(i64::MAX))
+        self.date.map(|n| n.div_euclid(1_000_000_000))
     }
 
     /// See [`TagRow::locked`].
@@ -279,6 +292,26 @@ impl Compact {
     pub fn blobs(&self) -> &[(u32, u64)] {
         &self.blobs
     }
+}
+
+/// Bytes of `rows` (strings in one table), each blob (config, layer) counted once; rows a
+/// provider sized without naming blobs count once per manifest.
+pub fn distinct_bytes<'a>(rows: impl Iterator<Item = &'a Compact>) -> u64 {
+    let mut manifests = std::collections::HashSet::new();
+    let mut blobs: HashMap<u32, u64> = HashMap::new();
+    let mut other = 0u64;
+    for r in rows {
+        if !manifests.insert(r.digest) {
+            continue;
+        }
+        if r.blobs.is_empty() {
+            other = other.saturating_add(r.size);
+        }
+        for (d, size) in r.blobs.iter() {
+            blobs.insert(*d, *size);
+        }
+    }
+    super::model::sum_sizes(blobs.into_values()).saturating_add(other)
 }
 
 /// A repository's cached rows as the tags pane takes them: names with their details, built
@@ -359,7 +392,7 @@ mod tests {
         assert_eq!(t.to_rows(), vec![a.clone(), b]);
         // One digest, one media type, one platform, one date, one blob: five strings.
         assert_eq!(t.strings.len(), 5);
-        assert_eq!(t.rows[0].date_nanos(), a.date_nanos());
+        assert_eq!(t.rows[0].date_nanos().map(i128::from), a.date_nanos());
         assert_eq!(t.rows[0].date(), a.date());
         assert_eq!(t.rows[0].locked(), Some("immutable"));
         assert_eq!(t.rows[0].digest(&t.strings), a.digest);

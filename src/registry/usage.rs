@@ -715,9 +715,8 @@ pub async fn du(
 
 /// Tag count and distinct bytes of one repository, for the repositories pane. Bytes are left
 /// out (`None`) above [`PANE_MAX_TAGS`] tags and where details cost a request per tag (GitLab).
-///
-/// Hook for the persistent cache (src/registry/cache.rs): where it knows this repository's
-/// tag list and manifests by digest, answer from it here instead of surveying the registry.
+/// (The client task first answers from the persistent cache, `Store::repo_size`, then asks
+/// this.)
 pub async fn repo_size(
     b: &dyn Backend,
     repo: &str,
