@@ -361,15 +361,7 @@ struct Shared {
     store: Option<Arc<Store>>,
     /// Per (profile, repository): the registry's last tag list and the rows detailed since,
     /// written to the store when a details run ends.
-    seen: Mutex<HashMap<(String, String), Seen>>,
-}
-
-/// A repository's tags as the registry listed them and the rows detailed so far.
-#[derive(Default)]
-struct Seen {
-    names: Vec<String>,
-    /// Compact (strings shared): the app holds the full rows.
-    rows: cache::CompactRows,
+    seen: Mutex<HashMap<(String, String), cache::CompactRows>>,
 }
 
 impl Shared {
@@ -494,22 +486,22 @@ impl Shared {
         };
         // The rows detailed by this run leave memory (the app holds them); rows of earlier runs
         // of this session are in the stored list already.
-        let (names, mut rows) = {
+        let mut rows = {
             let mut seen = self.seen.lock().unwrap();
             let Some(s) = seen.get_mut(&(profile.to_string(), repo.to_string())) else {
                 return;
             };
-            (s.names.clone(), std::mem::take(&mut s.rows))
+            s.take()
         };
         let key = cache::registry_key(&b.info());
         let repo = repo.to_string();
         let _ = tokio::task::spawn_blocking(move || {
-            if rows.len() < names.len() {
+            if rows.len() < rows.listed() {
                 if let Some((_, old)) = st.tag_table(&key, &repo) {
-                    rows.fill_from(&names, &old);
+                    rows.fill_from(&old);
                 }
             }
-            st.put_compact(&key, &repo, cache::now(), &names, rows)
+            st.put_compact(&key, &repo, cache::now(), rows)
         })
         .await;
     }
@@ -729,9 +721,18 @@ async fn run(sh: &Shared, cmd: Command) {
                     };
                     let key = cache::registry_key(&b.info());
                     let (st2, k2, r2) = (st.clone(), key.clone(), repo.clone());
-                    let head = tokio::task::spawn_blocking(move || st2.tag_head(&k2, &r2));
+                    let head = tokio::task::spawn_blocking(move || {
+                        st2.tag_head(&k2, &r2).map(|(seen, total, mut t)| {
+                            t.prepare();
+                            (seen, total, t)
+                        })
+                    });
+                    let mut partial = None;
                     if let Ok(Some((seen, total, table))) = head.await {
                         let whole = table.len() >= total;
+                        if !whole {
+                            partial = Some((seen, table.clone()));
+                        }
                         let _ = ev
                             .send(Event::CachedTags {
                                 req,
@@ -746,8 +747,14 @@ async fn run(sh: &Shared, cmd: Command) {
                         }
                     }
                     let r2 = repo.clone();
-                    let whole = tokio::task::spawn_blocking(move || st.tag_table(&key, &r2));
-                    if let Ok(Some((seen, table))) = whole.await {
+                    let whole = tokio::task::spawn_blocking(move || {
+                        st.tag_table(&key, &r2).map(|(seen, mut t)| {
+                            t.prepare();
+                            (seen, t)
+                        })
+                    });
+                    // The whole list, or (unreadable, swept away) the head alone as all there is.
+                    if let Some((seen, table)) = whole.await.ok().flatten().or(partial) {
                         let total = table.len();
                         let _ = ev
                             .send(Event::CachedTags {
@@ -766,10 +773,7 @@ async fn run(sh: &Shared, cmd: Command) {
                 if sh.store_for(&profile).is_some() {
                     let mut seen = sh.seen.lock().unwrap();
                     let s = seen.entry((profile.clone(), repo.clone())).or_default();
-                    s.names = all.clone();
-                    let names: std::collections::HashSet<&str> =
-                        all.iter().map(String::as_str).collect();
-                    s.rows.retain(|k| names.contains(k));
+                    s.set_names(all.clone());
                 }
                 Ok::<_, Error>(all)
             }
@@ -821,7 +825,7 @@ async fn run(sh: &Shared, cmd: Command) {
                     if let (true, Ok(row)) = (keep, &result) {
                         let mut seen = sh.seen.lock().unwrap();
                         if let Some(s) = seen.get_mut(&(profile.clone(), repo.clone())) {
-                            s.rows.insert(&tag, row);
+                            s.insert(&tag, row);
                         }
                     }
                     let result = result.map(Box::new);
@@ -1118,7 +1122,7 @@ async fn run(sh: &Shared, cmd: Command) {
                 .await
                 .unwrap_or_default();
                 for (repo, tags, bytes) in known {
-                    let bytes = (tags <= usage::PANE_MAX_TAGS).then_some(bytes);
+                    let bytes = bytes.filter(|_| tags <= usage::PANE_MAX_TAGS);
                     let result = Ok((tags, bytes));
                     let _ = ev.send(Event::RepoSize { req, repo, result }).await;
                 }

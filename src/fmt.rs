@@ -55,6 +55,39 @@ pub fn human_size(bytes: u64) -> String {
     humansize::format_size(bytes, humansize::BINARY)
 }
 
+/// `amd64,arm64/v8` from platform names (`linux/` left out), as the tags pane lists them.
+pub fn platform_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|p| match p.split_once('/') {
+            Some(("linux", rest)) => rest,
+            _ => p,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Cells of the widest size and platform list of `rows` (their strings in `s`), measured
+/// once per run of rows alike.
+pub fn row_widths<'a>(
+    rows: impl Iterator<Item = &'a crate::registry::table::Compact>,
+    s: &crate::registry::table::Strings,
+) -> (usize, usize) {
+    let (mut size, mut plats) = (0, 0);
+    let mut last: Option<&crate::registry::table::Compact> = None;
+    for c in rows {
+        let same =
+            last.is_some_and(|l| l.size == c.size && l.platform_names(s).eq(c.platform_names(s)));
+        if !same {
+            size = size.max(width(&human_size(c.size)));
+            plats = plats.max(width(&crate::sanitize::clean(&platform_list(
+                c.platform_names(s),
+            ))));
+            last = Some(c);
+        }
+    }
+    (size, plats)
+}
+
 /// `1 tag`, `2 tags`: `n` and the noun with an `s` unless `n` is 1.
 pub fn plural(n: usize, noun: &str) -> String {
     if n == 1 {

@@ -456,6 +456,19 @@ async fn tui_shows_cached_rows_at_once_then_revalidates_and_works_offline() {
     reg.stop();
     let mut third = Tui::new(&url, store.clone()).await;
     assert!(third.app.view().repos.offline.is_some());
+    // The repositories pane sizes what the cache knows, with the registry down.
+    let (_, tags, bytes) = store.repo_size(&url, "team/app/api").unwrap();
+    assert_eq!(tags, 5);
+    let screen = third.screen();
+    let line = screen
+        .lines()
+        .find(|l| l.contains("team/app/api") && !l.contains('›'))
+        .unwrap();
+    let cells = format!(
+        "{tags:>5} {:>5}",
+        regtui::ui::repos::compact_size(bytes.unwrap())
+    );
+    assert!(line.contains(&cells), "{cells:?} in {line}");
     third.open("team/app/api", false).await;
     let t = &third.app.view().tags;
     assert_eq!(t.cache.map(|c| c.state), Some(Freshness::Offline));
@@ -467,12 +480,6 @@ async fn tui_shows_cached_rows_at_once_then_revalidates_and_works_offline() {
         "{screen}"
     );
     insta::assert_snapshot!("swr_offline", screen);
-    // The repositories pane sizes what the cache knows, with the registry down.
-    let (_, tags, bytes) = store.repo_size(&url, "team/app/api").unwrap();
-    assert_eq!(tags, 5);
-    let line = screen.lines().find(|l| l.contains("team/app/api")).unwrap();
-    let cells = format!("{tags:>5} {:>5}", regtui::ui::repos::compact_size(bytes));
-    assert!(line.contains(&cells), "{cells:?} in {line}");
     // An action that needs the registry says so instead of failing later.
     let fx = third.app.update(key('d'));
     assert!(fx.is_empty());

@@ -6,7 +6,7 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
 use crate::client_task::ReqId;
-use crate::fmt::{Dates, human_size};
+use crate::fmt::{Dates, human_size, platform_list};
 use crate::registry::model::{Inspection, TagRow};
 use crate::registry::ops::natural_cmp;
 use crate::registry::prune::Protected;
@@ -93,17 +93,6 @@ pub fn filter_indices<'a>(items: impl Iterator<Item = &'a str>, filter: &str) ->
 /// A tag's platforms as the tags pane lists them: `amd64,arm64` (Linux implied), others whole.
 pub fn platforms(row: &TagRow) -> String {
     platform_list(row.platforms.iter().map(|p| p.platform.as_str()))
-}
-
-/// `amd64,arm64/v8` from platform names (`linux/` left out).
-fn platform_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names
-        .map(|p| match p.split_once('/') {
-            Some(("linux", rest)) => rest,
-            _ => p,
-        })
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// The repositories pane.
@@ -657,10 +646,9 @@ impl TagsPane {
 
     /// Widens the size and platform columns for a row.
     fn widen(&mut self, c: &Compact) {
-        self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(c.size)));
-        self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platform_list(
-            c.platform_names(&self.strings),
-        ))));
+        let (size, plats) = crate::fmt::row_widths(std::iter::once(c), &self.strings);
+        self.widths.1 = self.widths.1.max(size);
+        self.widths.2 = self.widths.2.max(plats);
     }
 
     /// Records a tag's details and moves just that row to its sorted place (no full re-sort).
@@ -751,46 +739,28 @@ impl TagsPane {
         self.load_table(TagTable::from_rows(&rows), height);
     }
 
-    /// Replaces the list by a table of cached rows (built off the UI thread): its vectors move
-    /// in whole; the work here is the digest counts, the widths and one sort of the view.
-    pub fn load_table(&mut self, t: TagTable, height: usize) {
+    /// Replaces the list by a table of cached rows. Prepared off the UI thread
+    /// ([`TagTable::prepare`]), its vectors move in whole and the default view needs no sort.
+    pub fn load_table(&mut self, mut t: TagTable, height: usize) {
+        let p = match t.prepared.take() {
+            Some(p) => p,
+            None => {
+                t.prepare();
+                t.prepared.take().unwrap_or_default()
+            }
+        };
         let TagTable {
             names,
             rows,
             strings,
+            ..
         } = t;
-        let mut pairs: Vec<(String, Compact)> = Vec::new();
-        let (names, rows) =
-            if names.is_sorted_by(|a, b| natural_cmp(a, b) == std::cmp::Ordering::Less) {
-                (names, rows)
-            } else {
-                // Out of order or a tag listed twice (it keeps its last row).
-                pairs.extend(names.into_iter().zip(rows));
-                pairs.reverse();
-                pairs.sort_by(|a, b| natural_cmp(&a.0, &b.0));
-                pairs.dedup_by(|later, kept| later.0 == kept.0);
-                pairs.into_iter().unzip()
-            };
         let keep = self.selected().map(str::to_string);
         self.strings = strings;
-        self.per_digest = vec![0; self.strings.len()];
-        // Widths measured once per run of rows alike (same size and platforms), not per row.
-        let mut last: Option<&Compact> = None;
-        for c in &rows {
-            self.per_digest[c.digest_id() as usize] += 1;
-            let same = last.is_some_and(|l| {
-                l.size == c.size
-                    && l.platform_names(&self.strings)
-                        .eq(c.platform_names(&self.strings))
-            });
-            if !same {
-                self.widths.1 = self.widths.1.max(crate::fmt::width(&human_size(c.size)));
-                self.widths.2 = self.widths.2.max(crate::fmt::width(&clean(&platform_list(
-                    c.platform_names(&self.strings),
-                ))));
-                last = Some(c);
-            }
-        }
+        self.per_digest = p.per_digest;
+        self.per_digest.resize(self.strings.len(), 0);
+        self.widths.1 = self.widths.1.max(p.widths.0);
+        self.widths.2 = self.widths.2.max(p.widths.1);
         self.keys = rows
             .iter()
             .map(|c| (c.date_nanos(), Some(c.size)))
@@ -801,11 +771,22 @@ impl TagsPane {
         self.names = names;
         self.marked
             .retain(|t| self.names.binary_search_by(|n| natural_cmp(n, t)).is_ok());
-        // The old view holds indices into the old names.
-        self.view.clear();
         self.rebadge();
         self.rewidth();
-        self.resort_keeping(keep, height);
+        if self.sort == SortKey::Created
+            && self.filter.is_empty()
+            && !self.show_artifacts
+            && p.newest_first.len() <= self.names.len()
+        {
+            // The prepared view is what resort would make.
+            self.view = p.newest_first;
+            let keep = keep.and_then(|k| self.pos(&k));
+            self.place(keep, height);
+        } else {
+            // The old view holds indices into the old names.
+            self.view.clear();
+            self.resort_keeping(keep, height);
+        }
     }
 
     /// Fills the rows still pending from a table of cached rows: the registry's list came

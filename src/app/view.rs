@@ -275,7 +275,7 @@ impl ProfileView {
                 let size = match (result, self.repos.sizes.get(&repo)) {
                     (Ok((tags, bytes)), _) => RepoSize::Known { tags, bytes },
                     // The cache's figure stays when the registry cannot be asked.
-                    (Err(_), Some(known @ RepoSize::Known { .. })) => known.clone(),
+                    (Err(_), Some(known @ RepoSize::Known { .. })) => *known,
                     (Err(_), _) => RepoSize::Failed,
                 };
                 self.repos.sizes.insert(repo, size);
@@ -313,7 +313,8 @@ impl ProfileView {
                 let mut names = if self.tags.cache.is_some() && !self.tags.fresh_list {
                     Vec::new()
                 } else {
-                    std::mem::take(&mut self.tags.names)
+                    // A copy: set_names carries rows over by comparing with the names it had.
+                    self.tags.names.clone()
                 };
                 self.tags.fresh_list = true;
                 names.extend(page);

@@ -120,7 +120,7 @@ pub struct Store {
     written: AtomicU64,
     sweeping: Arc<AtomicBool>,
     /// Per (registry, repository): the stored list's tag → digest map (`None`: no list).
-    known: Mutex<HashMap<(String, String), Option<Arc<Known>>>>,
+    known: Mutex<KnownMemo>,
 }
 
 /// What `regtui cache stats` prints.
@@ -212,12 +212,12 @@ struct TagFile {
 impl TagFile {
     /// The file's rows as a table (`None` when an index points outside its strings).
     fn table(self) -> Option<TagTable> {
-        let mut strings = Strings::from_vec(self.strings);
+        let mut strings = Strings::from_vec(self.strings)?;
         let n = strings.len() as u32;
         let mut t = TagTable {
             names: Vec::with_capacity(self.rows.len()),
             rows: Vec::with_capacity(self.rows.len()),
-            strings: Strings::default(),
+            ..TagTable::default()
         };
         let date = |s: &Strings, i: Option<u32>| match i {
             Some(i) if i < n => Some(Some(s.get(i).to_string())),
@@ -254,56 +254,97 @@ struct RepoFile {
     repos: Vec<String>,
 }
 
-/// Tag rows kept compact until they are written to the [`Store`]: as on disk, every digest,
-/// media type and platform is one shared string, and a row holds indexes into them.
+/// What a details run saw of a repository, kept compact until it is written to the
+/// [`Store`]: the registry's list (in natural order, shared) and a row per tag once detailed,
+/// its strings interned as on disk.
 #[derive(Default)]
 pub struct CompactRows {
+    names: Arc<[String]>,
+    /// Aligned with `names`; shorter until a row arrives (a missing one is `None`).
+    rows: Vec<Option<Compact>>,
     strings: Strings,
-    /// Per tag, its row.
-    rows: HashMap<Box<str>, Compact>,
 }
 
 impl CompactRows {
-    /// Keeps `r` as the row of `tag` (replacing an earlier one).
-    pub fn insert(&mut self, tag: &str, r: &TagRow) {
-        let c = Compact::of(r, &mut self.strings);
-        self.rows.insert(tag.into(), c);
-    }
-
-    /// Keeps the row `c` of `tag` from a table whose strings are `s` (when it has none yet).
-    fn insert_from(&mut self, tag: &str, c: &Compact, s: &Strings) {
-        if !self.rows.contains_key(tag) {
-            let c = c.moved(s, &mut self.strings);
-            self.rows.insert(tag.into(), c);
+    /// The registry's list is now `names`: rows of tags still listed stay.
+    pub fn set_names(&mut self, mut names: Vec<String>) {
+        use super::ops::natural_cmp;
+        if !names.is_sorted_by(|a, b| natural_cmp(a, b) != std::cmp::Ordering::Greater) {
+            names.sort_by(|a, b| natural_cmp(a, b));
         }
+        names.dedup();
+        let mut rows = Vec::with_capacity(names.len());
+        let mut old = self
+            .names
+            .iter()
+            .zip(
+                std::mem::take(&mut self.rows)
+                    .into_iter()
+                    .chain(std::iter::repeat(None)),
+            )
+            .peekable();
+        for n in &names {
+            while old
+                .peek()
+                .is_some_and(|(o, _)| natural_cmp(o, n) == std::cmp::Ordering::Less)
+            {
+                old.next();
+            }
+            rows.push(old.next_if(|(o, _)| *o == n).and_then(|(_, r)| r));
+        }
+        drop(old);
+        self.names = names.into();
+        self.rows = rows;
     }
 
-    /// Whether `tag` has a row.
-    pub fn contains(&self, tag: &str) -> bool {
-        self.rows.contains_key(tag)
+    fn pos(&self, tag: &str) -> Option<usize> {
+        self.names
+            .binary_search_by(|n| super::ops::natural_cmp(n, tag))
+            .ok()
+    }
+
+    /// Keeps `r` as the row of `tag` (replacing an earlier one); a tag not listed is ignored.
+    pub fn insert(&mut self, tag: &str, r: &TagRow) {
+        if let Some(i) = self.pos(tag) {
+            if self.rows.len() < self.names.len() {
+                self.rows.resize(self.names.len(), None);
+            }
+            self.rows[i] = Some(Compact::of(r, &mut self.strings));
+        }
     }
 
     /// How many rows are kept.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.iter().filter(|r| r.is_some()).count()
     }
 
     /// Whether no row is kept.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.iter().all(Option::is_none)
     }
 
-    /// Keeps the rows of the tags `keep` says yes to (the shared strings stay until written).
-    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.rows.retain(|k, _| keep(k));
+    /// How many tags the registry listed.
+    pub fn listed(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The rows kept so far, leaving the list in place with no rows (for the next run).
+    pub fn take(&mut self) -> CompactRows {
+        CompactRows {
+            names: self.names.clone(),
+            rows: std::mem::take(&mut self.rows),
+            strings: std::mem::take(&mut self.strings),
+        }
     }
 
     /// Fills the rows this run did not detail from `old` (the list stored before).
-    pub fn fill_from(&mut self, names: &[String], old: &TagTable) {
-        let want: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+    pub fn fill_from(&mut self, old: &TagTable) {
+        self.rows.resize(self.names.len(), None);
         for (n, c) in old.names.iter().zip(&old.rows) {
-            if want.contains(n.as_str()) {
-                self.insert_from(n, c, &old.strings);
+            if let Some(i) = self.pos(n) {
+                if self.rows[i].is_none() {
+                    self.rows[i] = Some(c.moved(&old.strings, &mut self.strings));
+                }
             }
         }
     }
@@ -319,17 +360,7 @@ fn head_rows(t: &TagTable) -> Vec<usize> {
     use std::cmp::Ordering;
     let name = |a: usize, b: usize| super::ops::natural_cmp(&t.names[a], &t.names[b]);
     let orders: [&dyn Fn(usize, usize) -> Ordering; 3] = [
-        &|a, b| {
-            let (x, y) = (t.rows[a].date_nanos(), t.rows[b].date_nanos());
-            // Newest first, unknown dates last.
-            match (x, y) {
-                (Some(x), Some(y)) => y.cmp(&x),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            }
-            .then_with(|| name(a, b))
-        },
+        &|a, b| table::newest_first(&t.rows[a], &t.rows[b]).then_with(|| name(a, b)),
         &|a, b| name(a, b),
         &|a, b| t.rows[b].size.cmp(&t.rows[a].size).then_with(|| name(a, b)),
     ];
@@ -580,7 +611,16 @@ impl Store {
         if m.len() >= 64 {
             m.clear();
         }
-        m.insert((registry.to_string(), repo.to_string()), k);
+        let key = (registry.to_string(), repo.to_string());
+        // A read that raced a write never takes the memo back to an older list (or to none).
+        let older = match (m.get(&key), &k) {
+            (Some(Some(had)), Some(new)) => new.seen < had.seen,
+            (Some(Some(_)), None) => true,
+            _ => false,
+        };
+        if !older {
+            m.insert(key, k);
+        }
     }
 
     /// What the last stored tag list of `repo` says each tag pointed at: read once per
@@ -611,50 +651,49 @@ impl Store {
 
     /// The tag count and distinct bytes of `repo` as last seen (from the list's head: no
     /// row is read), and when.
-    pub fn repo_size(&self, registry: &str, repo: &str) -> Option<(i64, usize, u64)> {
+    /// The bytes are `None` when the stored list lacks some tag's details.
+    pub fn repo_size(&self, registry: &str, repo: &str) -> Option<(i64, usize, Option<u64>)> {
         let f = self.tag_file(&self.head_path(registry, repo), registry, repo)?;
-        Some((f.seen, f.total, f.bytes?))
+        Some((f.seen, f.total, f.bytes))
     }
 
     /// Records the tag list of `repo` on `registry` as seen at `seen` (Unix seconds).
     pub fn put_tags(&self, registry: &str, repo: &str, seen: i64, rows: &[TagRow]) {
-        self.put_table(registry, repo, seen, &TagTable::from_rows(rows));
+        self.put_table(registry, repo, seen, &TagTable::from_rows(rows), rows.len());
     }
 
     /// Records the tag list of `repo` on `registry` as seen at `seen`: `names` in order, each
     /// with its row from `rows` (a name without one is left out).
-    pub fn put_compact(
-        &self,
-        registry: &str,
-        repo: &str,
-        seen: i64,
-        names: &[String],
-        mut rows: CompactRows,
-    ) {
+    pub fn put_compact(&self, registry: &str, repo: &str, seen: i64, rows: CompactRows) {
+        let listed = rows.listed();
+        let CompactRows {
+            names,
+            rows,
+            strings,
+        } = rows;
         let mut t = TagTable {
-            names: Vec::with_capacity(rows.len()),
-            rows: Vec::with_capacity(rows.len()),
-            strings: std::mem::take(&mut rows.strings),
+            strings,
+            ..TagTable::default()
         };
-        for n in names {
-            if let Some(c) = rows.rows.remove(n.as_str()) {
+        for (n, r) in names.iter().zip(rows) {
+            if let Some(c) = r {
                 t.names.push(n.clone());
                 t.rows.push(c);
             }
         }
-        drop(rows);
-        self.put_table(registry, repo, seen, &t);
+        self.put_table(registry, repo, seen, &t, listed);
     }
 
-    /// Writes a tag list and its head (see [`Store::tag_head`]).
-    fn put_table(&self, registry: &str, repo: &str, seen: i64, t: &TagTable) {
+    /// Writes a tag list and its head (see [`Store::tag_head`]); `listed` is how many tags the
+    /// registry listed (rows without details are left out of `t`).
+    fn put_table(&self, registry: &str, repo: &str, seen: i64, t: &TagTable, listed: usize) {
         self.remember_known(registry, repo, Some(Arc::new(Known::of(seen, t))));
         let file = |strings: Vec<String>, rows: Vec<RowRec>, bytes: Option<u64>| TagFile {
             v: LIST_VERSION,
             registry: registry.to_string(),
             repo: repo.to_string(),
             seen,
-            total: t.len(),
+            total: listed.max(t.len()),
             bytes,
             strings,
             rows,
@@ -670,7 +709,8 @@ impl Store {
                 })
             })
             .collect();
-        let size = Some(table::distinct_bytes(t.rows.iter()));
+        // Bytes only when every listed tag has its row (a partial sum would mislead).
+        let size = (t.len() >= listed).then(|| table::distinct_bytes(t.rows.iter()));
         if let Ok(bytes) = serde_json::to_vec(&file(i.to_vec(), head, size)) {
             self.write(&self.head_path(registry, repo), &bytes);
         }
@@ -778,6 +818,20 @@ impl Store {
             if std::fs::remove_file(&p).is_ok() {
                 total -= size;
                 freed += size;
+                // A list's head goes with it (a head alone would promise rows that are gone).
+                let name = p.to_string_lossy();
+                if let Some(stem) = name
+                    .strip_suffix(".json")
+                    .filter(|_| !name.ends_with(".head.json"))
+                {
+                    let head = PathBuf::from(format!("{stem}.head.json"));
+                    if let Ok(m) = std::fs::metadata(&head) {
+                        if std::fs::remove_file(&head).is_ok() {
+                            total = total.saturating_sub(m.len());
+                            freed += m.len();
+                        }
+                    }
+                }
             }
         }
         freed
@@ -830,6 +884,9 @@ pub struct Cached {
     store: Arc<Store>,
     offline: bool,
 }
+
+/// Per (registry, repository): the stored list's tag → digest map (`None`: no list).
+type KnownMemo = HashMap<(String, String), Option<Arc<Known>>>;
 
 /// What a stored tag list says each tag pointed at (the rows themselves are not kept: the app
 /// holds those).
@@ -1220,6 +1277,48 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(s.tags("http://h:5000", "r/x").is_none());
+    }
+
+    #[test]
+    fn a_details_run_stores_what_it_saw_and_a_partial_run_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::new(dir.path().to_path_buf(), 64 << 20);
+        let d = |x: &str| digest::sha256(x.as_bytes());
+        let names = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let mut rows = CompactRows::default();
+        rows.set_names(names(&["v10", "v9", "a", "v9"]));
+        rows.insert("v9", &row("v9", &d("9")));
+        rows.insert("gone", &row("gone", &d("g")));
+        assert_eq!((rows.len(), rows.listed()), (1, 3));
+        // A new list keeps the rows of tags still listed.
+        rows.set_names(names(&["v9", "v11", "v10"]));
+        assert_eq!(rows.len(), 1);
+        let taken = rows.take();
+        assert_eq!(
+            (rows.len(), rows.listed()),
+            (0, 3),
+            "the list stays for the next run"
+        );
+        s.put_compact("http://h:5000", "r/x", 1000, taken);
+        // One of three tags detailed: the count is the registry's, the bytes unknown.
+        assert_eq!(s.repo_size("http://h:5000", "r/x"), Some((1000, 3, None)));
+        let (_, total, head) = s.tag_head("http://h:5000", "r/x").unwrap();
+        assert_eq!((total, head.names.clone()), (3, names(&["v9"])));
+        // The next run details the rest; the stored row fills what it did not.
+        rows.insert("v10", &row("v10", &d("10")));
+        rows.insert("v11", &row("v11", &d("11")));
+        let (_, old) = s.tag_table("http://h:5000", "r/x").unwrap();
+        let mut next = rows.take();
+        next.fill_from(&old);
+        assert_eq!(next.len(), 3);
+        s.put_compact("http://h:5000", "r/x", 2000, next);
+        let (seen, tags, bytes) = s.repo_size("http://h:5000", "r/x").unwrap();
+        assert_eq!((seen, tags), (2000, 3));
+        assert_eq!(bytes, Some(3), "one blob of 1 byte per image");
+        let l = s.tags("http://h:5000", "r/x").unwrap();
+        let listed: Vec<&str> = l.rows.iter().map(|r| r.tag.as_str()).collect();
+        assert_eq!(listed, ["v9", "v10", "v11"], "stored in natural order");
+        assert_eq!(s.known("http://h:5000", "r/x").unwrap().seen, 2000);
     }
 
     #[test]

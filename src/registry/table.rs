@@ -63,9 +63,9 @@ impl Strings {
         self.all.iter().map(|s| s.to_string()).collect()
     }
 
-    /// The strings of a stored table, in its order (so its indexes stay valid); a string listed
-    /// twice keeps its first index.
-    pub fn from_vec(v: Vec<String>) -> Strings {
+    /// The strings of a stored table, in its order (so its indexes stay valid); `None` when
+    /// one is listed twice (two indexes for one digest would hide that tags share it).
+    pub fn from_vec(v: Vec<String>) -> Option<Strings> {
         let mut s = Strings {
             ids: HashMap::with_capacity(v.len()),
             all: Vec::with_capacity(v.len()),
@@ -74,9 +74,11 @@ impl Strings {
             let a: Arc<str> = Arc::from(x);
             let i = s.all.len() as u32;
             s.all.push(a.clone());
-            s.ids.entry(a).or_insert(i);
+            if s.ids.insert(a, i).is_some() {
+                return None;
+            }
         }
-        s
+        Some(s)
     }
 }
 
@@ -307,7 +309,7 @@ pub fn distinct_bytes<'a>(rows: impl Iterator<Item = &'a Compact>) -> u64 {
         if r.blobs.is_empty() {
             other = other.saturating_add(r.size);
         }
-        for (d, size) in r.blobs.iter() {
+        for (d, size) in &r.blobs {
             blobs.insert(*d, *size);
         }
     }
@@ -322,9 +324,62 @@ pub struct TagTable {
     pub names: Vec<String>,
     pub rows: Vec<Compact>,
     pub strings: Strings,
+    /// Set by [`TagTable::prepare`].
+    pub prepared: Option<Prepared>,
+}
+
+/// What the tags pane works out from a table, worked out where the table was built (off the
+/// UI thread), so taking in 100,000 rows is a few moves.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    /// How many rows point at each digest, by the digest's string index.
+    pub per_digest: Vec<u32>,
+    /// Cells of the widest size and platform list.
+    pub widths: (usize, usize),
+    /// Row indexes newest first (unknown dates last, ties by name), artifact tags left out:
+    /// the pane's first view.
+    pub newest_first: Vec<usize>,
+}
+
+/// Newest first, unknown dates last (ties are left to the caller).
+pub fn newest_first(a: &Compact, b: &Compact) -> std::cmp::Ordering {
+    b.date.cmp(&a.date)
 }
 
 impl TagTable {
+    /// Puts the rows in natural order of their names (a tag listed twice keeps its last row)
+    /// and works out [`Prepared`].
+    pub fn prepare(&mut self) {
+        use super::ops::natural_cmp;
+        if !self
+            .names
+            .is_sorted_by(|a, b| natural_cmp(a, b) == std::cmp::Ordering::Less)
+        {
+            let mut pairs: Vec<(String, Compact)> = std::mem::take(&mut self.names)
+                .into_iter()
+                .zip(std::mem::take(&mut self.rows))
+                .collect();
+            pairs.reverse();
+            pairs.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+            pairs.dedup_by(|later, kept| later.0 == kept.0);
+            (self.names, self.rows) = pairs.into_iter().unzip();
+        }
+        let mut per_digest = vec![0u32; self.strings.len()];
+        for c in &self.rows {
+            per_digest[c.digest as usize] += 1;
+        }
+        let mut view: Vec<usize> = (0..self.rows.len())
+            .filter(|i| !super::referrers::is_artifact_tag(&self.names[*i]))
+            .collect();
+        // Names are in natural order now: their indexes break ties as names would.
+        view.sort_by(|a, b| newest_first(&self.rows[*a], &self.rows[*b]).then(a.cmp(b)));
+        self.prepared = Some(Prepared {
+            per_digest,
+            widths: crate::fmt::row_widths(self.rows.iter(), &self.strings),
+            newest_first: view,
+        });
+    }
+
     /// A table of `rows` (each keeps its own name).
     pub fn from_rows(rows: &[TagRow]) -> TagTable {
         let mut t = TagTable::default();
@@ -400,7 +455,8 @@ mod tests {
 
     #[test]
     fn a_stored_row_with_an_index_out_of_range_is_refused() {
-        let mut s = Strings::from_vec(vec!["sha256:x".into(), "mt".into()]);
+        assert!(Strings::from_vec(vec!["a".into(), "a".into()]).is_none());
+        let mut s = Strings::from_vec(vec!["sha256:x".into(), "mt".into()]).unwrap();
         let c = |s: &mut Strings, d| {
             Compact::stored(s, d, 1, 1, None, None, vec![], vec![], None, None)
         };
