@@ -740,7 +740,7 @@ fn cache_cmd(cli: &Cli, action: &CacheCmd) -> Result<i32> {
                 emit(&json(&stats));
             } else {
                 emit(&format!(
-                    "cache      {}\nsize       {} of {}{}\nmanifests  {}\nconfigs    {}\ntag lists  {}\nrepo lists {}\n",
+                    "cache      {}\nsize       {} of {}{}\nmanifests  {}\nconfigs    {}\ntag lists  {}\nrepo lists {}\nreferrers  {}\n",
                     clean(&stats.dir),
                     human(stats.bytes),
                     human(stats.max_bytes),
@@ -752,7 +752,8 @@ fn cache_cmd(cli: &Cli, action: &CacheCmd) -> Result<i32> {
                     stats.manifests,
                     stats.configs,
                     stats.tag_lists,
-                    stats.repo_lists
+                    stats.repo_lists,
+                    stats.referrer_lists
                 ));
             }
         }

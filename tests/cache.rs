@@ -197,6 +197,63 @@ fn offline_answers_from_the_cache_after_the_registry_stopped_and_says_how_old() 
 }
 
 #[test]
+fn the_referrers_apis_last_answer_serves_offline() {
+    let mut reg = standard(Options::default());
+    let subject = support::find("team/app/api", "v1.0.0").digest;
+    let sig = format!("sha256:{}", "5".repeat(64));
+    // distribution 2.8 has no referrers API: a proxy answers it as an OCI 1.1 registry would.
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": sig,
+            "size": 620,
+            "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json",
+        }],
+    });
+    let path = format!("/v2/team/app/api/referrers/{subject}");
+    let fx = fixture::proxy(reg.port, move |req| {
+        (req.path() == path).then(|| fixture::Response {
+            status: 200,
+            headers: vec![(
+                "content-type".into(),
+                "application/vnd.oci.image.index.v1+json".into(),
+            )],
+            body: serde_json::to_vec(&index).unwrap(),
+        })
+    });
+    let url = fx.url.clone();
+    let cache = tempfile::tempdir().unwrap();
+    let env = [("XDG_CACHE_HOME", cache.path().to_str().unwrap())];
+    // The tag list seen once (offline resolves the tag, and knows which cosign tags exist).
+    let tags = regtui(&["--registry", &url, "tags", "team/app/api", "--long"], &env);
+    assert_eq!(tags.code(), 0, "{}", tags.stderr());
+    let args = ["--registry", &url, "referrers", "team/app/api:v1.0.0", "--json"];
+    let online = regtui(&args, &env);
+    assert_eq!(online.code(), 0, "{}", online.stderr());
+    assert!(online.stdout().contains(&sig), "{}", online.stdout());
+    let stats = regtui(&["cache", "stats", "--json"], &env).json();
+    assert_eq!(stats["referrer_lists"], 1, "{stats}");
+    drop(fx);
+    reg.stop();
+
+    let offline = regtui(
+        &[
+            "--registry",
+            &url,
+            "--offline",
+            "referrers",
+            "team/app/api:v1.0.0",
+            "--json",
+        ],
+        &env,
+    );
+    assert_eq!(offline.code(), 0, "{}", offline.stderr());
+    assert_eq!(online.json(), offline.json(), "{}", offline.stderr());
+}
+
+#[test]
 fn an_old_list_says_its_age() {
     let reg = standard(Options::default());
     let cache = tempfile::tempdir().unwrap();

@@ -734,11 +734,6 @@ impl TagsPane {
         }
     }
 
-    /// Replaces the list by `rows` (a repository's cached rows).
-    pub fn load_rows(&mut self, rows: Vec<TagRow>, height: usize) {
-        self.load_table(TagTable::from_rows(&rows), height);
-    }
-
     /// Replaces the list by a table of cached rows. Prepared off the UI thread
     /// ([`TagTable::prepare`]), its vectors move in whole and the default view needs no sort.
     pub fn load_table(&mut self, mut t: TagTable, height: usize) {
@@ -786,32 +781,6 @@ impl TagsPane {
             // The old view holds indices into the old names.
             self.view.clear();
             self.resort_keeping(keep, height);
-        }
-    }
-
-    /// Fills the rows still pending from a table of cached rows: the registry's list came
-    /// first and decides which tags there are. The rows filled count as unchecked.
-    pub fn fill_pending(&mut self, t: TagTable, height: usize) {
-        let mut any = false;
-        for (n, c) in t.names.iter().zip(&t.rows) {
-            let Some(i) = self.pos(n) else {
-                continue;
-            };
-            if !matches!(self.slots[i], Slot::Pending) {
-                continue;
-            }
-            let c = c.moved(&t.strings, &mut self.strings);
-            self.count(&c, true);
-            self.widen(&c);
-            self.keys[i] = (c.date_nanos(), Some(c.size));
-            self.slots[i] = Slot::Loaded(c);
-            if !std::mem::replace(&mut self.stale[i], true) {
-                self.stale_count += 1;
-            }
-            any = true;
-        }
-        if any {
-            self.resort(height);
         }
     }
 
@@ -1189,7 +1158,7 @@ mod tests {
                 old.set_row(&r.tag, RowState::Loaded(r.clone()), 3);
             }
             old.resort(3);
-            new.load_rows(rows.clone(), 3);
+            new.load_table(TagTable::from_rows(&rows), 3);
             new.check_invariants(3).unwrap();
             assert_eq!(new.names, old.names);
             assert_eq!(new.names, ["a9", "a10", "b", "latest", "v1.9", "v1.10"]);

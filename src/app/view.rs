@@ -289,10 +289,9 @@ impl ProfileView {
                 // Stale-while-revalidate: the rows as last seen, marked, until the registry
                 // answers. The head of the list comes first (a first screen), then all of it.
                 let whole = table.len() >= total;
-                if self.tags.fresh_list {
-                    // The registry's list came first: it decides which tags there are.
-                    self.tags.fill_pending(*table, ht);
-                } else {
+                // The client sends the registry's list after the cached rows; were it ever
+                // first, its rows (being detailed) would win over the cache's.
+                if !self.tags.fresh_list {
                     self.tags.load_table(*table, ht);
                     self.tags.mark_all_stale();
                 }

@@ -15,6 +15,9 @@
 //! tags/<…>.head.json          its head: the first 100 rows under each sort order, so a first
 //!                             screen shows in a millisecond however long the list
 //! repos/<sha256(registry)>.json        the last repository list of one registry
+//! referrers/<sha256(registry\nrepo\nsubject)>.json   the referrers API's last answer for one
+//!                             image (when seen, then the index as sent), for offline answers;
+//!                             fallback-tag indexes are manifests, stored by digest above
 //! tmp/                        files being written (renamed into place when complete)
 //! ```
 //!
@@ -133,6 +136,8 @@ pub struct Stats {
     pub configs: u64,
     pub tag_lists: u64,
     pub repo_lists: u64,
+    /// Referrers API answers kept (per registry, repository and subject).
+    pub referrer_lists: u64,
 }
 
 /// A repository's tag list as last seen, with each tag's details.
@@ -745,6 +750,34 @@ impl Store {
         }
     }
 
+    fn referrers_path(&self, registry: &str, repo: &str, subject: &str) -> Option<PathBuf> {
+        digest::validate(subject).ok()?;
+        Some(self.root.join("referrers").join(format!(
+            "{}.json",
+            hex_of(&format!("{registry}\n{repo}\n{subject}"))
+        )))
+    }
+
+    /// The referrers API's last answer for `subject` in `repo` (an OCI index, as the registry
+    /// sent it: checked like a fresh one when read) and when it was seen. It changes as
+    /// referrers are pushed, so it serves offline answers only.
+    pub fn referrers(&self, registry: &str, repo: &str, subject: &str) -> Option<(i64, Vec<u8>)> {
+        let path = self.referrers_path(registry, repo, subject)?;
+        let bytes = self.read(&path, super::model::MANIFEST_LIMIT + 64)?;
+        let nl = bytes.iter().position(|b| *b == b'\n')?;
+        let seen = std::str::from_utf8(&bytes[..nl]).ok()?.parse().ok()?;
+        Some((seen, bytes[nl + 1..].to_vec()))
+    }
+
+    /// Keeps the referrers API's answer for `subject` in `repo`.
+    pub fn put_referrers(&self, registry: &str, repo: &str, subject: &str, raw: &[u8]) {
+        if let Some(path) = self.referrers_path(registry, repo, subject) {
+            let mut bytes = format!("{}\n", now()).into_bytes();
+            bytes.extend_from_slice(raw);
+            self.write(&path, &bytes);
+        }
+    }
+
     /// Every file of the store with its size and mtime.
     fn files(&self) -> Vec<(PathBuf, u64, SystemTime)> {
         let mut out = Vec::new();
@@ -785,6 +818,7 @@ impl Store {
                 // A list's head is part of it.
                 Some("tags") if !p.to_string_lossy().ends_with(".head.json") => st.tag_lists += 1,
                 Some("repos") => st.repo_lists += 1,
+                Some("referrers") => st.referrer_lists += 1,
                 _ => {}
             }
         }
@@ -853,7 +887,7 @@ impl Store {
     /// Deletes everything in the store; returns the bytes freed.
     pub fn clear(&self) -> std::io::Result<u64> {
         let bytes = self.files().iter().map(|f| f.1).sum();
-        for sub in ["manifests", "configs", "tags", "repos", "tmp"] {
+        for sub in ["manifests", "configs", "tags", "repos", "referrers", "tmp"] {
             match std::fs::remove_dir_all(self.root.join(sub)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
                 _ => {}
@@ -972,8 +1006,19 @@ impl Cached {
         let d = if digest::is_digest(reference) {
             reference.to_string()
         } else {
-            self.known_digest(repo, reference)
-                .ok_or_else(|| offline_error(&format!("{repo}:{reference}")))?
+            let list = self
+                .list(repo)
+                .ok_or_else(|| offline_error(&format!("{repo}:{reference}")))?;
+            match list.digests.get(reference) {
+                Some(d) => d.to_string(),
+                // The list as last seen has no such tag (a cosign or fallback tag, say).
+                None => {
+                    return Err(Error::NotFound {
+                        what: format!("{repo}:{reference} (offline: not in the tag list as last seen)"),
+                        errors: vec![],
+                    });
+                }
+            }
         };
         self.store
             .manifest(&d)
@@ -1167,10 +1212,20 @@ impl Backend for Cached {
         self.inner.blob_stream(repo, digest)
     }
     fn referrers_api<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, Option<Vec<u8>>> {
-        if self.offline {
-            return Box::pin(async { Ok(None) });
-        }
-        self.inner.referrers_api(repo, digest)
+        Box::pin(async move {
+            if self.offline {
+                // The last answer seen; none when never asked (the fallback tags may still say).
+                return Ok(self
+                    .store
+                    .referrers(&self.key(), repo, digest)
+                    .map(|(_, raw)| raw));
+            }
+            let r = self.inner.referrers_api(repo, digest).await?;
+            if let Some(raw) = &r {
+                self.store.put_referrers(&self.key(), repo, digest, raw);
+            }
+            Ok(r)
+        })
     }
     fn has_blob<'a>(&'a self, repo: &'a str, digest: &'a str) -> BoxFut<'a, bool> {
         if self.offline {

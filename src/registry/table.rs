@@ -82,6 +82,29 @@ impl Strings {
     }
 }
 
+/// `(platform, digest, size)` of each platform: most images have one, kept inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Platforms {
+    One([(u32, u32, u64); 1]),
+    Many(Box<[(u32, u32, u64)]>),
+}
+
+impl Platforms {
+    fn of(v: Vec<(u32, u32, u64)>) -> Platforms {
+        match v[..] {
+            [one] => Platforms::One([one]),
+            _ => Platforms::Many(v.into()),
+        }
+    }
+
+    fn get(&self) -> &[(u32, u32, u64)] {
+        match self {
+            Platforms::One(p) => p,
+            Platforms::Many(p) => p,
+        }
+    }
+}
+
 /// What few rows have: the service's lock and the last pull.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Rare {
@@ -101,7 +124,7 @@ pub struct Compact {
     pushed: u32,
     /// [`TagRow::date_nanos`], worked out once (as i64: years 1678 to 2261, the rest clamped).
     date: Option<i64>,
-    platforms: Box<[(u32, u32, u64)]>,
+    platforms: Platforms,
     blobs: Box<[(u32, u64)]>,
     rare: Option<Box<Rare>>,
 }
@@ -118,11 +141,12 @@ impl Compact {
             created,
             pushed,
             date: r.date_nanos().map(clamp),
-            platforms: r
-                .platforms
-                .iter()
-                .map(|p| (s.id(&p.platform), s.id(&p.digest), p.size))
-                .collect(),
+            platforms: Platforms::of(
+                r.platforms
+                    .iter()
+                    .map(|p| (s.id(&p.platform), s.id(&p.digest), p.size))
+                    .collect(),
+            ),
             blobs: r.blobs.iter().map(|(d, n)| (s.id(d), *n)).collect(),
             rare: (r.locked.is_some() || r.pulled.is_some()).then(|| {
                 Box::new(Rare {
@@ -171,7 +195,7 @@ impl Compact {
             created,
             pushed,
             date,
-            platforms: platforms.into(),
+            platforms: Platforms::of(platforms),
             blobs: blobs.into(),
             rare: (locked.is_some() || pulled.is_some()).then(|| {
                 Box::new(Rare {
@@ -194,6 +218,7 @@ impl Compact {
             pushed: opt(self.pushed),
             platforms: self
                 .platforms
+                .get()
                 .iter()
                 .map(|(p, d, size)| PlatformEntry {
                     platform: s.get(*p).to_string(),
@@ -225,11 +250,13 @@ impl Compact {
             created: id(self.created),
             pushed: id(self.pushed),
             date: self.date,
-            platforms: self
-                .platforms
-                .iter()
-                .map(|(p, d, n)| (id(*p), id(*d), *n))
-                .collect(),
+            platforms: Platforms::of(
+                self.platforms
+                    .get()
+                    .iter()
+                    .map(|(p, d, n)| (id(*p), id(*d), *n))
+                    .collect(),
+            ),
             blobs: self.blobs.iter().map(|(d, n)| (id(*d), *n)).collect(),
             rare: self.rare.clone(),
         }
@@ -252,7 +279,7 @@ impl Compact {
 
     /// `(platform, digest, size)` of each platform, strings as indexes.
     pub fn platform_ids(&self) -> &[(u32, u32, u64)] {
-        &self.platforms
+        self.platforms.get()
     }
 
     /// The digest's index in its [`Strings`].
@@ -287,7 +314,7 @@ impl Compact {
 
     /// The platforms' names in order (`linux/amd64`, …).
     pub fn platform_names<'a>(&'a self, s: &'a Strings) -> impl Iterator<Item = &'a str> + 'a {
-        self.platforms.iter().map(move |(p, _, _)| s.get(*p))
+        self.platforms.get().iter().map(move |(p, _, _)| s.get(*p))
     }
 
     /// `(digest index, size)` of every blob (see [`TagRow::blobs`]).
