@@ -227,9 +227,18 @@ fn the_referrers_apis_last_answer_serves_offline() {
     let cache = tempfile::tempdir().unwrap();
     let env = [("XDG_CACHE_HOME", cache.path().to_str().unwrap())];
     // The tag list seen once (offline resolves the tag, and knows which cosign tags exist).
-    let tags = regtui(&["--registry", &url, "tags", "team/app/api", "--long"], &env);
+    let tags = regtui(
+        &["--registry", &url, "tags", "team/app/api", "--long"],
+        &env,
+    );
     assert_eq!(tags.code(), 0, "{}", tags.stderr());
-    let args = ["--registry", &url, "referrers", "team/app/api:v1.0.0", "--json"];
+    let args = [
+        "--registry",
+        &url,
+        "referrers",
+        "team/app/api:v1.0.0",
+        "--json",
+    ];
     let online = regtui(&args, &env);
     assert_eq!(online.code(), 0, "{}", online.stderr());
     assert!(online.stdout().contains(&sig), "{}", online.stdout());

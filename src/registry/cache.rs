@@ -1014,7 +1014,9 @@ impl Cached {
                 // The list as last seen has no such tag (a cosign or fallback tag, say).
                 None => {
                     return Err(Error::NotFound {
-                        what: format!("{repo}:{reference} (offline: not in the tag list as last seen)"),
+                        what: format!(
+                            "{repo}:{reference} (offline: not in the tag list as last seen)"
+                        ),
                         errors: vec![],
                     });
                 }
