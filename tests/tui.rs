@@ -2118,3 +2118,69 @@ async fn the_manifest_pane_lists_what_refers_to_the_image() {
         "{s}"
     );
 }
+
+// ---------- fitting text in the space it has ----------
+
+/// The top border of the box whose title starts with `start`: from `┌ start` to its `┐`.
+fn border_title(screen: &str, start: &str) -> String {
+    let open = format!("┌ {start}");
+    let line = screen
+        .lines()
+        .find(|l| l.contains(&open))
+        .unwrap_or_else(|| panic!("no {open:?} in\n{screen}"));
+    let rest = &line[line.find(&open).unwrap()..];
+    let end = rest.find('┐').expect("the border closes") + '┐'.len_utf8();
+    rest[..end].to_string()
+}
+
+#[tokio::test]
+async fn a_cut_pane_title_ends_in_an_ellipsis_at_80x24() {
+    let repo = "team/platform-services/payments-gateway-api";
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
+    let Effect::Send(Command::ListRepos { req, .. }) = app.start().remove(0) else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Repos {
+        req,
+        page: vec![repo.into()],
+        done: true,
+    }));
+    let Effect::Send(Command::ListTags { req, .. }) = app.update(code(KeyCode::Enter)).remove(0)
+    else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Tags {
+        req,
+        page: vec!["v1".into(), "v2".into()],
+        done: true,
+    }));
+    let screen = render(&app);
+    let title = border_title(&screen, "Tags · ");
+    assert!(title.starts_with("┌ Tags · team/platform"), "{screen}");
+    assert!(title.ends_with("…┐"), "cut without an ellipsis: {title}");
+    // A title that fits stays whole, with no ellipsis.
+    app.size = (160, 24);
+    let screen = render(&app);
+    let title = border_title(&screen, "Repositories");
+    assert!(title.starts_with("┌ Repositories ─"), "{screen}");
+    assert!(!title.contains('…'), "{title}");
+}
+
+#[tokio::test]
+async fn the_demo_manifest_title_is_cut_with_an_ellipsis_at_80x24() {
+    let mut h = demo((80, 24)).await;
+    h.press(vec![
+        key('j'),
+        key('j'),
+        code(KeyCode::Enter),
+        code(KeyCode::Enter),
+        key('j'),
+        code(KeyCode::Enter),
+    ])
+    .await;
+    let screen = h.screen();
+    let title = border_title(&screen, "Manifest · ");
+    assert!(title.starts_with("┌ Manifest · latest"), "{screen}");
+    assert!(title.ends_with("…┐"), "cut without an ellipsis: {title}");
+}
+

@@ -31,7 +31,7 @@ pub fn frame(f: &mut Frame, r: Rect, title: &str, t: Theme) -> Rect {
     let b = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(true))
-        .title(format!(" {title} "));
+        .title(super::fit_title(&format!(" {title} "), r.width));
     let inner = b.inner(r);
     f.render_widget(b, r);
     inner
