@@ -2184,3 +2184,40 @@ async fn the_demo_manifest_title_is_cut_with_an_ellipsis_at_80x24() {
     assert!(title.ends_with("…┐"), "cut without an ellipsis: {title}");
 }
 
+#[tokio::test]
+async fn the_help_columns_keep_a_gap_at_80x24() {
+    use regtui::app::keymap::{BINDINGS, keys_label};
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
+    app.start();
+    app.update(key('?'));
+    let screen = render(&app);
+    assert!(screen.contains("┌ Help"), "{screen}");
+    let per_col = BINDINGS.len().div_ceil(2);
+    for (left, right) in BINDINGS.iter().zip(&BINDINGS[per_col..]) {
+        let line = screen
+            .lines()
+            .find(|l| l.contains(left.label) && l.contains(right.label))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{:?} and {:?} not on one row:\n{screen}",
+                    left.label, right.label
+                )
+            });
+        // From the end of the left text to the right column's keys: spaces only, two or more.
+        let after = &line[line.find(left.label).unwrap() + left.label.len()..];
+        let keys = keys_label(right);
+        let gap = &after[..after.find(&keys).unwrap()];
+        assert!(
+            gap.len() >= 2 && gap.chars().all(|c| c == ' '),
+            "{:?} runs into {keys:?}: {line}",
+            left.label
+        );
+        // The right text does not touch the border.
+        let tail = &after[after.find(right.label).unwrap() + right.label.len()..];
+        assert!(
+            tail.starts_with(' '),
+            "{:?} touches the border: {line}",
+            right.label
+        );
+    }
+}
