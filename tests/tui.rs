@@ -2221,3 +2221,68 @@ async fn the_help_columns_keep_a_gap_at_80x24() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_delete_choices_stay_on_one_line_when_the_terminal_is_wide() {
+    use regtui::app::overlay::{ConfirmDelete, DeleteChoice};
+    use regtui::registry::referrers::{Kind, Referrer, Source};
+    let referrer = |n: u64, kind: Kind| Referrer {
+        digest: format!("sha256:{n:064x}"),
+        artifact_type: String::new(),
+        media_type: regtui::registry::model::OCI_MANIFEST.into(),
+        size: 600,
+        annotations: Default::default(),
+        source: Source::Api,
+        kind,
+        tag: None,
+    };
+    let dialog = ConfirmDelete {
+        profile: "p".into(),
+        repo: "team/app/api".into(),
+        tag: "latest".into(),
+        digest: format!("sha256:{:064x}", 7),
+        size: 6_500,
+        siblings: vec!["stable".into(), "v1.2.0".into()],
+        checked: true,
+        siblings_req: None,
+        choice: DeleteChoice::Cancel,
+        can_untag: true,
+        can_delete_digest: true,
+        limits: vec![],
+        running: None,
+        indexes: vec![],
+        index_warned: false,
+        notice: None,
+        referrers: vec![
+            referrer(
+                1,
+                Kind::Signature {
+                    tool: "cosign".into(),
+                },
+            ),
+            referrer(
+                2,
+                Kind::Sbom {
+                    format: "SPDX".into(),
+                },
+            ),
+        ],
+    };
+    let labels: Vec<String> = dialog.choices().iter().map(|c| dialog.label(*c)).collect();
+    assert_eq!(labels.len(), 4, "{labels:?}");
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (200, 50), NOW);
+    app.start();
+    app.overlay = Overlay::ConfirmDelete(dialog);
+    let screen = render(&app);
+    let line = screen
+        .lines()
+        .find(|l| l.contains("[ Cancel ]"))
+        .unwrap_or_else(|| panic!("no buttons:\n{screen}"));
+    for l in &labels {
+        assert!(
+            line.contains(l.as_str()),
+            "{l:?} is not whole on the buttons' line:\n{screen}"
+        );
+    }
+    assert!(screen.contains("←/→ choose"), "{screen}");
+}
