@@ -2118,3 +2118,171 @@ async fn the_manifest_pane_lists_what_refers_to_the_image() {
         "{s}"
     );
 }
+
+// ---------- fitting text in the space it has ----------
+
+/// The top border of the box whose title starts with `start`: from `┌ start` to its `┐`.
+fn border_title(screen: &str, start: &str) -> String {
+    let open = format!("┌ {start}");
+    let line = screen
+        .lines()
+        .find(|l| l.contains(&open))
+        .unwrap_or_else(|| panic!("no {open:?} in\n{screen}"));
+    let rest = &line[line.find(&open).unwrap()..];
+    let end = rest.find('┐').expect("the border closes") + '┐'.len_utf8();
+    rest[..end].to_string()
+}
+
+#[tokio::test]
+async fn a_cut_pane_title_ends_in_an_ellipsis_at_80x24() {
+    let repo = "team/platform-services/payments-gateway-api";
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
+    let Effect::Send(Command::ListRepos { req, .. }) = app.start().remove(0) else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Repos {
+        req,
+        page: vec![repo.into()],
+        done: true,
+    }));
+    let Effect::Send(Command::ListTags { req, .. }) = app.update(code(KeyCode::Enter)).remove(0)
+    else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Tags {
+        req,
+        page: vec!["v1".into(), "v2".into()],
+        done: true,
+    }));
+    let screen = render(&app);
+    let title = border_title(&screen, "Tags · ");
+    assert!(title.starts_with("┌ Tags · team/platform"), "{screen}");
+    assert!(title.ends_with("…┐"), "cut without an ellipsis: {title}");
+    // A title that fits stays whole, with no ellipsis.
+    app.size = (160, 24);
+    let screen = render(&app);
+    let title = border_title(&screen, "Repositories");
+    assert!(title.starts_with("┌ Repositories ─"), "{screen}");
+    assert!(!title.contains('…'), "{title}");
+}
+
+#[tokio::test]
+async fn the_demo_manifest_title_is_cut_with_an_ellipsis_at_80x24() {
+    let mut h = demo((80, 24)).await;
+    h.press(vec![
+        key('j'),
+        key('j'),
+        code(KeyCode::Enter),
+        code(KeyCode::Enter),
+        key('j'),
+        code(KeyCode::Enter),
+    ])
+    .await;
+    let screen = h.screen();
+    let title = border_title(&screen, "Manifest · ");
+    assert!(title.starts_with("┌ Manifest · latest"), "{screen}");
+    assert!(title.ends_with("…┐"), "cut without an ellipsis: {title}");
+}
+
+#[tokio::test]
+async fn the_help_columns_keep_a_gap_at_80x24() {
+    use regtui::app::keymap::{BINDINGS, keys_label};
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (80, 24), NOW);
+    app.start();
+    app.update(key('?'));
+    let screen = render(&app);
+    assert!(screen.contains("┌ Help"), "{screen}");
+    let per_col = BINDINGS.len().div_ceil(2);
+    for (left, right) in BINDINGS.iter().zip(&BINDINGS[per_col..]) {
+        let line = screen
+            .lines()
+            .find(|l| l.contains(left.label) && l.contains(right.label))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{:?} and {:?} not on one row:\n{screen}",
+                    left.label, right.label
+                )
+            });
+        // From the end of the left text to the right column's keys: spaces only, two or more.
+        let after = &line[line.find(left.label).unwrap() + left.label.len()..];
+        let keys = keys_label(right);
+        let gap = &after[..after.find(&keys).unwrap()];
+        assert!(
+            gap.len() >= 2 && gap.chars().all(|c| c == ' '),
+            "{:?} runs into {keys:?}: {line}",
+            left.label
+        );
+        // The right text does not touch the border.
+        let tail = &after[after.find(right.label).unwrap() + right.label.len()..];
+        assert!(
+            tail.starts_with(' '),
+            "{:?} touches the border: {line}",
+            right.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_delete_choices_stay_on_one_line_when_the_terminal_is_wide() {
+    use regtui::app::overlay::{ConfirmDelete, DeleteChoice};
+    use regtui::registry::referrers::{Kind, Referrer, Source};
+    let referrer = |n: u64, kind: Kind| Referrer {
+        digest: format!("sha256:{n:064x}"),
+        artifact_type: String::new(),
+        media_type: regtui::registry::model::OCI_MANIFEST.into(),
+        size: 600,
+        annotations: Default::default(),
+        source: Source::Api,
+        kind,
+        tag: None,
+    };
+    let dialog = ConfirmDelete {
+        profile: "p".into(),
+        repo: "team/app/api".into(),
+        tag: "latest".into(),
+        digest: format!("sha256:{:064x}", 7),
+        size: 6_500,
+        siblings: vec!["stable".into(), "v1.2.0".into()],
+        checked: true,
+        siblings_req: None,
+        choice: DeleteChoice::Cancel,
+        can_untag: true,
+        can_delete_digest: true,
+        limits: vec![],
+        running: None,
+        indexes: vec![],
+        index_warned: false,
+        notice: None,
+        referrers: vec![
+            referrer(
+                1,
+                Kind::Signature {
+                    tool: "cosign".into(),
+                },
+            ),
+            referrer(
+                2,
+                Kind::Sbom {
+                    format: "SPDX".into(),
+                },
+            ),
+        ],
+    };
+    let labels: Vec<String> = dialog.choices().iter().map(|c| dialog.label(*c)).collect();
+    assert_eq!(labels.len(), 4, "{labels:?}");
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (200, 50), NOW);
+    app.start();
+    app.overlay = Overlay::ConfirmDelete(dialog);
+    let screen = render(&app);
+    let line = screen
+        .lines()
+        .find(|l| l.contains("[ Cancel ]"))
+        .unwrap_or_else(|| panic!("no buttons:\n{screen}"));
+    for l in &labels {
+        assert!(
+            line.contains(l.as_str()),
+            "{l:?} is not whole on the buttons' line:\n{screen}"
+        );
+    }
+    assert!(screen.contains("←/→ choose"), "{screen}");
+}

@@ -31,7 +31,7 @@ pub fn frame(f: &mut Frame, r: Rect, title: &str, t: Theme) -> Rect {
     let b = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(true))
-        .title(format!(" {title} "));
+        .title(super::fit_title(&format!(" {title} "), r.width));
     let inner = b.inner(r);
     f.render_widget(b, r);
     inner
@@ -54,7 +54,20 @@ pub fn confirm_delete(c: &ConfirmDelete, f: &mut Frame, area: Rect, t: Theme) {
         + 2 * usize::from(c.index_warned)
         + c.referrers.len().min(6)
         + 2 * usize::from(!c.referrers.is_empty());
-    let r = centered(area, 78, 11 + extra as u16);
+    // Wider than usual when the choices need it (and the terminal has the room): each on one line.
+    let buttons_w: usize = c
+        .choices()
+        .iter()
+        .map(|ch| crate::fmt::width(&c.label(*ch)) + 5)
+        .sum();
+    let w = (buttons_w + 1).max(78).min(area.width as usize);
+    // The digest takes a second line unless the dialog is that wide.
+    let digest_fits = w.saturating_sub(2) >= 7 + crate::fmt::width(&clean(&c.digest));
+    let r = centered(
+        area,
+        w as u16,
+        (11 + extra - usize::from(digest_fits)) as u16,
+    );
     let inner = frame(f, r, "Delete", t);
     let mut lines = vec![
         if c.tag == c.digest {

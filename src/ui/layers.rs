@@ -23,7 +23,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(focused))
-        .title(" Layers · config ");
+        .title(super::fit_title(" Layers · config ", area.width));
     let inner = block.inner(area);
     if m.data.is_none() {
         f.render_widget(block, area);

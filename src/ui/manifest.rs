@@ -109,7 +109,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(focused))
-        .title(format!(" Manifest {label}"));
+        .title(super::fit_title(&format!(" Manifest {label}"), area.width));
     if !m.lines.is_empty() {
         block = block.title_bottom(
             Line::from(format!(" line {}/{} ", m.scroll + 1, m.lines.len())).right_aligned(),

@@ -54,6 +54,16 @@ pub fn render(app: &App, f: &mut Frame) {
     }
 }
 
+/// `title` made to fit the top border of a box `width` cells wide: its trailing space goes
+/// first, then its end, which then shows `…`.
+pub fn fit_title(title: &str, width: u16) -> String {
+    let room = (width as usize).saturating_sub(2);
+    if crate::fmt::width(title) <= room {
+        return title.to_string();
+    }
+    crate::fmt::ellipsize(title.trim_end(), room)
+}
+
 /// `3/120` (or `3/12 of 120` when filtered): where the selection is, for a pane's bottom border.
 pub fn position(selected: usize, shown: usize, total: usize) -> Line<'static> {
     let text = if shown == 0 {

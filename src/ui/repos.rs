@@ -29,6 +29,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             None => " Repositories ".to_string(),
         },
     };
+    let title = super::fit_title(&title, area.width);
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(focused))

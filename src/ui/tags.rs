@@ -80,7 +80,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(focused))
-        .title(title)
+        .title(super::fit_title(&title, area.width))
         .title_bottom(Line::styled(progress, t.dim()))
         .title_bottom(super::position(p.nav.selected, p.view.len(), p.names.len()));
     let inner = block.inner(area);
