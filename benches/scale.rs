@@ -334,29 +334,22 @@ async fn figures(url: String, n: usize) {
     // The registry's first listing after it started reads its storage cold: ask once before
     // timing (a busy registry has answered before), in a process of its own so none of it
     // stays in this one's memory.
-    let warmup = std::process::Command::new("curl")
-        .args([
-            "-sf",
-            "-o",
-            "/dev/null",
-            &format!("{url}/v2/{REPO}/tags/list"),
-        ])
-        .status();
-    assert!(
-        warmup.is_ok_and(|s| s.success()),
-        "curl could not list the tags (apt-get install curl)"
-    );
+    let list = || {
+        let ok = std::process::Command::new("curl")
+            .args([
+                "-sf",
+                "-o",
+                "/dev/null",
+                &format!("{url}/v2/{REPO}/tags/list"),
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "curl could not list the tags (apt-get install curl)");
+    };
+    list();
     // What the registry alone takes to answer the list (the floor under "cold").
     let t = Instant::now();
-    let again = std::process::Command::new("curl")
-        .args([
-            "-sf",
-            "-o",
-            "/dev/null",
-            &format!("{url}/v2/{REPO}/tags/list"),
-        ])
-        .status();
-    assert!(again.is_ok_and(|s| s.success()));
+    list();
     println!(
         "the registry's answer to the tag list, fetched by curl: {:.1?}; memory before opening: VmRSS {}",
         t.elapsed(),

@@ -727,20 +727,22 @@ async fn run(sh: &Shared, cmd: Command) {
                             (seen, total, t)
                         })
                     });
+                    let send = |seen, table: TagTable, total| {
+                        let table = Box::new(table);
+                        ev.send(Event::CachedTags {
+                            req,
+                            seen,
+                            table,
+                            total,
+                        })
+                    };
                     let mut partial = None;
                     if let Ok(Some((seen, total, table))) = head.await {
                         let whole = table.len() >= total;
                         if !whole {
                             partial = Some((seen, table.clone()));
                         }
-                        let _ = ev
-                            .send(Event::CachedTags {
-                                req,
-                                seen,
-                                table: Box::new(table),
-                                total,
-                            })
-                            .await;
+                        let _ = send(seen, table, total).await;
                         if whole {
                             // A short list is its own head.
                             return;
@@ -756,14 +758,7 @@ async fn run(sh: &Shared, cmd: Command) {
                     // The whole list, or (unreadable, swept away) the head alone as all there is.
                     if let Some((seen, table)) = whole.await.ok().flatten().or(partial) {
                         let total = table.len();
-                        let _ = ev
-                            .send(Event::CachedTags {
-                                req,
-                                seen,
-                                table: Box::new(table),
-                                total,
-                            })
-                            .await;
+                        let _ = send(seen, table, total).await;
                     }
                 };
                 let mut all = Vec::new();

@@ -651,6 +651,36 @@ async fn files_view_lists_merged_and_per_layer_files_and_filters() {
     assert!(!h.app.overlay.is_open());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f_in_the_tags_pane_on_another_row_says_to_open_it_first() {
+    use regtui::app::overlay::Overlay;
+    let reg = Registry::start(Options::default());
+    push_layers(&reg.url, vec![gzip(&tarball(&[("a", Some(b"1"))]))]);
+    let older = simple("files-older", "2020-01-01T00:00:00Z", &[20]);
+    let url = reg.url.clone();
+    block_on(async move {
+        Pusher::new(&url).image("files/app", "v0", &older).await;
+    });
+    let mut h = Harness::new(&[("local", &reg.url)], (120, 24)).await;
+    h.open_repo("files/app").await;
+    // Open the top row (v1, the newest), then back to the tags pane and one row down.
+    h.press(vec![code(KeyCode::Enter)]).await;
+    let opened = h.app.view().manifest.target.clone().unwrap().1;
+    assert_eq!(opened, "v1");
+    h.press(vec![code(KeyCode::Esc), key('j')]).await;
+    assert_eq!(h.app.view().tags.selected(), Some("v0"));
+    h.press(vec![key('f')]).await;
+    assert!(!h.app.overlay.is_open(), "no files of another image");
+    let screen = h.screen();
+    assert!(
+        screen.contains("open v0 first (Enter): f lists the opened image (v1)"),
+        "{screen}"
+    );
+    // On the opened row, f lists its files.
+    h.press(vec![key('k'), key('f')]).await;
+    assert!(matches!(h.app.overlay, Overlay::Files(_)));
+}
+
 /// A TCP proxy to `upstream` that sends answers slowly (16 KiB per 10 ms) and counts the bytes;
 /// `closed` turns true once the client dropped a connection in the middle of an answer.
 struct Slow {

@@ -26,10 +26,27 @@ impl App {
     /// `f`: the files of the image shown in the layers pane (all layers merged; `[` `]` pick one).
     pub(super) fn open_files(&mut self) -> Vec<Effect> {
         let m = &self.view().manifest;
-        let (Some(d), Some((repo, _, label))) = (&m.data, &m.target) else {
+        let (Some(d), Some((repo, reference, label))) = (&m.data, &m.target) else {
             self.say("open an image first: its layers are listed in the layers pane");
             return vec![];
         };
+        // From the tags pane, `f` would act on the selected row (as `c` and `T` do): when that
+        // is not the image opened, say so rather than list another image's files.
+        if self.focus() == Pane::Tags {
+            let t = &self.view().tags;
+            if let Some(sel) = t
+                .selected()
+                .filter(|s| t.repo.as_ref() != Some(repo) || (*s != reference && *s != label))
+            {
+                let text = format!(
+                    "open {} first (Enter): f lists the opened image ({})",
+                    clean(sel),
+                    clean(label)
+                );
+                self.say(&text);
+                return vec![];
+            }
+        }
         if d.layers.is_empty() {
             self.say("an index has no layers of its own: open one of its platforms first");
             return vec![];

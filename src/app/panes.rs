@@ -306,9 +306,8 @@ pub struct TagsPane {
     pub badges: HashMap<String, super::badges::Badges>,
     /// Badges from the referrers of manifests opened (they win over the tag names).
     pub known_referrers: HashMap<String, super::badges::Badges>,
-    /// Sort keys aligned with `names`: the date (Unix nanoseconds, full precision) and size,
-    /// once loaded.
-    keys: Vec<(Option<i64>, Option<u64>)>,
+    /// Sort keys aligned with `names` (see [`TagsPane::key`]).
+    keys: Vec<(i64, u64)>,
     /// Set when the rows came from the persistent cache: their age and revalidation state.
     pub cache: Option<CacheMark>,
     /// Per name: its row came from the cache and was not checked against the registry yet.
@@ -536,10 +535,17 @@ impl TagsPane {
         self.resort_keeping(keep, height);
     }
 
-    fn key_of(row: &Slot) -> (Option<i64>, Option<u64>) {
+    /// A row's sort keys in 16 bytes: the date in Unix nanoseconds (`i64::MIN` when unknown)
+    /// and the size plus one (0 while unknown), so unknowns sort last under "newest first" and
+    /// "largest first".
+    fn key(c: &Compact) -> (i64, u64) {
+        (c.date_nanos().unwrap_or(i64::MIN), c.size.saturating_add(1))
+    }
+
+    fn key_of(row: &Slot) -> (i64, u64) {
         match row {
-            Slot::Loaded(r) => (r.date_nanos(), Some(r.size)),
-            _ => (None, None),
+            Slot::Loaded(c) => Self::key(c),
+            _ => (i64::MIN, 0),
         }
     }
 
@@ -756,10 +762,7 @@ impl TagsPane {
         self.per_digest.resize(self.strings.len(), 0);
         self.widths.1 = self.widths.1.max(p.widths.0);
         self.widths.2 = self.widths.2.max(p.widths.1);
-        self.keys = rows
-            .iter()
-            .map(|c| (c.date_nanos(), Some(c.size)))
-            .collect();
+        self.keys = rows.iter().map(Self::key).collect();
         self.slots = rows.into_iter().map(Slot::Loaded).collect();
         self.stale = vec![false; names.len()];
         self.stale_count = 0;
