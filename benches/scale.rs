@@ -13,6 +13,8 @@
 //! `REGTUI_SCALE_STORAGE=DIR` keeps the built registry storage in DIR and, when DIR holds one
 //! already (of the same tag count), starts the registry on a copy of it instead of building.
 //! `REGTUI_SCALE_INTAKE_ONLY=1` stops after the pane's intake of synthetic cached rows.
+//! With `REGTUI_SCALE_STORAGE`, the cache is kept there too, and `REGTUI_SCALE_WARM_ONLY=1`
+//! runs the warm part alone (its memory then counts nothing of a cold run).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -190,6 +192,16 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    if let Some(v) = std::env::var_os("REGTUI_SCALE_REKEY") {
+        // dir \n old registry URL \n new one: the stored list under the new key.
+        let v = v.to_string_lossy().to_string();
+        let mut it = v.split('\n');
+        let (dir, old, new) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        let store = Store::new(dir.into(), 4096 * 1024 * 1024);
+        let l = store.tags(old, REPO).expect("a cached list");
+        store.put_tags(new, REPO, l.seen, &l.rows);
+        return;
+    }
     let n: usize = std::env::var("REGTUI_SCALE_TAGS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -355,90 +367,122 @@ async fn figures(url: String, n: usize) {
         t.elapsed(),
         status("VmRSS")
     );
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::new(dir.path().to_path_buf(), 4096 * 1024 * 1024));
-
-    // Cold: nothing cached.
-    let mut cold = Run::new(&url, store.clone());
-    let t = Instant::now();
-    cold.open();
-    cold.until(|a| a.view().tags.names.len() == n).await;
-    let list_at = t.elapsed();
-    let rss_list = status("VmRSS");
-    cold.until(|a| in_view_sized(a, n)).await;
-    let first_cold = t.elapsed();
-    let rss_first = status("VmRSS");
-    cold.until(|a| a.view().tags.done() == n).await;
-    let all_cold = t.elapsed();
-    let (rss, hwm) = (status("VmRSS"), status("VmHWM"));
-    println!(
-        "cold: tag list in the pane {list_at:.1?}; first screen (rows in view sized) {first_cold:.1?}; every row detailed {all_cold:.1?}; longest event update {:.1?} ({})",
-        cold.longest_update, cold.longest_kind
-    );
-    println!(
-        "memory with {n} rows detailed: VmRSS {rss}, VmHWM {hwm} (VmRSS {rss_list} with the list in the pane, {rss_first} at the first screen)"
-    );
-
-    // Keystrokes with every row detailed: sort cycle and a filter typed.
-    let mut longest = Duration::ZERO;
-    let mut each = Vec::new();
-    for m in [
-        key(KeyCode::Char('s')),
-        key(KeyCode::Char('s')),
-        key(KeyCode::Char('s')),
-        key(KeyCode::Char('/')),
-        key(KeyCode::Char('t')),
-        key(KeyCode::Char('0')),
-        key(KeyCode::Char('9')),
-        key(KeyCode::Backspace),
-        key(KeyCode::Esc),
-    ] {
-        let t = Instant::now();
-        let fx = cold.app.update(m);
-        let took = t.elapsed();
-        each.push(took);
-        longest = longest.max(took);
-        cold.send(fx);
-    }
-    println!(
-        "keystrokes over {n} rows (s s s / t 0 9 ⌫ Esc): longest {longest:.1?}; each {each:.1?}"
-    );
-
-    // The details run writes the cache when it ends: wait for the file.
-    let t = Instant::now();
-    let key_ = url.clone();
-    // Its head is written first: then the list is on its way.
-    while store.tag_head(&key_, REPO).is_none_or(|h| h.1 != n) {
-        assert!(
-            t.elapsed() < Duration::from_secs(120),
-            "tag list not written"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    println!(
-        "memory once the list was stored: VmRSS {}, VmHWM {}",
-        status("VmRSS"),
-        status("VmHWM")
-    );
-    let (list, load) = loop {
-        let t = Instant::now();
-        if let Some((_, l)) = store.tag_table(&key_, REPO).filter(|l| l.1.len() == n) {
-            break (l, t.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // The cache: kept beside a kept registry storage (for REGTUI_SCALE_WARM_ONLY), else a
+    // temporary directory; a cold run starts it empty.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = match std::env::var_os("REGTUI_SCALE_STORAGE") {
+        Some(d) => std::path::PathBuf::from(d).join(format!("cache-{n}")),
+        None => tmp.path().to_path_buf(),
     };
-    let stats = store.stats();
-    println!(
-        "cache: {} rows read from the store as a table in {load:.1?}; store {} KB ({} manifests, {} configs, {} tag lists)",
-        list.len(),
-        stats.bytes / 1024,
-        stats.manifests,
-        stats.configs,
-        stats.tag_lists
-    );
-    drop(list);
-    drop(cold);
+    if std::env::var_os("REGTUI_SCALE_WARM_ONLY").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let store = Arc::new(Store::new(dir, 4096 * 1024 * 1024));
+
+    // The warm run alone, in a process of its own: its memory figure then counts nothing of
+    // the cold run's.
+    let warm_only = std::env::var_os("REGTUI_SCALE_WARM_ONLY").is_some();
+    let url_file = store.dir().with_extension("url");
+    if warm_only {
+        // The registry has another port now: the cached list moves to its new key, in a child
+        // process (its copy of the rows must not count here).
+        let old = std::fs::read_to_string(&url_file).unwrap_or_default();
+        let moved = std::process::Command::new(std::env::current_exe().unwrap())
+            .env(
+                "REGTUI_SCALE_REKEY",
+                format!("{}\n{old}\n{url}", store.dir().display()),
+            )
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(moved, "the cached list could not be moved to {url}");
+        assert!(
+            store.tag_head(&url, REPO).is_some_and(|h| h.1 == n),
+            "REGTUI_SCALE_WARM_ONLY needs the cache of an earlier run: run once without it, with REGTUI_SCALE_STORAGE"
+        );
+    } else {
+        std::fs::write(&url_file, &url).unwrap();
+        // Cold: nothing cached.
+        let mut cold = Run::new(&url, store.clone());
+        let t = Instant::now();
+        cold.open();
+        cold.until(|a| a.view().tags.names.len() == n).await;
+        let list_at = t.elapsed();
+        let rss_list = status("VmRSS");
+        cold.until(|a| in_view_sized(a, n)).await;
+        let first_cold = t.elapsed();
+        let rss_first = status("VmRSS");
+        cold.until(|a| a.view().tags.done() == n).await;
+        let all_cold = t.elapsed();
+        let (rss, hwm) = (status("VmRSS"), status("VmHWM"));
+        println!(
+            "cold: tag list in the pane {list_at:.1?}; first screen (rows in view sized) {first_cold:.1?}; every row detailed {all_cold:.1?}; longest event update {:.1?} ({})",
+            cold.longest_update, cold.longest_kind
+        );
+        println!(
+            "memory with {n} rows detailed: VmRSS {rss}, VmHWM {hwm} (VmRSS {rss_list} with the list in the pane, {rss_first} at the first screen)"
+        );
+
+        // Keystrokes with every row detailed: sort cycle and a filter typed.
+        let mut longest = Duration::ZERO;
+        let mut each = Vec::new();
+        for m in [
+            key(KeyCode::Char('s')),
+            key(KeyCode::Char('s')),
+            key(KeyCode::Char('s')),
+            key(KeyCode::Char('/')),
+            key(KeyCode::Char('t')),
+            key(KeyCode::Char('0')),
+            key(KeyCode::Char('9')),
+            key(KeyCode::Backspace),
+            key(KeyCode::Esc),
+        ] {
+            let t = Instant::now();
+            let fx = cold.app.update(m);
+            let took = t.elapsed();
+            each.push(took);
+            longest = longest.max(took);
+            cold.send(fx);
+        }
+        println!(
+            "keystrokes over {n} rows (s s s / t 0 9 ⌫ Esc): longest {longest:.1?}; each {each:.1?}"
+        );
+
+        // The details run writes the cache when it ends: wait for the file.
+        let t = Instant::now();
+        let key_ = url.clone();
+        // Its head is written first: then the list is on its way.
+        while store.tag_head(&key_, REPO).is_none_or(|h| h.1 != n) {
+            assert!(
+                t.elapsed() < Duration::from_secs(120),
+                "tag list not written"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        println!(
+            "memory once the list was stored: VmRSS {}, VmHWM {}",
+            status("VmRSS"),
+            status("VmHWM")
+        );
+        let (list, load) = loop {
+            let t = Instant::now();
+            if let Some((_, l)) = store.tag_table(&key_, REPO).filter(|l| l.1.len() == n) {
+                break (l, t.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let stats = store.stats();
+        println!(
+            "cache: {} rows read from the store as a table in {load:.1?}; store {} KB ({} manifests, {} configs, {} tag lists)",
+            list.len(),
+            stats.bytes / 1024,
+            stats.manifests,
+            stats.configs,
+            stats.tag_lists
+        );
+        drop(list);
+        drop(cold);
+    }
 
     // Warm: a new client and app over the same store.
     let mut warm = Run::new(&url, store.clone());
