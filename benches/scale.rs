@@ -542,12 +542,25 @@ async fn figures(url: String, n: usize) {
     let t = Instant::now();
     let page: Page = serde_json::from_slice(&body).unwrap();
     let parsed = t.elapsed();
-    let mut sorted = page.tags;
+    // Registries list in storage order: sort a shuffled copy (fixed generator), both ways.
+    let mut shuffled = page.tags;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in (1..shuffled.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    let mut by_cmp = shuffled.clone();
     let t = Instant::now();
-    sorted.sort_by(|a, b| regtui::registry::ops::natural_cmp(a, b));
+    by_cmp.sort_by(|a, b| regtui::registry::ops::natural_cmp(a, b));
+    let sort_cmp = t.elapsed();
+    let t = Instant::now();
+    regtui::registry::ops::sort_natural_by(&mut shuffled, |s| s);
     let sort = t.elapsed();
+    assert_eq!(shuffled, by_cmp);
     println!(
-        "tag list, {n} tags ({} KB): fetched+parsed (registry paging) {fetched:.1?}; JSON parse alone {parsed:.1?}; natural sort {sort:.1?}",
+        "tag list, {n} tags ({} KB): fetched+parsed+sorted {fetched:.1?}; JSON parse alone {parsed:.1?}; natural sort of it shuffled {sort:.1?} (comparing with natural_cmp: {sort_cmp:.1?})",
         body.len() / 1024
     );
 

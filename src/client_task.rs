@@ -765,6 +765,9 @@ async fn run(sh: &Shared, cmd: Command) {
                 let mut sink = |page: Vec<String>| all.extend(page);
                 let (_, listed) = tokio::join!(cached, b.list_tags(&repo, &mut sink));
                 listed?;
+                // Sorted once here (registries list in storage order): the app's pane and the
+                // store's copy then find it in order.
+                ops::sort_natural_by(&mut all, |s| s);
                 if sh.store_for(&profile).is_some() {
                     let mut seen = sh.seen.lock().unwrap();
                     let s = seen.entry((profile.clone(), repo.clone())).or_default();

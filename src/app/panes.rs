@@ -433,7 +433,7 @@ impl TagsPane {
     pub fn set_names(&mut self, mut names: Vec<String>, height: usize) {
         // A list in order already (the store's, most registries') needs no sort.
         if !names.is_sorted_by(|a, b| natural_cmp(a, b) != std::cmp::Ordering::Greater) {
-            names.sort_by(|a, b| natural_cmp(a, b));
+            crate::registry::ops::sort_natural_by(&mut names, |s| s);
         }
         names.dedup();
         // The same list again (the registry's over the cached one, unchanged): nothing to redo.

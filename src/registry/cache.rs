@@ -275,7 +275,7 @@ impl CompactRows {
     pub fn set_names(&mut self, mut names: Vec<String>) {
         use super::ops::natural_cmp;
         if !names.is_sorted_by(|a, b| natural_cmp(a, b) != std::cmp::Ordering::Greater) {
-            names.sort_by(|a, b| natural_cmp(a, b));
+            super::ops::sort_natural_by(&mut names, |s| s);
         }
         names.dedup();
         let mut rows = Vec::with_capacity(names.len());

@@ -387,7 +387,7 @@ impl TagTable {
                 .zip(std::mem::take(&mut self.rows))
                 .collect();
             pairs.reverse();
-            pairs.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+            super::ops::sort_natural_by(&mut pairs, |p| &p.0);
             pairs.dedup_by(|later, kept| later.0 == kept.0);
             (self.names, self.rows) = pairs.into_iter().unzip();
         }
