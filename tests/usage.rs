@@ -964,3 +964,51 @@ mod pane {
         sizes_load_lazily_rows_in_view_first((160, 48), "160x48").await;
     }
 }
+
+#[test]
+fn repository_sizes_wait_for_the_tag_list_of_the_repository_opened() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use regtui::app::{App, Effect, Msg, ProfileEntry};
+    use regtui::client_task::{Command, Event};
+    let key = |c| Msg::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    let sent = |fx: &[Effect], pick: &dyn Fn(&Command) -> bool| {
+        fx.iter().any(|e| matches!(e, Effect::Send(c) if pick(c)))
+    };
+    let mut app = App::new(
+        vec![ProfileEntry::new("local", "http://127.0.0.1:1")],
+        0,
+        (120, 30),
+        1_735_689_600,
+    );
+    let mut fx = app.start();
+    // The user opens a repository before the catalog answered.
+    for c in ":repo team/a".chars() {
+        fx.extend(app.update(key(KeyCode::Char(c))));
+    }
+    fx.extend(app.update(key(KeyCode::Enter)));
+    let find = |fx: &[Effect], list: bool| {
+        fx.iter().find_map(|e| match e {
+            Effect::Send(Command::ListRepos { req, .. }) if !list => Some(*req),
+            Effect::Send(Command::ListTags { req, .. }) if list => Some(*req),
+            _ => None,
+        })
+    };
+    let (repos, tags) = (find(&fx, false).unwrap(), find(&fx, true).unwrap());
+    let is_sizes = |c: &Command| matches!(c, Command::RepoSizes { .. });
+    let fx = app.update(Msg::Client(Event::Repos {
+        req: repos,
+        page: vec!["team/a".into(), "team/b".into()],
+        done: true,
+    }));
+    assert!(
+        !sent(&fx, &is_sizes),
+        "sizes wait while team/a lists its tags"
+    );
+    let fx = app.update(Msg::Client(Event::Tags {
+        req: tags,
+        page: vec!["v1".into()],
+        done: true,
+    }));
+    assert!(sent(&fx, &|c| matches!(c, Command::TagDetails { .. })));
+    assert!(sent(&fx, &is_sizes), "then the sizes are asked for");
+}

@@ -113,6 +113,9 @@ pub struct ReposPane {
     pub sizes_req: Option<ReqId>,
     /// The repositories `sizes_req` asked for, in the order they are sized.
     pub sizes_queue: Vec<String>,
+    /// Sizes wait until the repository the user opened has its tag list (a size costs a
+    /// tag list too: the registry answers what the user asked for first).
+    pub sizes_deferred: bool,
     /// The registry was unreachable: the names are the cached list, seen at this Unix time.
     pub offline: Option<i64>,
 }

@@ -89,6 +89,12 @@ impl ProfileView {
     /// Asks for the tag count and bytes of repositories still without them, rows in view first
     /// (in the background: the list never waits for them).
     pub fn request_sizes(&mut self, profile: &str, ids: &mut ReqIds, area: Rect) -> Vec<Effect> {
+        let t = &self.tags;
+        if t.list_req.is_some() && !t.fresh_list && !matches!(t.state, LoadState::Failed(_)) {
+            self.repos.sizes_deferred = true;
+            return vec![];
+        }
+        self.repos.sizes_deferred = false;
         let h = self.height(area, Pane::Repos);
         let repos = self.repos.unsized_in_view_order(h);
         if repos.is_empty() {
@@ -321,7 +327,11 @@ impl ProfileView {
                 if done {
                     self.tags.state = LoadState::Loaded;
                     self.check_current();
-                    return (self.request_details(profile, ids, area), None);
+                    let mut fx = self.request_details(profile, ids, area);
+                    if self.repos.sizes_deferred {
+                        fx.extend(self.request_sizes(profile, ids, area));
+                    }
+                    return (fx, None);
                 }
             }
             Event::Detail { req, tag, result }
@@ -394,7 +404,12 @@ impl ProfileView {
                 self.tags.state = LoadState::Loaded;
                 let text =
                     format!("offline: {error} — showing the tags last seen (cached); r retries");
-                return (vec![], Some(self.failed(Topic::Tags, error, text)));
+                let fx = if self.repos.sizes_deferred {
+                    self.request_sizes(profile, ids, area)
+                } else {
+                    vec![]
+                };
+                return (fx, Some(self.failed(Topic::Tags, error, text)));
             }
             Event::Failed { req, error } => {
                 let topic = if self.repos.req == Some(req) {
@@ -429,7 +444,13 @@ impl ProfileView {
                 } else {
                     topic
                 };
-                return (vec![], Some(self.failed(topic, error, text)));
+                // Sizes held back for the tag list go now that it failed.
+                let fx = if self.repos.sizes_deferred {
+                    self.request_sizes(profile, ids, area)
+                } else {
+                    vec![]
+                };
+                return (fx, Some(self.failed(topic, error, text)));
             }
             _ => {}
         }
