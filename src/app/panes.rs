@@ -397,11 +397,6 @@ impl TagsPane {
             .collect()
     }
 
-    /// Whether the cached row of `tag` still waits to be checked against the registry.
-    pub fn is_stale(&self, tag: &str) -> bool {
-        self.pos(tag).is_some_and(|i| self.stale[i])
-    }
-
     /// Every cached row was checked (or none came from the cache).
     pub fn none_stale(&self) -> bool {
         self.stale_count == 0
@@ -433,12 +428,8 @@ impl TagsPane {
 
     /// Replaces the tag list (sorted naturally, deduplicated); new tags start pending, known
     /// ones keep their rows.
-    pub fn set_names(&mut self, mut names: Vec<String>, height: usize) {
-        // A list in order already (the store's, most registries') needs no sort.
-        if !names.is_sorted_by(|a, b| natural_cmp(a, b) != std::cmp::Ordering::Greater) {
-            crate::registry::ops::sort_natural_by(&mut names, |s| s);
-        }
-        names.dedup();
+    pub fn set_names(&mut self, names: Vec<String>, height: usize) {
+        let names = crate::registry::table::natural_names(names);
         // The same list again (the registry's over the cached one, unchanged): nothing to redo.
         if names == self.names && self.slots.len() == names.len() {
             return;
@@ -446,36 +437,15 @@ impl TagsPane {
         // The selected tag, read before the names change under the view's indexes.
         let keep = self.selected().map(str::to_string);
         // Both lists are in natural order: one merge walk carries each known row over.
-        let (old_names, old_slots, old_stale) = (
-            std::mem::take(&mut self.names),
-            std::mem::take(&mut self.slots),
-            std::mem::take(&mut self.stale),
-        );
-        let mut old = old_names
+        let old: Vec<(Slot, bool)> = std::mem::take(&mut self.slots)
             .into_iter()
-            .zip(old_slots.into_iter().zip(old_stale))
-            .peekable();
-        let mut slots = Vec::with_capacity(names.len());
-        let mut stale = Vec::with_capacity(names.len());
-        for n in &names {
-            while old
-                .peek()
-                .is_some_and(|(o, _)| natural_cmp(o, n) == std::cmp::Ordering::Less)
-            {
-                old.next();
-            }
-            match old.next_if(|(o, _)| o == n) {
-                Some((_, (slot, st))) => {
-                    slots.push(slot);
-                    stale.push(st);
-                }
-                None => {
-                    slots.push(Slot::Pending);
-                    stale.push(false);
-                }
-            }
-        }
-        drop(old);
+            .zip(std::mem::take(&mut self.stale))
+            .collect();
+        let (slots, stale): (Vec<Slot>, Vec<bool>) =
+            crate::registry::table::carry_over(&self.names, old, &names)
+                .into_iter()
+                .map(|x| x.unwrap_or((Slot::Pending, false)))
+                .unzip();
         self.names = names;
         self.slots = slots;
         self.stale_count = stale.iter().filter(|s| **s).count();
@@ -559,11 +529,6 @@ impl TagsPane {
     /// The service's own lock on `tag` (`TagRow::locked`), once its details are loaded.
     pub fn lock_of(&self, tag: &str) -> Option<&str> {
         self.loaded(tag)?.locked()
-    }
-
-    /// The date retention rules use (see [`TagRow::date`]), once loaded.
-    pub fn date_of(&self, tag: &str) -> Option<i64> {
-        self.loaded(tag)?.date()
     }
 
     /// When a loaded tag was last pulled (see [`TagRow::pulled`]).

@@ -272,34 +272,15 @@ pub struct CompactRows {
 
 impl CompactRows {
     /// The registry's list is now `names`: rows of tags still listed stay.
-    pub fn set_names(&mut self, mut names: Vec<String>) {
-        use super::ops::natural_cmp;
-        if !names.is_sorted_by(|a, b| natural_cmp(a, b) != std::cmp::Ordering::Greater) {
-            super::ops::sort_natural_by(&mut names, |s| s);
-        }
-        names.dedup();
-        let mut rows = Vec::with_capacity(names.len());
-        let mut old = self
-            .names
-            .iter()
-            .zip(
-                std::mem::take(&mut self.rows)
-                    .into_iter()
-                    .chain(std::iter::repeat(None)),
-            )
-            .peekable();
-        for n in &names {
-            while old
-                .peek()
-                .is_some_and(|(o, _)| natural_cmp(o, n) == std::cmp::Ordering::Less)
-            {
-                old.next();
-            }
-            rows.push(old.next_if(|(o, _)| *o == n).and_then(|(_, r)| r));
-        }
-        drop(old);
+    pub fn set_names(&mut self, names: Vec<String>) {
+        let names = table::natural_names(names);
+        let mut old = std::mem::take(&mut self.rows);
+        old.resize(self.names.len(), None);
+        self.rows = table::carry_over(&self.names, old, &names)
+            .into_iter()
+            .map(Option::flatten)
+            .collect();
         self.names = names.into();
-        self.rows = rows;
     }
 
     fn pos(&self, tag: &str) -> Option<usize> {

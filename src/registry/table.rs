@@ -323,6 +323,31 @@ impl Compact {
     }
 }
 
+/// `names` in natural order, each once (a list in order already costs one pass).
+pub fn natural_names(mut names: Vec<String>) -> Vec<String> {
+    super::ops::sort_natural_by(&mut names, |s| s);
+    names.dedup();
+    names
+}
+
+/// What each of `new` (natural order, distinct) had in `old` (the same order, items aligned
+/// with `old_names`): one merge walk, `None` for a name not there before.
+pub fn carry_over<T>(old_names: &[String], old: Vec<T>, new: &[String]) -> Vec<Option<T>> {
+    use super::ops::natural_cmp;
+    let mut old = old_names.iter().zip(old).peekable();
+    new.iter()
+        .map(|n| {
+            while old
+                .peek()
+                .is_some_and(|(o, _)| natural_cmp(o, n) == std::cmp::Ordering::Less)
+            {
+                old.next();
+            }
+            old.next_if(|(o, _)| *o == n).map(|(_, x)| x)
+        })
+        .collect()
+}
+
 /// Bytes of `rows` (strings in one table), each blob (config, layer) counted once; rows a
 /// provider sized without naming blobs count once per manifest.
 pub fn distinct_bytes<'a>(rows: impl Iterator<Item = &'a Compact>) -> u64 {
