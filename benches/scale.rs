@@ -3,7 +3,8 @@
 //! the figures the issue sets targets for:
 //! - the tag list: fetched and parsed (registry paging), JSON parse alone, the pane's sort
 //!   (measured last, so its copies do not count in the memory figures);
-//! - first screen (rows in view with sizes) and every row detailed, cold (empty cache) and warm
+//! - first screen (rows in view with sizes) and every row detailed, cold (empty cache; the first
+//!   screen five times over, with when each kind of event reached the app) and warm
 //!   (from the persistent cache, then revalidated with a HEAD per tag);
 //! - resident memory with every row detailed (VmRSS, and VmHWM: the peak);
 //! - the longest keystroke while sorting and filtering every row.
@@ -12,7 +13,8 @@
 //! sets the tag count (default 100000; building takes a while on two cores).
 //! `REGTUI_SCALE_STORAGE=DIR` keeps the built registry storage in DIR and, when DIR holds one
 //! already (of the same tag count), starts the registry on a copy of it instead of building.
-//! `REGTUI_SCALE_INTAKE_ONLY=1` stops after the pane's intake of synthetic cached rows.
+//! `REGTUI_SCALE_INTAKE_ONLY=1` stops after the pane's intake of synthetic cached rows;
+//! `REGTUI_SCALE_FIRST_ONLY=1` measures the cold first screen (five times) and stops.
 //! With `REGTUI_SCALE_STORAGE`, the cache is kept there too, and `REGTUI_SCALE_WARM_ONLY=1`
 //! runs the warm part alone (its memory then counts nothing of a cold run).
 
@@ -96,6 +98,9 @@ struct Run {
     /// event it was.
     longest_update: Duration,
     longest_kind: &'static str,
+    /// When each kind of event first arrived and when its update ended, from `open`.
+    timeline: Vec<(&'static str, Duration, Duration)>,
+    opened: Instant,
 }
 
 impl Run {
@@ -123,6 +128,8 @@ impl Run {
             rx,
             longest_update: Duration::ZERO,
             longest_kind: "",
+            timeline: Vec::new(),
+            opened: Instant::now(),
         }
     }
 
@@ -135,6 +142,7 @@ impl Run {
     }
 
     fn open(&mut self) {
+        self.opened = Instant::now();
         let fx = self.app.start();
         self.send(fx);
         for c in format!(":repo {REPO}").chars() {
@@ -159,6 +167,10 @@ impl Run {
             };
             let t = Instant::now();
             let fx = self.app.update(Msg::Client(ev));
+            if !self.timeline.iter().any(|e| e.0 == kind) {
+                let at = t - self.opened;
+                self.timeline.push((kind, at, at + t.elapsed()));
+            }
             if t.elapsed() > self.longest_update {
                 self.longest_update = t.elapsed();
                 self.longest_kind = kind;
@@ -240,6 +252,17 @@ fn main() {
             std::fs::rename(&part, d).unwrap();
         }
     }
+    // The storage just written (copied or built) goes to disk before anything is timed: its
+    // writeback would otherwise compete with the registry's reads.
+    let t = Instant::now();
+    let synced = std::process::Command::new("sync")
+        .status()
+        .is_ok_and(|s| s.success());
+    println!(
+        "storage synced to disk in {:.1?}{}",
+        t.elapsed(),
+        if synced { "" } else { " (sync failed)" }
+    );
     rt.block_on(figures(url, n));
     // Last: its synthetic rows would otherwise count in the figures' memory.
     intake(n);
@@ -278,19 +301,33 @@ fn intake(n: usize) {
         (160, 48),
         1_735_689_600,
     );
-    let req = open_repo(&mut cold);
+    let (req, first) = open_repo(&mut cold);
+    // As the client sends it: the first screen's details come with the list.
+    let fetching = names[..first].to_vec();
+    let page: Arc<[String]> = names.clone().into();
     let t = Instant::now();
-    let fx = cold.update(Msg::Client(Event::Tags {
+    cold.update(Msg::Client(Event::Tags {
         req,
-        page: names.clone(),
+        page,
         done: true,
+        fetching: fetching.clone(),
     }));
     let cold_list = t.elapsed();
-    assert!(
-        fx.iter()
-            .any(|e| matches!(e, Effect::Send(Command::TagDetails { .. }))),
-        "details asked for"
-    );
+    let mut asked = false;
+    let t = Instant::now();
+    for tag in fetching {
+        let row = Box::new(rows[names.binary_search(&tag).unwrap()].clone());
+        let fx = cold.update(Msg::Client(Event::Detail {
+            req,
+            tag,
+            result: Ok(row),
+        }));
+        asked |= fx
+            .iter()
+            .any(|e| matches!(e, Effect::Send(Command::TagDetails { .. })));
+    }
+    let cold_first = t.elapsed();
+    assert!(asked, "the rest asked for once the first screen is in");
     drop(cold);
     let mut app = App::new(
         vec![ProfileEntry::new("bench", "http://127.0.0.1:1")],
@@ -298,7 +335,7 @@ fn intake(n: usize) {
         (160, 48),
         1_735_689_600,
     );
-    let req = open_repo(&mut app);
+    let (req, _) = open_repo(&mut app);
     let rss_before = status("VmRSS");
     // The client task builds the compact table (off the UI thread), the pane takes it in.
     let t = Instant::now();
@@ -314,21 +351,24 @@ fn intake(n: usize) {
     }));
     let cached = t.elapsed();
     assert_eq!(app.view().tags.names.len(), n);
+    let page: Arc<[String]> = names.into();
     let t = Instant::now();
     app.update(Msg::Client(Event::Tags {
         req,
-        page: names,
+        page,
         done: true,
+        fetching: vec![],
     }));
     let listed = t.elapsed();
     println!(
-        "intake of {n} synthetic rows: the registry's list into an empty pane (Tags, then the details asked for) {cold_list:.1?}; table built (client task) {built:.1?}; taken in by the tags pane (UI thread, CachedTags) {cached:.1?}; the registry's list over them (Tags) {listed:.1?}; VmRSS {rss_before} before, {} after",
+        "intake of {n} synthetic rows: the registry's list into an empty pane (Tags) {cold_list:.1?}, the first screen's rows (then the rest asked for) {cold_first:.1?}; table built (client task) {built:.1?}; taken in by the tags pane (UI thread, CachedTags) {cached:.1?}; the registry's list over them (Tags) {listed:.1?}; VmRSS {rss_before} before, {} after",
         status("VmRSS")
     );
 }
 
-/// Opens the repository as a user does; the list request's id is what the events answer.
-fn open_repo(app: &mut App) -> regtui::client_task::ReqId {
+/// Opens the repository as a user does; the list request's id is what the events answer, and
+/// its `first` how many rows come detailed with the list.
+fn open_repo(app: &mut App) -> (regtui::client_task::ReqId, usize) {
     let mut fx = app.start();
     for c in format!(":repo {REPO}").chars() {
         fx.extend(app.update(key(KeyCode::Char(c))));
@@ -336,10 +376,47 @@ fn open_repo(app: &mut App) -> regtui::client_task::ReqId {
     fx.extend(app.update(key(KeyCode::Enter)));
     fx.into_iter()
         .find_map(|e| match e {
-            Effect::Send(Command::ListTags { req, .. }) => Some(req),
+            Effect::Send(Command::ListTags { req, first, .. }) => Some((req, first)),
             _ => None,
         })
         .expect("the repository's tag list was asked for")
+}
+
+/// The cold first screen, five times over (an empty cache each time), with when each kind of
+/// event first reached the app: one run's figure swings with the machine.
+async fn cold_first_screens(url: &str, n: usize) {
+    let mut firsts = Vec::new();
+    for _ in 0..5 {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::new(tmp.path().to_path_buf(), 4096 * 1024 * 1024));
+        let mut cold = Run::new(url, store);
+        let t = Instant::now();
+        cold.open();
+        cold.until(|a| in_view_sized(a, n)).await;
+        let first = t.elapsed();
+        firsts.push(first);
+        let line: Vec<String> = cold
+            .timeline
+            .iter()
+            .map(|(k, at, done)| format!("{k} {at:.1?}→{done:.1?}"))
+            .collect();
+        println!("cold first screen {first:.1?}: {}", line.join(", "));
+        // A new list request stops this one's details (they would load the next run's registry).
+        cold.tx
+            .try_send(Command::ListTags {
+                req: regtui::client_task::ReqId(u64::MAX),
+                profile: "bench".into(),
+                repo: "bench/none".into(),
+                first: 0,
+            })
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    firsts.sort();
+    println!(
+        "cold first screen (rows in view sized), 5 runs: min {:.1?}, median {:.1?}, max {:.1?}",
+        firsts[0], firsts[2], firsts[4]
+    );
 }
 
 async fn figures(url: String, n: usize) {
@@ -376,6 +453,9 @@ async fn figures(url: String, n: usize) {
     };
     if std::env::var_os("REGTUI_SCALE_WARM_ONLY").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
+        if std::env::var_os("REGTUI_SCALE_FIRST_ONLY").is_some() {
+            return cold_first_screens(&url, n).await;
+        }
     }
     let store = Arc::new(Store::new(dir, 4096 * 1024 * 1024));
 
@@ -482,6 +562,8 @@ async fn figures(url: String, n: usize) {
         );
         drop(list);
         drop(cold);
+        // After the memory figures above: these runs' garbage would count in them.
+        cold_first_screens(&url, n).await;
     }
 
     // Warm: a new client and app over the same store.
@@ -551,11 +633,16 @@ async fn figures(url: String, n: usize) {
         x ^= x << 17;
         shuffled.swap(i, (x % (i as u64 + 1)) as usize);
     }
+    let mut plain = shuffled.clone();
     let t = Instant::now();
     regtui::registry::ops::sort_natural_by(&mut shuffled, |s| s);
     let sort = t.elapsed();
+    let t = Instant::now();
+    plain.sort_by(|a, b| regtui::registry::ops::natural_cmp(a, b));
+    let plain_sort = t.elapsed();
+    assert_eq!(plain, shuffled);
     println!(
-        "tag list, {n} tags ({} KB): fetched+parsed+sorted {fetched:.1?}; JSON parse alone {parsed:.1?}; natural sort of it shuffled {sort:.1?}",
+        "tag list, {n} tags ({} KB): fetched+parsed+sorted {fetched:.1?}; JSON parse alone {parsed:.1?}; natural sort of it shuffled {sort:.1?} (by keys; sort_by(natural_cmp) {plain_sort:.1?})",
         body.len() / 1024
     );
 

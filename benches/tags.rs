@@ -214,8 +214,9 @@ async fn tui_figures(url: String) {
     let names: Vec<String> = (0..10_000).map(|i| format!("build-{i:05}")).collect();
     let fx = app.update(Msg::Client(Event::Tags {
         req: list_req,
-        page: names.clone(),
+        page: names.clone().into(),
         done: true,
+        fetching: vec![],
     }));
     let details_req = fx
         .iter()

@@ -602,3 +602,108 @@ fn two_processes_share_the_cache_and_the_bound_is_configured() {
     assert_ne!(r.code(), 0);
     assert!(r.stderr().contains("cache_max_mib = 0"), "{}", r.stderr());
 }
+
+/// Opening a repository cold: the details of the first screen come with the list (the app
+/// does not ask for them, and they arrive after it), the rest is asked for once they are in,
+/// without them, and tags sharing one image fetch its config once.
+#[tokio::test]
+async fn a_repository_opened_cold_gets_its_first_screen_with_the_list_then_the_rest() {
+    use regtui::client_task::Command;
+    use regtui::registry::ops::natural_cmp;
+    let reg = standard(Options::default());
+    let img = support::oci::image(&support::oci::ImageSpec {
+        seed: "first-screen",
+        ..Default::default()
+    });
+    // An artifact tag sorts first by name, but the pane hides it: it is not fetched first.
+    let sig = format!("sha256-{}.sig", "ab".repeat(32));
+    let tags: Vec<String> = (1..=30)
+        .map(|i| format!("t{i}"))
+        .chain([sig.clone()])
+        .collect();
+    let items: Vec<(&str, &str, &support::oci::Image)> = tags
+        .iter()
+        .map(|t| ("scale/first", t.as_str(), &img))
+        .collect();
+    support::push_images(&reg.url, &items);
+    let (px, log) = counting(reg.port);
+    let purl = format!("http://127.0.0.1:{}", px.port);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::new(dir.path().to_path_buf(), 1 << 30));
+    let mut t = Tui::new(&purl, store).await;
+
+    let mut fx = Vec::new();
+    for c in ":repo scale/first".chars() {
+        fx.extend(t.app.update(key(c)));
+    }
+    fx.extend(
+        t.app
+            .update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))),
+    );
+    let first = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send(Command::ListTags { first, .. }) => Some(*first),
+            _ => None,
+        })
+        .expect("the list is asked for");
+    assert!((5..30).contains(&first), "rows in view: {first}");
+    t.apply(fx);
+
+    let (mut fetching, mut came, mut rest) = (None::<Vec<String>>, Vec::new(), None);
+    while rest.is_none() {
+        let ev = tokio::time::timeout(Duration::from_secs(10), t.rx.recv())
+            .await
+            .expect("events until the rest is asked for")
+            .unwrap();
+        match &ev {
+            // The head of the list names them; the whole list follows.
+            Event::Tags { fetching: f, .. } if fetching.is_none() => fetching = Some(f.clone()),
+            Event::Detail { tag, result, .. } => {
+                assert!(fetching.is_some(), "{tag}: a row came before the list");
+                assert!(result.is_ok(), "{tag}: {result:?}");
+                came.push(tag.clone());
+            }
+            _ => {}
+        }
+        let fx = t.app.update(Msg::Client(ev));
+        for e in &fx {
+            if let Effect::Send(Command::TagDetails { tags, .. }) = e {
+                rest = Some(tags.clone());
+            }
+        }
+        t.apply(fx);
+    }
+    let want: Vec<String> = (1..=first).map(|i| format!("t{i}")).collect();
+    assert_eq!(
+        fetching.unwrap(),
+        want,
+        "the first screen, in natural order"
+    );
+    came.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(
+        came, want,
+        "the rest is asked for once the first screen is in"
+    );
+    let mut rest = rest.unwrap();
+    rest.sort_by(|a, b| natural_cmp(a, b));
+    let mut want_rest: Vec<String> = (first + 1..=30)
+        .map(|i| format!("t{i}"))
+        .chain([sig])
+        .collect();
+    want_rest.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(rest, want_rest, "only what did not come with the list");
+
+    t.settle().await;
+    assert_eq!(t.app.view().tags.done(), 31);
+    // One image under every tag, detailed several at a time (the repository's size, then its
+    // rows): its config was fetched once in the whole session.
+    let config_gets: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with("GET /v2/scale/first/blobs/"))
+        .cloned()
+        .collect();
+    assert_eq!(config_gets.len(), 1, "{config_gets:?}");
+}

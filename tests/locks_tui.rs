@@ -72,8 +72,9 @@ fn app() -> App {
     };
     let fx = app.update(Msg::Client(Event::Tags {
         req,
-        page: vec!["free".into(), "locked".into(), "twin".into()],
+        page: vec!["free".into(), "locked".into(), "twin".into()].into(),
         done: true,
+        fetching: vec![],
     }));
     let Some(Effect::Send(Command::TagDetails { req, .. })) = fx.into_iter().next() else {
         panic!("no details request")

@@ -227,8 +227,9 @@ async fn keys_produce_commands_and_stale_replies_are_dropped() {
     app.update(code(KeyCode::Enter));
     app.update(Msg::Client(Event::Tags {
         req: tags_req,
-        page: vec!["old".into()],
+        page: vec!["old".into()].into(),
         done: true,
+        fetching: vec![],
     }));
     assert!(app.view().tags.names.is_empty());
     assert_eq!(app.view().tags.repo.as_deref(), Some("a/y"));
@@ -322,7 +323,7 @@ async fn deleting_the_only_tag_or_the_last_row_keeps_the_app_alive() {
     let mut h = local(&reg.url, (80, 24)).await;
     // repos: solo first; its only tag, removed alone (the placeholder way on distribution 2.x).
     h.press(vec![code(KeyCode::Enter)]).await;
-    assert_eq!(h.app.view().tags.names, ["only"]);
+    assert_eq!(*h.app.view().tags.names, ["only"]);
     h.press(vec![key('d')]).await;
     h.app.update(code(KeyCode::Right));
     let fx = h.app.update(code(KeyCode::Enter));
@@ -822,7 +823,7 @@ async fn cleanup_flow(size: (u16, u16), suffix: &str) {
     assert!(results.iter().all(|o| o.ok()), "{results:?}");
     assert!(h.app.toast().unwrap().contains("garbage-collect"));
     let t = &h.app.view().tags;
-    assert_eq!(t.names, ["stable", "v1.2.0"]);
+    assert_eq!(*t.names, ["stable", "v1.2.0"]);
     assert!(t.marked.is_empty());
     let tags = reg.tags("team/app/api");
     assert_eq!(tags, ["stable", "v1.2.0"]);
@@ -1006,8 +1007,9 @@ fn synthetic(names: &[String], size: (u16, u16)) -> (App, ReqId, Vec<String>) {
     };
     let fx = app.update(Msg::Client(Event::Tags {
         req,
-        page: names.to_vec(),
+        page: names.to_vec().into(),
         done: true,
+        fetching: vec![],
     }));
     let Some(Effect::Send(Command::TagDetails { req, tags, .. })) = fx.into_iter().next() else {
         panic!("no details request")
@@ -1313,8 +1315,9 @@ async fn the_mouse_focuses_selects_opens_and_scrolls() {
     };
     let fx = app.update(Msg::Client(Event::Tags {
         req: *req,
-        page: names.clone(),
+        page: names.clone().into(),
         done: true,
+        fetching: vec![],
     }));
     let Some(Effect::Send(Command::TagDetails { req, .. })) = fx.into_iter().next() else {
         panic!()
@@ -2047,8 +2050,9 @@ async fn artifact_tags_are_hidden_until_a_shows_them() {
     let fallback = format!("sha256-{}", "d".repeat(64));
     app.update(Msg::Client(Event::Tags {
         req: *req,
-        page: vec!["v1".into(), sig.clone(), fallback.clone(), "v2".into()],
+        page: vec!["v1".into(), sig.clone(), fallback.clone(), "v2".into()].into(),
         done: true,
+        fetching: vec![],
     }));
     let shown = |app: &App| -> Vec<String> {
         let t = &app.view().tags;
@@ -2151,8 +2155,9 @@ async fn a_cut_pane_title_ends_in_an_ellipsis_at_80x24() {
     };
     app.update(Msg::Client(Event::Tags {
         req,
-        page: vec!["v1".into(), "v2".into()],
+        page: vec!["v1".into(), "v2".into()].into(),
         done: true,
+        fetching: vec![],
     }));
     let screen = render(&app);
     let title = border_title(&screen, "Tags · ");

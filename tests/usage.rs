@@ -1006,8 +1006,9 @@ fn repository_sizes_wait_for_the_tag_list_of_the_repository_opened() {
     );
     let fx = app.update(Msg::Client(Event::Tags {
         req: tags,
-        page: vec!["v1".into()],
+        page: vec!["v1".into()].into(),
         done: true,
+        fetching: vec![],
     }));
     assert!(sent(&fx, &|c| matches!(c, Command::TagDetails { .. })));
     assert!(sent(&fx, &is_sizes), "then the sizes are asked for");

@@ -154,7 +154,7 @@ impl App {
                 let before = v.tags.nav.offset;
                 v.tags.move_by(delta, h);
                 let moved = v.tags.nav.offset != before;
-                if moved && v.tags.pending_in_view(h) && v.tags.details_req.is_some() {
+                if moved && v.tags.pending_in_view(h) && v.tags.details_loading() {
                     // Reprioritise: rows now in view load first.
                     return self.request_details();
                 }

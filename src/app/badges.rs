@@ -134,13 +134,16 @@ impl TagsPane {
     /// more, do not count), plus room for the badges when any tag has some.
     pub fn rewidth(&mut self) {
         let show = self.show_artifacts;
-        self.widths.0 = self
-            .names
-            .iter()
-            .filter(|n| show || !is_artifact_tag(n))
-            .map(|n| crate::fmt::width(&crate::sanitize::clean(&short_name(n))))
-            .max()
-            .unwrap_or(0);
+        let mut widest = 0;
+        for n in self.names.iter() {
+            // No name is wider than its bytes (cleaning drops characters or makes them spaces;
+            // a two-cell character takes three bytes): most of 100,000 need no measuring.
+            if n.len() <= widest || (!show && is_artifact_tag(n)) {
+                continue;
+            }
+            widest = widest.max(crate::fmt::width(&crate::sanitize::clean(&short_name(n))));
+        }
+        self.widths.0 = widest;
         if !self.badges.is_empty() {
             self.widths.0 += BADGES_WIDTH + 1;
         }

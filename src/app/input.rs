@@ -146,7 +146,7 @@ impl App {
                 v.tags.pinned = true;
                 v.tags.resort(ht);
                 // Details load in view order: re-ask when matches in view still wait.
-                if v.tags.details_req.is_some() && v.tags.pending_in_view(ht) {
+                if v.tags.details_loading() && v.tags.pending_in_view(ht) {
                     return self.request_details();
                 }
                 vec![]

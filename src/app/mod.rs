@@ -300,14 +300,16 @@ impl App {
 
     fn open_repo(&mut self, repo: String) -> Vec<Effect> {
         let i = self.current;
+        let area = self.area();
         let v = &mut self.views[i];
-        v.open_repo(&self.profiles[i].name, &mut self.ids, repo)
+        v.open_repo(&self.profiles[i].name, &mut self.ids, area, repo)
     }
 
     fn reload_repo(&mut self, repo: String) -> Vec<Effect> {
         let i = self.current;
+        let area = self.area();
         let v = &mut self.views[i];
-        v.reload_repo(&self.profiles[i].name, &mut self.ids, repo)
+        v.reload_repo(&self.profiles[i].name, &mut self.ids, area, repo)
     }
 
     fn request_details(&mut self) -> Vec<Effect> {

@@ -1,6 +1,7 @@
 //! Pane state: repositories, tags (with details and sorting), manifest/layers; list navigation and filtering.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
@@ -266,8 +267,16 @@ impl SortKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Slot {
     Pending,
+    /// Asked for with the tag list (the first screen of a repository opened cold): on its way,
+    /// not to be asked for again.
+    Coming,
     Loaded(Compact),
     Failed(Box<str>),
+}
+
+/// How many of `slots` are [`Slot::Coming`].
+fn count_coming(slots: &[Slot]) -> usize {
+    slots.iter().filter(|s| matches!(s, Slot::Coming)).count()
 }
 
 /// The tags pane. Rows live in vectors aligned with `names` (kept in natural order, so a
@@ -276,7 +285,9 @@ enum Slot {
 #[derive(Debug, Clone, Default)]
 pub struct TagsPane {
     pub repo: Option<String>,
-    pub names: Vec<String>,
+    /// In natural order, each once; shared with the client task's copy (no clone of 100,000
+    /// names on the way).
+    pub names: Arc<[String]>,
     /// Per name, its details as far as known.
     slots: Vec<Slot>,
     /// The strings the loaded rows point into.
@@ -319,6 +330,10 @@ pub struct TagsPane {
     stale_count: usize,
     /// The registry's own tag list arrived (the cached names were replaced by it).
     pub fresh_list: bool,
+    /// How many rows are [`Slot::Coming`].
+    coming: usize,
+    /// The names are the head of the list (its first screen): the whole list follows.
+    pub partial: bool,
 }
 
 impl TagsPane {
@@ -336,8 +351,30 @@ impl TagsPane {
     pub fn done(&self) -> usize {
         self.slots
             .iter()
-            .filter(|r| !matches!(r, Slot::Pending))
+            .filter(|r| !matches!(r, Slot::Pending | Slot::Coming))
             .count()
+    }
+
+    /// Marks `tags` as on their way (their details come with the list's request).
+    pub fn mark_coming(&mut self, tags: &[String]) {
+        for t in tags {
+            if let Some(i) = self.pos(t) {
+                if matches!(self.slots[i], Slot::Pending) {
+                    self.slots[i] = Slot::Coming;
+                    self.coming += 1;
+                }
+            }
+        }
+    }
+
+    /// How many rows wait for details that come with the list's request.
+    pub fn coming(&self) -> usize {
+        self.coming
+    }
+
+    /// Whether details are on their way (asked for, or coming with the list).
+    pub fn details_loading(&self) -> bool {
+        self.details_req.is_some() || self.coming > 0
     }
 
     fn loaded(&self, tag: &str) -> Option<&Compact> {
@@ -355,7 +392,7 @@ impl TagsPane {
     /// What is known of a tag (`None` when it is not listed).
     pub fn row_state(&self, tag: &str) -> Option<RowState> {
         Some(match self.slots.get(self.pos(tag)?)? {
-            Slot::Pending => RowState::Pending,
+            Slot::Pending | Slot::Coming => RowState::Pending,
             Slot::Loaded(c) => RowState::Loaded(c.row(tag, &self.strings)),
             Slot::Failed(e) => RowState::Failed(e.to_string()),
         })
@@ -429,13 +466,29 @@ impl TagsPane {
     /// Replaces the tag list (sorted naturally, deduplicated); new tags start pending, known
     /// ones keep their rows.
     pub fn set_names(&mut self, names: Vec<String>, height: usize) {
-        let names = crate::registry::table::natural_names(names);
+        self.set_list(crate::registry::table::natural_names(names).into(), height);
+    }
+
+    /// [`TagsPane::set_names`] with a shared list (taken as it is when in natural order).
+    pub fn set_list(&mut self, names: Arc<[String]>, height: usize) {
+        let names = crate::registry::table::natural_list(names);
         // The same list again (the registry's over the cached one, unchanged): nothing to redo.
         if names == self.names && self.slots.len() == names.len() {
             return;
         }
         // The selected tag, read before the names change under the view's indexes.
         let keep = self.selected().map(str::to_string);
+        if self.slots.is_empty() {
+            // Nothing to carry over (a repository opened cold).
+            self.slots = std::iter::repeat_with(|| Slot::Pending)
+                .take(names.len())
+                .collect();
+            self.stale = vec![false; names.len()];
+            self.stale_count = 0;
+            self.coming = 0;
+            self.names = names;
+            return self.renamed(keep, height);
+        }
         // Both lists are in natural order: one merge walk carries each known row over.
         let old: Vec<(Slot, bool)> = std::mem::take(&mut self.slots)
             .into_iter()
@@ -446,10 +499,18 @@ impl TagsPane {
                 .into_iter()
                 .map(|x| x.unwrap_or((Slot::Pending, false)))
                 .unzip();
+        // Rows still coming (with the list request the pane waits for) stay so.
+        self.coming = count_coming(&slots);
         self.names = names;
         self.slots = slots;
         self.stale_count = stale.iter().filter(|s| **s).count();
         self.stale = stale;
+        self.renamed(keep, height);
+    }
+
+    /// What follows new names and slots: marks of tags gone dropped, badges, widths, keys and
+    /// counts made again, the view re-sorted (selecting `keep` when still there).
+    fn renamed(&mut self, keep: Option<String>, height: usize) {
         self.marked
             .retain(|t| self.names.binary_search_by(|n| natural_cmp(n, t)).is_ok());
         self.view.clear();
@@ -487,9 +548,15 @@ impl TagsPane {
             .map(|t| gone.contains(t.as_str()))
             .collect();
         let mut it = drop.iter();
-        self.names.retain(|_| !*it.next().unwrap_or(&false));
+        self.names = self
+            .names
+            .iter()
+            .filter(|_| !*it.next().unwrap_or(&false))
+            .cloned()
+            .collect();
         let mut it = drop.iter();
         self.slots.retain(|_| !*it.next().unwrap_or(&false));
+        self.coming = count_coming(&self.slots);
         let mut it = drop.iter();
         self.stale.retain(|_| !*it.next().unwrap_or(&false));
         debug_assert_eq!(self.names.len() + drop.iter().filter(|d| **d).count(), n);
@@ -635,8 +702,10 @@ impl TagsPane {
             RowState::Loaded(r) => Slot::Loaded(Compact::of(&r, &mut self.strings)),
             RowState::Failed(e) => Slot::Failed(e.into()),
         };
-        if let Slot::Loaded(old) = std::mem::replace(&mut self.slots[i], Slot::Pending) {
-            self.count(&old, false);
+        match std::mem::replace(&mut self.slots[i], Slot::Pending) {
+            Slot::Loaded(old) => self.count(&old, false),
+            Slot::Coming => self.coming -= 1,
+            _ => {}
         }
         if let Slot::Loaded(c) = &slot {
             let c = c.clone();
@@ -652,13 +721,28 @@ impl TagsPane {
             return;
         }
         let keep = self.view.get(self.nav.selected).copied();
-        if let Some(pos) = self.view.iter().position(|x| *x == i) {
-            self.view.remove(pos);
+        let before = |x: &usize| self.cmp(*x, i) == std::cmp::Ordering::Less;
+        match self.view.iter().position(|x| *x == i) {
+            Some(pos) => {
+                // Its place among the others (which stay sorted), then a rotation of just the
+                // rows between: no shift of the whole view per row.
+                let (left, right) = (&self.view[..pos], &self.view[pos + 1..]);
+                let at = if left.last().is_some_and(|x| !before(x)) {
+                    left.partition_point(before)
+                } else {
+                    pos + right.partition_point(before)
+                };
+                if at < pos {
+                    self.view[at..=pos].rotate_right(1);
+                } else {
+                    self.view[pos..=at].rotate_left(1);
+                }
+            }
+            None => {
+                let at = self.view.partition_point(before);
+                self.view.insert(at, i);
+            }
         }
-        let at = self
-            .view
-            .partition_point(|x| self.cmp(*x, i) == std::cmp::Ordering::Less);
-        self.view.insert(at, i);
         self.place(keep, height);
     }
 
@@ -734,7 +818,8 @@ impl TagsPane {
         self.slots = rows.into_iter().map(Slot::Loaded).collect();
         self.stale = vec![false; names.len()];
         self.stale_count = 0;
-        self.names = names;
+        self.coming = 0;
+        self.names = names.into();
         self.marked
             .retain(|t| self.names.binary_search_by(|n| natural_cmp(n, t)).is_ok());
         self.rebadge();
@@ -828,6 +913,18 @@ impl TagsPane {
         }
         if self.marked.iter().any(|t| !self.has(t)) {
             return Err("a marked tag is not in the list".into());
+        }
+        // Rows placed one at a time (set_row) keep the view as a full sort would.
+        if self.filter.is_empty()
+            && !self
+                .view
+                .windows(2)
+                .all(|w| self.cmp(w[0], w[1]) != std::cmp::Ordering::Greater)
+        {
+            return Err(format!("view out of {:?} order", self.sort));
+        }
+        if count_coming(&self.slots) != self.coming {
+            return Err("coming count out of step with the rows".into());
         }
         Ok(())
     }
@@ -1132,8 +1229,8 @@ mod tests {
             new.load_table(TagTable::from_rows(&rows), 3);
             new.check_invariants(3).unwrap();
             assert_eq!(new.names, old.names);
-            assert_eq!(new.names, ["a9", "a10", "b", "latest", "v1.9", "v1.10"]);
-            for t in &new.names {
+            assert_eq!(*new.names, ["a9", "a10", "b", "latest", "v1.9", "v1.10"]);
+            for t in new.names.iter() {
                 assert_eq!(new.row_state(t), old.row_state(t), "{t}");
                 assert_eq!(new.shares_digest(t), old.shares_digest(t), "{t}");
             }
@@ -1144,7 +1241,7 @@ mod tests {
             assert_eq!(new.selected(), Some("b"));
             // The same list again changes nothing.
             let before = new.view.clone();
-            new.set_names(new.names.clone(), 3);
+            new.set_names(new.names.to_vec(), 3);
             assert_eq!(new.view, before);
             new.check_invariants(3).unwrap();
         }
@@ -1204,6 +1301,11 @@ mod tests {
                     1 => {
                         if !p.names.is_empty() {
                             let t = p.names[rng.below(p.names.len())].clone();
+                            if rng.below(5) == 0 {
+                                // On its way with the list (then loaded like any other).
+                                p.mark_coming(std::slice::from_ref(&t));
+                                continue;
+                            }
                             let r = if rng.below(4) == 0 {
                                 RowState::Failed("x".into())
                             } else {

@@ -166,7 +166,13 @@ impl ProfileView {
     }
 
     /// Opens `repo` in the tags pane (the sort order stays; the selection starts on the top row).
-    pub fn open_repo(&mut self, profile: &str, ids: &mut ReqIds, repo: String) -> Vec<Effect> {
+    pub fn open_repo(
+        &mut self,
+        profile: &str,
+        ids: &mut ReqIds,
+        area: Rect,
+        repo: String,
+    ) -> Vec<Effect> {
         let req = ids.next();
         self.clear(&[Topic::Tags, Topic::Manifest, Topic::Delete]);
         let sort = self.tags.sort;
@@ -181,14 +187,22 @@ impl ProfileView {
             req,
             profile: profile.to_string(),
             repo,
+            // As tall as the pane is once focused (opening a repository focuses it).
+            first: layout::list_height(area, Pane::Tags, Pane::Tags),
         })]
     }
 
     /// Lists `repo` again after a change made here (tags added, an image copied in), selecting
     /// the same tag again once it is listed.
-    pub fn reload_repo(&mut self, profile: &str, ids: &mut ReqIds, repo: String) -> Vec<Effect> {
+    pub fn reload_repo(
+        &mut self,
+        profile: &str,
+        ids: &mut ReqIds,
+        area: Rect,
+        repo: String,
+    ) -> Vec<Effect> {
         let selected = self.tags.selected().map(str::to_string);
-        let fx = self.open_repo(profile, ids, repo);
+        let fx = self.open_repo(profile, ids, area, repo);
         self.tags.reselect = selected;
         fx
     }
@@ -313,21 +327,29 @@ impl ProfileView {
                 self.tags.state = LoadState::Loaded;
                 self.check_current();
             }
-            Event::Tags { req, page, done } if self.tags.list_req == Some(req) => {
-                // The registry's list replaces the cached one: tags that went away disappear.
-                let mut names = if self.tags.cache.is_some() && !self.tags.fresh_list {
-                    Vec::new()
-                } else {
-                    // A copy: set_names carries rows over by comparing with the names it had.
-                    self.tags.names.clone()
-                };
+            Event::Tags {
+                req,
+                page,
+                done,
+                fetching,
+            } if self.tags.list_req == Some(req) => {
+                // The registry's list (or its head, the whole following) replaces what was
+                // shown, the cached list included: tags that went away disappear, rows known
+                // stay.
                 self.tags.fresh_list = true;
-                names.extend(page);
-                self.tags.set_names(names, ht);
+                self.tags.set_list(page, ht);
+                self.tags.mark_coming(&fetching);
+                self.tags.partial = !done;
+                self.tags.state = LoadState::Loaded;
                 if done {
-                    self.tags.state = LoadState::Loaded;
                     self.check_current();
-                    let mut fx = self.request_details(profile, ids, area);
+                    // The first screen's details come with the list: the rest is asked for
+                    // once they are in (see the `Detail` arm), unless rows in view need more.
+                    let mut fx = if self.tags.coming() > 0 && !self.tags.pending_in_view(ht) {
+                        vec![]
+                    } else {
+                        self.request_details(profile, ids, area)
+                    };
                     if self.repos.sizes_deferred {
                         fx.extend(self.request_sizes(profile, ids, area));
                     }
@@ -335,9 +357,11 @@ impl ProfileView {
                 }
             }
             Event::Detail { req, tag, result }
-                if self.tags.details_req == Some(req) && self.tags.has(&tag) =>
+                if (self.tags.details_req == Some(req) || self.tags.list_req == Some(req))
+                    && self.tags.has(&tag) =>
             {
                 let was_stale = self.tags.take_stale(&tag);
+                let coming = self.tags.coming();
                 match result {
                     Ok(r) => self.tags.set_row(&tag, RowState::Loaded(*r), ht),
                     // A cached row stays when checking it failed.
@@ -345,6 +369,15 @@ impl ProfileView {
                     Err(e) => self.tags.set_row(&tag, RowState::Failed(e.to_string()), ht),
                 }
                 self.check_current();
+                // The first screen is in: now the rest (unless already asked for, or the whole
+                // list is still on its way: then it asks).
+                if coming == 1
+                    && self.tags.coming() == 0
+                    && self.tags.details_req.is_none()
+                    && !self.tags.partial
+                {
+                    return (self.request_details(profile, ids, area), None);
+                }
             }
             Event::CachedRepos {
                 req,

@@ -271,16 +271,17 @@ pub struct CompactRows {
 }
 
 impl CompactRows {
-    /// The registry's list is now `names`: rows of tags still listed stay.
-    pub fn set_names(&mut self, names: Vec<String>) {
-        let names = table::natural_names(names);
+    /// The registry's list is now `names` (shared with the app's pane when in natural order
+    /// already): rows of tags still listed stay.
+    pub fn set_names(&mut self, names: Arc<[String]>) {
+        let names = table::natural_list(names);
         let mut old = std::mem::take(&mut self.rows);
         old.resize(self.names.len(), None);
         self.rows = table::carry_over(&self.names, old, &names)
             .into_iter()
             .map(Option::flatten)
             .collect();
-        self.names = names.into();
+        self.names = names;
     }
 
     fn pos(&self, tag: &str) -> Option<usize> {
@@ -898,7 +899,13 @@ pub struct Cached {
     inner: Arc<dyn Backend>,
     store: Arc<Store>,
     offline: bool,
+    /// A gate per config digest being fetched: tags sharing an image (or a base config) ask
+    /// for it at once, and one GET serves them all.
+    config_gates: Mutex<HashMap<String, ConfigGate>>,
 }
+
+/// Held while a config is fetched; holds it once fetched (for those who waited).
+type ConfigGate = Arc<tokio::sync::Mutex<Option<Arc<ConfigSummary>>>>;
 
 /// Per (registry, repository): the stored list's tag → digest map (`None`: no list).
 type KnownMemo = HashMap<(String, String), Option<Arc<Known>>>;
@@ -933,6 +940,7 @@ impl Cached {
             inner,
             store,
             offline,
+            config_gates: Mutex::new(HashMap::new()),
         }
     }
 
@@ -1011,11 +1019,40 @@ impl Cached {
 
     async fn config_online(&self, repo: &str, config: &Desc) -> Result<Arc<ConfigSummary>> {
         digest::validate(&config.digest)?;
-        if let Some(b) = self.store.config_bytes(&config.digest) {
-            if let Ok(c) = parse::config(&b) {
-                return Ok(Arc::new(c));
-            }
+        let stored = || {
+            let b = self.store.config_bytes(&config.digest)?;
+            parse::config(&b).ok().map(Arc::new)
+        };
+        if let Some(c) = stored() {
+            return Ok(c);
         }
+        // One fetch per digest at a time; those who waited find it in the gate.
+        let gate = self
+            .config_gates
+            .lock()
+            .unwrap()
+            .entry(config.digest.clone())
+            .or_default()
+            .clone();
+        let r = async {
+            let mut held = gate.lock().await;
+            if let Some(c) = held.as_ref() {
+                return Ok(c.clone());
+            }
+            let c = self.fetch_config(repo, config).await?;
+            *held = Some(c.clone());
+            Ok(c)
+        }
+        .await;
+        let mut gates = self.config_gates.lock().unwrap();
+        // Held here and in the map only: nobody else waits on it.
+        if Arc::strong_count(&gate) <= 2 {
+            gates.remove(&config.digest);
+        }
+        r
+    }
+
+    async fn fetch_config(&self, repo: &str, config: &Desc) -> Result<Arc<ConfigSummary>> {
         if config.size > super::model::CONFIG_LIMIT {
             return self.inner.get_config(repo, config).await;
         }
@@ -1324,12 +1361,12 @@ mod tests {
         let d = |x: &str| digest::sha256(x.as_bytes());
         let names = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let mut rows = CompactRows::default();
-        rows.set_names(names(&["v10", "v9", "a", "v9"]));
+        rows.set_names(names(&["v10", "v9", "a", "v9"]).into());
         rows.insert("v9", &row("v9", &d("9")));
         rows.insert("gone", &row("gone", &d("g")));
         assert_eq!((rows.len(), rows.listed()), (1, 3));
         // A new list keeps the rows of tags still listed.
-        rows.set_names(names(&["v9", "v11", "v10"]));
+        rows.set_names(names(&["v9", "v11", "v10"]).into());
         assert_eq!(rows.len(), 1);
         let taken = rows.take();
         assert_eq!(

@@ -26,10 +26,86 @@ pub async fn all_tags(b: &dyn Backend, repo: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Sorts `v` by name in [`natural_cmp`] order (stable). A key-based sort (memcmp on keys
-/// built once) measured no faster on 100,000 shuffled tags (41 ms against 28–44 ms).
+/// Sorts `v` by name in [`natural_cmp`] order (stable). Long lists are sorted by a 16-byte
+/// key per item ([`natural_prefix`]) held beside its index, then runs of equal keys by
+/// [`natural_cmp`]: no string is reached through a pointer while sorting, which is what made
+/// 100,000 unsorted tags take tens of milliseconds. A list in order already costs one pass.
 pub fn sort_natural_by<T>(v: &mut [T], name: impl Fn(&T) -> &str) {
-    v.sort_by(|a, b| natural_cmp(name(a), name(b)));
+    let by_name = |a: &T, b: &T| natural_cmp(name(a), name(b));
+    if v.len() < 64 || v.len() > u32::MAX as usize {
+        v.sort_by(by_name);
+        return;
+    }
+    if v.is_sorted_by(|a, b| by_name(a, b) != Ordering::Greater) {
+        return;
+    }
+    let mut keyed: Vec<(u128, u32)> = v
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (natural_prefix(name(t)), i as u32))
+        .collect();
+    // By key, then by index: items with equal keys keep their order.
+    keyed.sort_unstable();
+    let mut i = 0;
+    while i < keyed.len() {
+        let j = i + keyed[i..].iter().take_while(|k| k.0 == keyed[i].0).count();
+        if j - i > 1 {
+            keyed[i..j].sort_by(|a, b| by_name(&v[a.1 as usize], &v[b.1 as usize]));
+        }
+        i = j;
+    }
+    // Position p takes the item at keyed[p].1: follow each cycle of the permutation.
+    let mut done = vec![false; v.len()];
+    for start in 0..v.len() {
+        let mut cur = start;
+        while !done[cur] {
+            done[cur] = true;
+            let next = keyed[cur].1 as usize;
+            if next == start {
+                break;
+            }
+            v.swap(cur, next);
+            cur = next;
+        }
+    }
+}
+
+/// The first 16 bytes of a key whose plain (memcmp) order is [`natural_cmp`]'s: other bytes
+/// as they are, a digit run as `0` (which orders against any non-digit as every digit does),
+/// its count of significant digits and those digits; zeros after the end. Equal keys (a
+/// shared 16-byte start, a run of 255 significant digits or more, leading zeros) are a tie
+/// for [`natural_cmp`] to break; different keys are in natural order.
+fn natural_prefix(s: &str) -> u128 {
+    let b = s.as_bytes();
+    let mut k = [0u8; 16];
+    let (mut n, mut i) = (0, 0);
+    while i < b.len() && n < k.len() {
+        if !b[i].is_ascii_digit() {
+            k[n] = b[i];
+            n += 1;
+            i += 1;
+            continue;
+        }
+        let run = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let zeros = b[i..i + run].iter().take_while(|c| **c == b'0').count();
+        let sig = &b[i + zeros..i + run];
+        k[n] = b'0';
+        n += 1;
+        if n == k.len() {
+            break;
+        }
+        if sig.len() >= 255 {
+            k[n] = 255;
+            break;
+        }
+        k[n] = sig.len() as u8;
+        n += 1;
+        let take = sig.len().min(k.len() - n);
+        k[n..n + take].copy_from_slice(&sig[..take]);
+        n += take;
+        i += run;
+    }
+    u128::from_be_bytes(k)
 }
 
 /// Orders strings with digit runs compared as numbers, so `v1.9` < `v1.10`.
@@ -984,7 +1060,53 @@ pub async fn delete_manifest_verified(b: &dyn Backend, repo: &str, digest: &str)
 
 #[cfg(test)]
 mod tests {
-    use super::natural_cmp;
+    use super::{natural_cmp, sort_natural_by};
+
+    #[test]
+    fn the_keyed_sort_orders_as_natural_cmp_does() {
+        // Digit runs with leading zeros, runs against letters and punctuation, equal values
+        // spelled differently, long shared starts (past the 16-byte key), runs of 255+
+        // digits, non-ASCII: 6,000 names from a fixed generator, sorted from shuffled.
+        let alphabet: Vec<char> = "0000123456789ab.-_zé".chars().collect();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let stems = [
+            "",
+            "release-2024.",
+            "a",
+            "v1.2.3-build.",
+            "0000000000000000000",
+        ];
+        let mut names: Vec<String> = (0..6000)
+            .map(|_| {
+                let mut s = stems[(next() % stems.len() as u64) as usize].to_string();
+                let len = 1 + next() % 12;
+                for _ in 0..len {
+                    s.push(alphabet[(next() % alphabet.len() as u64) as usize]);
+                }
+                if next() % 50 == 0 {
+                    let long = 250 + next() % 10;
+                    s.extend((0..long).map(|_| char::from(b'1' + (next() % 9) as u8)));
+                }
+                s
+            })
+            .collect();
+        // Duplicates too, to show the sort is stable.
+        names.extend(names[..300].to_vec());
+        let mut want: Vec<(String, usize)> = names.iter().cloned().zip(0..).collect();
+        want.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+        let mut got: Vec<(String, usize)> = names.into_iter().zip(0..).collect();
+        sort_natural_by(&mut got, |s| &s.0);
+        assert_eq!(got, want);
+        // Already in order: unchanged.
+        sort_natural_by(&mut got, |s| &s.0);
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn natural_order_is_semver_friendly() {

@@ -330,6 +330,19 @@ pub fn natural_names(mut names: Vec<String>) -> Vec<String> {
     names
 }
 
+/// `names` as a shared list in natural order, each once: kept as it is when it is so already
+/// (one pass), else sorted into a new one.
+pub fn natural_list(names: Arc<[String]>) -> Arc<[String]> {
+    let in_order = names
+        .windows(2)
+        .all(|w| super::ops::natural_cmp(&w[0], &w[1]) == std::cmp::Ordering::Less);
+    if in_order {
+        names
+    } else {
+        natural_names(names.to_vec()).into()
+    }
+}
+
 /// What each of `new` (natural order, distinct) had in `old` (the same order, items aligned
 /// with `old_names`): one merge walk, `None` for a name not there before.
 pub fn carry_over<T>(old_names: &[String], old: Vec<T>, new: &[String]) -> Vec<Option<T>> {

@@ -54,6 +54,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect, focused: bool, t: Theme) {
             if let Some(c) = &p.cache {
                 title.push_str(&format!("· {} ", c.label(app.now)));
             }
+            // The first screen shown before the whole list (opened cold).
+            if p.partial {
+                title.push_str("· listing… ");
+            }
             if sort && !p.names.is_empty() {
                 title.push_str(&format!("· {} ", p.sort.label()));
             }
