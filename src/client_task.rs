@@ -761,20 +761,21 @@ async fn list_with_first_screen(
         },
         forward
     );
-    let complete = {
+    let all_fetched = {
         let mut seen = sh.seen.lock().unwrap();
         match seen.get_mut(&key) {
             Some(s) => {
                 for (tag, row) in &kept {
                     s.insert(tag, row);
                 }
-                !s.is_empty() && s.len() >= s.listed()
+                fetching.len() >= s.listed()
             }
             None => false,
         }
     };
-    // Every row came this way (a short list): nothing else would store them.
-    if keep && !kept.is_empty() && complete {
+    // Every tag was on the first screen (a short list): the app asks for nothing more (a row
+    // that failed stays failed), so nothing else would store the rows.
+    if keep && !kept.is_empty() && all_fetched {
         sh.remember_tags(profile, repo, b).await;
     }
 }

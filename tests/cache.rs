@@ -707,3 +707,51 @@ async fn a_repository_opened_cold_gets_its_first_screen_with_the_list_then_the_r
         .collect();
     assert_eq!(config_gets.len(), 1, "{config_gets:?}");
 }
+
+/// A short repository opened cold comes whole with the list (every tag on the first screen):
+/// its rows are stored even when one tag's manifest cannot be read, and the next session
+/// shows them from the cache at once.
+#[tokio::test]
+async fn a_short_repository_opened_cold_is_stored_though_a_tag_fails() {
+    let reg = standard(Options::default());
+    let img = support::oci::image(&support::oci::ImageSpec {
+        seed: "short-repo",
+        ..Default::default()
+    });
+    support::push_images(
+        &reg.url,
+        &[
+            ("short/one", "a", &img),
+            ("short/one", "b", &img),
+            ("short/one", "broken", &img),
+        ],
+    );
+    // The registry lists `broken` but will not give its manifest.
+    let px = fixture::proxy(reg.port, |req| {
+        req.path()
+            .ends_with("/manifests/broken")
+            .then(|| fixture::Response::empty(404))
+    });
+    let purl = format!("http://127.0.0.1:{}", px.port);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::new(dir.path().to_path_buf(), 1 << 30));
+    let mut t = Tui::new(&purl, store.clone()).await;
+    t.open("short/one", false).await;
+    let p = &t.app.view().tags;
+    assert_eq!(p.done(), 3, "two rows and one failure");
+    assert!(p.details_req.is_none(), "nothing more was asked for");
+    let stored = store
+        .tags(&purl, "short/one")
+        .expect("the rows were stored");
+    let mut tags: Vec<&str> = stored.rows.iter().map(|r| r.tag.as_str()).collect();
+    tags.sort();
+    assert_eq!(tags, ["a", "b"]);
+    drop(t);
+    let mut again = Tui::new(&purl, store).await;
+    again.open("short/one", true).await;
+    assert!(
+        again.app.view().tags.cache.is_some(),
+        "shown from the cache"
+    );
+    assert!(again.app.view().tags.row("a").is_some());
+}

@@ -2291,3 +2291,84 @@ async fn the_delete_choices_stay_on_one_line_when_the_terminal_is_wide() {
     }
     assert!(screen.contains("←/→ choose"), "{screen}");
 }
+
+/// Opened cold, the first screen comes with the list (its head first): those rows are not
+/// asked for again, the rest is asked for once they are in, and a delete that takes away the
+/// last of them asks for the rest itself (its detail, which would have, is for a tag gone).
+#[test]
+fn rows_coming_with_the_list_are_not_asked_again_and_the_rest_follows() {
+    let names: Vec<String> = (0..60).map(|i| format!("t{i:02}")).collect();
+    let mut app = App::new(vec![ProfileEntry::new("p", "r")], 0, (120, 20), NOW);
+    let Effect::Send(Command::ListRepos { req, .. }) = app.start().remove(0) else {
+        panic!()
+    };
+    app.update(Msg::Client(Event::Repos {
+        req,
+        page: vec!["r/a".into()],
+        done: true,
+    }));
+    let Effect::Send(Command::ListTags { req, first, .. }) =
+        app.update(code(KeyCode::Enter)).remove(0)
+    else {
+        panic!()
+    };
+    assert!((3..60).contains(&first), "{first}");
+    let head = names[..first].to_vec();
+    // The head: shown at once, marked as listing, nothing asked for.
+    let fx = app.update(Msg::Client(Event::Tags {
+        req,
+        page: head.clone().into(),
+        done: false,
+        fetching: head.clone(),
+    }));
+    assert!(fx.is_empty(), "{fx:?}");
+    let screen = render(&app);
+    assert!(
+        screen.contains("listing…") && screen.contains("t00"),
+        "{screen}"
+    );
+    // Rows arrive before and after the whole list.
+    for n in &head[..2] {
+        assert!(detail(&mut app, req, dated_row(n, 60, 1)).is_empty());
+    }
+    let fx = app.update(Msg::Client(Event::Tags {
+        req,
+        page: names.clone().into(),
+        done: true,
+        fetching: vec![],
+    }));
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Send(Command::TagDetails { .. }))),
+        "the rows in view are on their way: {fx:?}"
+    );
+    assert!(!render(&app).contains("listing…"));
+    for n in &head[2..first - 1] {
+        assert!(detail(&mut app, req, dated_row(n, 60, 1)).is_empty());
+    }
+    // The last one is deleted before its detail comes: the rest is asked for then.
+    let last = head[first - 1].clone();
+    let fx = app.update(Msg::Client(Event::Deleted {
+        req: ReqId(9999),
+        profile: "p".into(),
+        repo: "r/a".into(),
+        result: Ok(client_task::Deleted::Tag {
+            tag: last.clone(),
+            method: regtui::registry::model::TagDeleteMethod::OciTagDelete,
+        }),
+    }));
+    let rest = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send(Command::TagDetails { tags, .. }) => Some(tags.clone()),
+            _ => None,
+        })
+        .expect("the rest asked for");
+    let mut want: Vec<String> = names[first..].to_vec();
+    let mut got = rest.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "neither the rows that came nor the tag deleted");
+    assert!(detail(&mut app, req, dated_row(&last, 60, 1)).is_empty());
+    assert!(!app.view().tags.has(&last));
+}

@@ -226,14 +226,14 @@ impl App {
                 }
                 let mut fx = vec![];
                 if let Some(i) = self.profiles.iter().position(|p| p.name == profile) {
-                    self.drop_tags(i, &repo, &gone);
+                    fx = self.drop_tags(i, &repo, &gone);
                     if self.views[i].tags.repo.as_deref() == Some(repo.as_str()) {
                         self.views[i].tags.marked.clear();
                     }
                     self.views[i].clear(&[Topic::Delete]);
                     // The repositories pane's size of it is out of date.
                     let area = self.area();
-                    fx = self.views[i].resize_repo(&profile, &mut self.ids, area, &repo);
+                    fx.extend(self.views[i].resize_repo(&profile, &mut self.ids, area, &repo));
                 }
                 let mut msg = format!(
                     "cleanup of {}: {ok} of {} done",

@@ -202,11 +202,11 @@ impl App {
                     Deleted::Tag { tag, .. } => vec![tag.clone()],
                     Deleted::Manifest { tags, .. } => tags.clone(),
                 };
-                self.drop_tags(i, &repo, &gone);
+                let mut resize = self.drop_tags(i, &repo, &gone);
                 self.views[i].clear(&[Topic::Delete]);
                 let area = self.area();
                 let profile = self.profiles[i].name.clone();
-                let resize = self.views[i].resize_repo(&profile, &mut self.ids, area, &repo);
+                resize.extend(self.views[i].resize_repo(&profile, &mut self.ids, area, &repo));
                 self.say(match d {
                     Deleted::Tag { tag, .. } => {
                         format!("removed tag {}; {GC_REMINDER}", clean(&tag))
@@ -255,19 +255,28 @@ impl App {
     }
 
     /// Removes deleted tags from profile `i`'s panes (and the manifest pane if it showed one).
-    pub(super) fn drop_tags(&mut self, i: usize, repo: &str, gone: &[String]) {
+    /// When the last row coming with the list went, the rest of the details are asked for
+    /// here (its detail, which would have asked, is for a tag no longer listed).
+    pub(super) fn drop_tags(&mut self, i: usize, repo: &str, gone: &[String]) -> Vec<Effect> {
         let area = self.area();
         let v = &mut self.views[i];
         let h = v.height(area, Pane::Tags);
-        if v.tags.repo.as_deref() == Some(repo) {
-            v.tags.remove(gone, h);
-            if v.manifest
-                .target
-                .as_ref()
-                .is_some_and(|(r, t, _)| r == repo && gone.contains(t))
-            {
-                v.manifest = ManifestPane::default();
-            }
+        if v.tags.repo.as_deref() != Some(repo) {
+            return vec![];
         }
+        let coming = v.tags.coming();
+        v.tags.remove(gone, h);
+        if v.manifest
+            .target
+            .as_ref()
+            .is_some_and(|(r, t, _)| r == repo && gone.contains(t))
+        {
+            v.manifest = ManifestPane::default();
+        }
+        if coming > 0 && v.tags.coming() == 0 && v.tags.details_req.is_none() && !v.tags.partial {
+            let profile = self.profiles[i].name.clone();
+            return v.request_details(&profile, &mut self.ids, area);
+        }
+        vec![]
     }
 }

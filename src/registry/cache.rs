@@ -904,8 +904,27 @@ pub struct Cached {
     config_gates: Mutex<HashMap<String, ConfigGate>>,
 }
 
-/// Held while a config is fetched; holds it once fetched (for those who waited).
-type ConfigGate = Arc<tokio::sync::Mutex<Option<Arc<ConfigSummary>>>>;
+/// Held while a config is fetched; holds the outcome then (for those who waited: a failure
+/// is theirs too, not a fetch again each in turn).
+type ConfigGate = Arc<tokio::sync::Mutex<Option<Result<Arc<ConfigSummary>>>>>;
+
+/// One caller's use of a config gate: the last one out (finished, failed or dropped
+/// mid-fetch) takes the gate out of the map.
+struct GateUse<'a> {
+    gates: &'a Mutex<HashMap<String, ConfigGate>>,
+    digest: &'a str,
+    gate: ConfigGate,
+}
+
+impl Drop for GateUse<'_> {
+    fn drop(&mut self) {
+        let mut gates = self.gates.lock().unwrap();
+        // Held here and in the map only: nobody else waits on it.
+        if Arc::strong_count(&self.gate) <= 2 {
+            gates.remove(self.digest);
+        }
+    }
+}
 
 /// Per (registry, repository): the stored list's tag → digest map (`None`: no list).
 type KnownMemo = HashMap<(String, String), Option<Arc<Known>>>;
@@ -1027,28 +1046,23 @@ impl Cached {
             return Ok(c);
         }
         // One fetch per digest at a time; those who waited find it in the gate.
-        let gate = self
-            .config_gates
-            .lock()
-            .unwrap()
-            .entry(config.digest.clone())
-            .or_default()
-            .clone();
-        let r = async {
-            let mut held = gate.lock().await;
-            if let Some(c) = held.as_ref() {
-                return Ok(c.clone());
-            }
-            let c = self.fetch_config(repo, config).await?;
-            *held = Some(c.clone());
-            Ok(c)
+        let gate = GateUse {
+            gates: &self.config_gates,
+            digest: &config.digest,
+            gate: self
+                .config_gates
+                .lock()
+                .unwrap()
+                .entry(config.digest.clone())
+                .or_default()
+                .clone(),
+        };
+        let mut held = gate.gate.lock().await;
+        if let Some(r) = held.as_ref() {
+            return r.clone();
         }
-        .await;
-        let mut gates = self.config_gates.lock().unwrap();
-        // Held here and in the map only: nobody else waits on it.
-        if Arc::strong_count(&gate) <= 2 {
-            gates.remove(&config.digest);
-        }
+        let r = self.fetch_config(repo, config).await;
+        *held = Some(r.clone());
         r
     }
 
