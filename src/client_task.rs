@@ -671,8 +671,9 @@ fn first_screen(all: &[String], k: usize) -> Vec<String> {
 /// Hands the registry's tag list to the app ([`Event::Tags`], sorted once here: the pane and
 /// the store's copy share it, in order). With `first` > 0 (opened cold), the first screen goes
 /// first: its names at once as the head of the list (found without sorting it all), their
-/// details fetched at the same time and sent as [`Event::Detail`]s under the list's `req`,
-/// while the whole list is sorted (tens of milliseconds for 100,000 tags) and sent after.
+/// details fetched and sent as [`Event::Detail`]s under the list's `req`; the whole list is
+/// sorted (milliseconds to tens of them for 100,000 tags) and sent once those requests are
+/// done.
 async fn list_with_first_screen(
     sh: &Shared,
     ev: &mpsc::Sender<Event>,
