@@ -185,6 +185,19 @@ async fn local(url: &str, size: (u16, u16)) -> Harness {
     h
 }
 
+/// Keys from the demo's first screen into the manifest pane: the third repository, its first
+/// tag, then Enter on the second entry the manifest pane offers.
+fn to_demo_platform() -> Vec<Msg> {
+    vec![
+        key('j'),
+        key('j'),
+        code(KeyCode::Enter),
+        code(KeyCode::Enter),
+        key('j'),
+        code(KeyCode::Enter),
+    ]
+}
+
 async fn demo(size: (u16, u16)) -> Harness {
     let mut h = Harness::new(vec![demo_spec()], &["demo"], size);
     h.settle().await;
@@ -1490,16 +1503,9 @@ async fn dates_switch_between_relative_and_absolute() {
 #[tokio::test]
 async fn the_layers_pane_stops_at_its_last_line() {
     let mut h = demo((80, 14)).await;
-    h.press(vec![
-        key('j'),
-        key('j'),
-        code(KeyCode::Enter),
-        code(KeyCode::Enter),
-        key('j'),
-        code(KeyCode::Enter),
-        code(KeyCode::Tab),
-    ])
-    .await;
+    let mut keys = to_demo_platform();
+    keys.push(code(KeyCode::Tab));
+    h.press(keys).await;
     for _ in 0..10 {
         h.app.update(code(KeyCode::PageDown));
     }
@@ -2174,15 +2180,7 @@ async fn a_cut_pane_title_ends_in_an_ellipsis_at_80x24() {
 #[tokio::test]
 async fn the_demo_manifest_title_is_cut_with_an_ellipsis_at_80x24() {
     let mut h = demo((80, 24)).await;
-    h.press(vec![
-        key('j'),
-        key('j'),
-        code(KeyCode::Enter),
-        code(KeyCode::Enter),
-        key('j'),
-        code(KeyCode::Enter),
-    ])
-    .await;
+    h.press(to_demo_platform()).await;
     let screen = h.screen();
     let title = border_title(&screen, "Manifest · ");
     assert!(title.starts_with("┌ Manifest · latest"), "{screen}");
